@@ -1,0 +1,336 @@
+"""The rules of the game: reach, sight, and the validity and effect of every action.
+
+All functions work on one world (the env axis already indexed) and are compiled with numba.
+Validation and the action mask (:mod:`.masks`) share :func:`face_usable`, so a mask can never
+disagree with what a step does.
+
+Geometry (SPEC §3): a player's eye is at ``feet + (0.5, 1.6, 0.5)``. A face is usable when its
+centre is within :data:`REACH` of the eye and the segment from the eye to the centre is
+*clear*: it passes through the interior of no solid cell (grazing a face, edge or corner does
+not count, with a tolerance of :data:`SEGMENT_TOLERANCE` on the segment parameter). Players
+never block sight.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
+from mbag_env.core.actions import FIRST_PLACE, MOVE_DIRECTIONS
+from mbag_env.core.reward import cell_cost
+from mbag_env.core.state import (
+    PARAM_INFINITE_BLOCKS,
+    PARAM_NUM_PLAYERS,
+    PARAM_TELEPORTATION,
+    PLAYER_INVENTORY,
+    PLAYER_X,
+    PLAYER_Y,
+    PLAYER_Z,
+)
+
+REACH = 4.5
+REACH_SQUARED = REACH * REACH
+EYE_HEIGHT = 1.6
+SEGMENT_TOLERANCE = 1e-9
+
+# Results of apply_action: what the action did.
+EFFECT_NONE = 0
+EFFECT_MOVE = 1
+EFFECT_PLACE = 2
+EFFECT_BREAK = 3
+EFFECT_GIVE = 4
+
+
+@numba.njit(cache=True)
+def segment_clear(
+    blocks: np.ndarray, ex: float, ey: float, ez: float, tx: float, ty: float, tz: float
+) -> bool:
+    """True when the segment eye→target crosses the interior of no solid cell.
+
+    Exact voxel traversal (Amanatides & Woo): visit the cells the segment passes through in
+    order of the segment parameter t; a cell blocks if it is solid and the segment spends more
+    than ``SEGMENT_TOLERANCE`` of t inside it. Where the segment crosses an edge or corner,
+    all axes that cross at (nearly) the same t step together, so cells it only grazes are
+    never entered.
+    """
+    width, height, depth = blocks.shape
+    dx = tx - ex
+    dy = ty - ey
+    dz = tz - ez
+    cx = int(math.floor(ex))
+    cy = int(math.floor(ey))
+    cz = int(math.floor(ez))
+    inf = math.inf
+    step_x = 1 if dx > 0 else (-1 if dx < 0 else 0)
+    step_y = 1 if dy > 0 else (-1 if dy < 0 else 0)
+    step_z = 1 if dz > 0 else (-1 if dz < 0 else 0)
+    delta_x = abs(1.0 / dx) if dx != 0 else inf
+    delta_y = abs(1.0 / dy) if dy != 0 else inf
+    delta_z = abs(1.0 / dz) if dz != 0 else inf
+    next_x = ((cx + (1 if dx > 0 else 0)) - ex) / dx if dx != 0 else inf
+    next_y = ((cy + (1 if dy > 0 else 0)) - ey) / dy if dy != 0 else inf
+    next_z = ((cz + (1 if dz > 0 else 0)) - ez) / dz if dz != 0 else inf
+    t_enter = 0.0
+    while True:
+        t_next = min(next_x, next_y, next_z)
+        t_exit = min(t_next, 1.0)
+        if t_exit - t_enter > SEGMENT_TOLERANCE:
+            if 0 <= cx < width and 0 <= cy < height and 0 <= cz < depth:
+                if blocks[cx, cy, cz] != AIR:
+                    return False
+        if t_exit >= 1.0 - SEGMENT_TOLERANCE:
+            return True
+        if next_x <= t_next + SEGMENT_TOLERANCE:
+            cx += step_x
+            next_x += delta_x
+        if next_y <= t_next + SEGMENT_TOLERANCE:
+            cy += step_y
+            next_y += delta_y
+        if next_z <= t_next + SEGMENT_TOLERANCE:
+            cz += step_z
+            next_z += delta_z
+        t_enter = t_next
+
+
+@numba.njit(cache=True, inline="always")
+def in_world(blocks: np.ndarray, x: int, y: int, z: int) -> bool:
+    """True when ``(x, y, z)`` is a cell of the world."""
+    return 0 <= x < blocks.shape[0] and 0 <= y < blocks.shape[1] and 0 <= z < blocks.shape[2]
+
+
+@numba.njit(cache=True)
+def face_usable(
+    blocks: np.ndarray, ex: float, ey: float, ez: float, ax: int, ay: int, az: int, direction: int
+) -> bool:
+    """True when the face of cell ``a`` in ``MOVE_DIRECTIONS[direction]`` is within reach and in sight.
+
+    The face centre is the centre of ``a`` moved half a cell in that direction.
+    """
+    fx = ax + 0.5 + 0.5 * MOVE_DIRECTIONS[direction, 0]
+    fy = ay + 0.5 + 0.5 * MOVE_DIRECTIONS[direction, 1]
+    fz = az + 0.5 + 0.5 * MOVE_DIRECTIONS[direction, 2]
+    distance_squared = (fx - ex) ** 2 + (fy - ey) ** 2 + (fz - ez) ** 2
+    if distance_squared > REACH_SQUARED:
+        return False
+    return segment_clear(blocks, ex, ey, ez, fx, fy, fz)
+
+
+@numba.njit(cache=True, inline="always")
+def opposite(direction: int) -> int:
+    """Index of the opposite direction in ``MOVE_DIRECTIONS`` (+x <-> -x, ...)."""
+    return direction ^ 1
+
+
+@numba.njit(cache=True)
+def occupied_by_player(player_ints: np.ndarray, num_players: int, x: int, y: int, z: int) -> int:
+    """Index of the player whose feet or head is at ``(x, y, z)``, or -1."""
+    for player in range(num_players):
+        px = player_ints[player, PLAYER_X]
+        py = player_ints[player, PLAYER_Y]
+        pz = player_ints[player, PLAYER_Z]
+        if px == x and pz == z and (py == y or py + 1 == y):
+            return player
+    return -1
+
+
+@numba.njit(cache=True)
+def can_place_any(
+    blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, x: int, y: int, z: int
+) -> bool:
+    """PLACE validity at ``(x, y, z)`` ignoring the inventory (SPEC §3).
+
+    The cell must be air and free of players, and some in-world solid neighbour must offer a
+    face that the player can reach and see (any solid neighbour with teleportation).
+    """
+    if not in_world(blocks, x, y, z) or blocks[x, y, z] != AIR:
+        return False
+    teleportation = params[PARAM_TELEPORTATION] != 0
+    if not teleportation and occupied_by_player(player_ints, params[PARAM_NUM_PLAYERS], x, y, z) >= 0:
+        return False
+    ex = player_ints[player, PLAYER_X] + 0.5
+    ey = player_ints[player, PLAYER_Y] + EYE_HEIGHT
+    ez = player_ints[player, PLAYER_Z] + 0.5
+    for direction in range(6):
+        nx = x + MOVE_DIRECTIONS[direction, 0]
+        ny = y + MOVE_DIRECTIONS[direction, 1]
+        nz = z + MOVE_DIRECTIONS[direction, 2]
+        if in_world(blocks, nx, ny, nz) and blocks[nx, ny, nz] != AIR:
+            if teleportation or face_usable(blocks, ex, ey, ez, x, y, z, direction):
+                return True
+    return False
+
+
+@numba.njit(cache=True)
+def can_break(
+    blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, x: int, y: int, z: int
+) -> bool:
+    """BREAK validity at ``(x, y, z)`` (SPEC §3).
+
+    The block must be breakable and have a face touching an in-world air cell that the player
+    can reach and see (any such face with teleportation).
+    """
+    if not in_world(blocks, x, y, z) or not IS_BREAKABLE[blocks[x, y, z]]:
+        return False
+    teleportation = params[PARAM_TELEPORTATION] != 0
+    ex = player_ints[player, PLAYER_X] + 0.5
+    ey = player_ints[player, PLAYER_Y] + EYE_HEIGHT
+    ez = player_ints[player, PLAYER_Z] + 0.5
+    for direction in range(6):
+        ax = x + MOVE_DIRECTIONS[direction, 0]
+        ay = y + MOVE_DIRECTIONS[direction, 1]
+        az = z + MOVE_DIRECTIONS[direction, 2]
+        if in_world(blocks, ax, ay, az) and blocks[ax, ay, az] == AIR:
+            if teleportation or face_usable(blocks, ex, ey, ez, ax, ay, az, opposite(direction)):
+                return True
+    return False
+
+
+@numba.njit(cache=True)
+def body_fits(blocks: np.ndarray, player_ints: np.ndarray, num_players: int, player: int, x: int, y: int, z: int) -> bool:
+    """True when ``player``'s body fits with feet at ``(x, y, z)``: both cells in the world,
+    air, and not overlapping another player's body."""
+    if not (in_world(blocks, x, y, z) and in_world(blocks, x, y + 1, z)):
+        return False
+    if blocks[x, y, z] != AIR or blocks[x, y + 1, z] != AIR:
+        return False
+    for other in range(num_players):
+        if other == player:
+            continue
+        if (
+            player_ints[other, PLAYER_X] == x
+            and player_ints[other, PLAYER_Z] == z
+            and abs(player_ints[other, PLAYER_Y] - y) <= 1
+        ):
+            return False
+    return True
+
+
+@numba.njit(cache=True)
+def can_move(blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, direction: int) -> bool:
+    """MOVE validity: the body fits at the destination (see :func:`body_fits`).
+
+    With teleportation positions do not matter and MOVE is never valid (as in the reference).
+    """
+    if params[PARAM_TELEPORTATION] != 0:
+        return False
+    return body_fits(
+        blocks,
+        player_ints,
+        params[PARAM_NUM_PLAYERS],
+        player,
+        player_ints[player, PLAYER_X] + MOVE_DIRECTIONS[direction, 0],
+        player_ints[player, PLAYER_Y] + MOVE_DIRECTIONS[direction, 1],
+        player_ints[player, PLAYER_Z] + MOVE_DIRECTIONS[direction, 2],
+    )
+
+
+@numba.njit(cache=True)
+def give_recipient(
+    blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, x: int, y: int, z: int
+) -> int:
+    """The player who would receive a GIVE aimed at ``(x, y, z)``, or -1 if none may.
+
+    The recipient is another player whose feet are at the cell, within one cell (Chebyshev)
+    of the giver's feet unless teleportation is on.
+    """
+    for other in range(params[PARAM_NUM_PLAYERS]):
+        if other == player:
+            continue
+        if (
+            player_ints[other, PLAYER_X] == x
+            and player_ints[other, PLAYER_Y] == y
+            and player_ints[other, PLAYER_Z] == z
+        ):
+            if params[PARAM_TELEPORTATION] != 0:
+                return other
+            if (
+                abs(x - player_ints[player, PLAYER_X]) <= 1
+                and abs(y - player_ints[player, PLAYER_Y]) <= 1
+                and abs(z - player_ints[player, PLAYER_Z]) <= 1
+            ):
+                return other
+            return -1
+    return -1
+
+
+@numba.njit(cache=True)
+def apply_action(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    last_interacted: np.ndarray,
+    player_ints: np.ndarray,
+    layer_errors: np.ndarray,
+    params: np.ndarray,
+    player: int,
+    action: int,
+) -> tuple[int, int]:
+    """Validate and carry out one player's action on one world.
+
+    Returns ``(effect, edit_distance_drop)`` where ``effect`` is one of the ``EFFECT_*``
+    constants (``EFFECT_NONE`` for NOOP and for invalid actions, which change nothing) and
+    the drop is ``d(s) - d(s')`` (+1 for a correct place or break, -1 for an incorrect one).
+    The caller has checked that ``action`` is in range.
+    """
+    width, height, depth = blocks.shape
+    num_cells = width * height * depth
+    if action == 0:
+        return EFFECT_NONE, 0
+    if action < FIRST_PLACE:
+        direction = action - 1
+        if not can_move(blocks, player_ints, params, player, direction):
+            return EFFECT_NONE, 0
+        player_ints[player, PLAYER_X] += MOVE_DIRECTIONS[direction, 0]
+        player_ints[player, PLAYER_Y] += MOVE_DIRECTIONS[direction, 1]
+        player_ints[player, PLAYER_Z] += MOVE_DIRECTIONS[direction, 2]
+        return EFFECT_MOVE, 0
+    offset = action - FIRST_PLACE
+    slot = offset // num_cells
+    cell = offset - slot * num_cells
+    x = cell // (height * depth)
+    y = (cell // depth) % height
+    z = cell % depth
+    infinite = params[PARAM_INFINITE_BLOCKS] != 0
+    if slot < NUM_PLACEABLE:
+        block = FIRST_PLACEABLE + slot
+        if not infinite and player_ints[player, PLAYER_INVENTORY + block] <= 0:
+            return EFFECT_NONE, 0
+        if not can_place_any(blocks, player_ints, params, player, x, y, z):
+            return EFFECT_NONE, 0
+        drop = _set_block(blocks, goal, layer_errors, x, y, z, block)
+        last_interacted[x, y, z] = player + 1
+        if not infinite:
+            player_ints[player, PLAYER_INVENTORY + block] -= 1
+        return EFFECT_PLACE, drop
+    if slot == NUM_PLACEABLE:
+        if not can_break(blocks, player_ints, params, player, x, y, z):
+            return EFFECT_NONE, 0
+        block = blocks[x, y, z]
+        drop = _set_block(blocks, goal, layer_errors, x, y, z, AIR)
+        last_interacted[x, y, z] = player + 1
+        if not infinite:
+            player_ints[player, PLAYER_INVENTORY + block] += 1
+        return EFFECT_BREAK, drop
+    block = FIRST_PLACEABLE + slot - NUM_PLACEABLE - 1
+    if infinite or player_ints[player, PLAYER_INVENTORY + block] <= 0:
+        return EFFECT_NONE, 0
+    recipient = give_recipient(blocks, player_ints, params, player, x, y, z)
+    if recipient < 0:
+        return EFFECT_NONE, 0
+    player_ints[player, PLAYER_INVENTORY + block] -= 1
+    player_ints[recipient, PLAYER_INVENTORY + block] += 1
+    return EFFECT_GIVE, 0
+
+
+@numba.njit(cache=True, inline="always")
+def _set_block(
+    blocks: np.ndarray, goal: np.ndarray, layer_errors: np.ndarray, x: int, y: int, z: int, block: int
+) -> int:
+    """Write a block and return the edit-distance drop, keeping the per-layer error counts."""
+    before = blocks[x, y, z]
+    goal_block = goal[x, y, z]
+    blocks[x, y, z] = block
+    layer_errors[y] += (block != goal_block) - (before != goal_block)
+    return cell_cost(before, goal_block) - cell_cost(block, goal_block)

@@ -1,0 +1,288 @@
+"""Batch kernels: reset a world, step many worlds, and write observations.
+
+Each kernel takes the :class:`~mbag_env.core.state.BatchState` arrays directly. Within a step
+every player acts on the state it observed at the start of the step; the scripted human (an
+action of :data:`SCRIPTED_HUMAN`) chooses there, then the actions resolve in player order,
+each against the world as the previous one left it (SPEC §3).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from mbag_env.blocks import BEDROCK, DIRT, FIRST_PLACEABLE, NUM_PLACEABLE
+from mbag_env.core.actions import NOOP
+from mbag_env.core.masks import write_action_mask
+from mbag_env.core.reward import count_layer_errors, edit_distance
+from mbag_env.core.rules import EFFECT_BREAK, EFFECT_NONE, EFFECT_PLACE, apply_action
+from mbag_env.core.state import (
+    ENV_BEST_EDIT_DISTANCE,
+    ENV_EDIT_DISTANCE,
+    ENV_INITIAL_EDIT_DISTANCE,
+    ENV_RNG,
+    ENV_STEPS_WITHOUT_PROGRESS,
+    ENV_TERMINATED,
+    ENV_TIMESTEP,
+    ENV_TRUNCATED,
+    INFINITE_BLOCK_COUNT,
+    PARAM_HORIZON,
+    PARAM_INFINITE_BLOCKS,
+    PARAM_NO_PROGRESS_LIMIT,
+    PARAM_NUM_PLAYERS,
+    PARAM_STARTING_INVENTORY,
+    PARAM_TERMINATE_ON_GOAL,
+    PLAYER_CORRECT_BREAKS,
+    PLAYER_CORRECT_PLACES,
+    PLAYER_INCORRECT_BREAKS,
+    PLAYER_INCORRECT_PLACES,
+    PLAYER_INVENTORY,
+    PLAYER_LAST_ACTION,
+    PLAYER_LAST_DELTA,
+    PLAYER_LAST_VALID,
+    PLAYER_X,
+    PLAYER_Y,
+    PLAYER_Z,
+)
+from mbag_env.humans.goal_seeking import goal_seeking_action
+
+SCRIPTED_HUMAN = -1
+"""Action value meaning "the compiled goal-seeking human chooses this player's action"."""
+
+# Columns of the shaping table (P, 4), as in RewardShaping.as_array().
+SHAPING_NOOP = 0
+SHAPING_ACTION = 1
+SHAPING_INCORRECT = 2
+SHAPING_OWN_PROP = 3
+
+NUM_OBS_CHANNELS_WITH_GOAL = 4
+NUM_OBS_CHANNELS_WITHOUT_GOAL = 3
+
+
+@numba.njit(cache=True)
+def reset_world(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    last_interacted: np.ndarray,
+    env_ints: np.ndarray,
+    player_ints: np.ndarray,
+    layer_errors: np.ndarray,
+    params: np.ndarray,
+    env: int,
+    start_positions: np.ndarray,
+    rng_seed: int,
+) -> None:
+    """Reset world ``env`` to the initial world (bedrock, dirt, air) against its goal.
+
+    ``goal[env]`` must already hold θ; ``start_positions`` is ``(P, 3)`` feet cells.
+    """
+    world = blocks[env]
+    world[:, :, :] = 0
+    world[:, 0, :] = BEDROCK
+    world[:, 1, :] = DIRT
+    last_interacted[env] = 0
+    distance = edit_distance(world, goal[env])
+    count_layer_errors(world, goal[env], layer_errors[env])
+    env_ints[env, :] = 0
+    env_ints[env, ENV_EDIT_DISTANCE] = distance
+    env_ints[env, ENV_INITIAL_EDIT_DISTANCE] = distance
+    env_ints[env, ENV_BEST_EDIT_DISTANCE] = distance
+    env_ints[env, ENV_RNG] = rng_seed
+    player_ints[env] = 0
+    for player in range(params[PARAM_NUM_PLAYERS]):
+        player_ints[env, player, PLAYER_X] = start_positions[player, 0]
+        player_ints[env, player, PLAYER_Y] = start_positions[player, 1]
+        player_ints[env, player, PLAYER_Z] = start_positions[player, 2]
+        if params[PARAM_INFINITE_BLOCKS] == 0:
+            for slot in range(NUM_PLACEABLE):
+                player_ints[env, player, PLAYER_INVENTORY + FIRST_PLACEABLE + slot] = params[
+                    PARAM_STARTING_INVENTORY
+                ]
+
+
+@numba.njit(cache=True)
+def step_world(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    last_interacted: np.ndarray,
+    env_ints: np.ndarray,
+    player_ints: np.ndarray,
+    layer_errors: np.ndarray,
+    params: np.ndarray,
+    shaping: np.ndarray,
+    actions: np.ndarray,
+    rewards: np.ndarray,
+) -> None:
+    """Step one world (arrays already indexed by env) with one action per player.
+
+    Writes each player's reward into ``rewards``; the action taken, its validity and its
+    edit-distance drop go into ``player_ints`` (``PLAYER_LAST_*``).
+    """
+    num_players = params[PARAM_NUM_PLAYERS]
+    for player in range(num_players):
+        if actions[player] == SCRIPTED_HUMAN:
+            player_ints[player, PLAYER_LAST_ACTION] = goal_seeking_action(
+                blocks, goal, player_ints, layer_errors, env_ints, params, player
+            )
+        else:
+            player_ints[player, PLAYER_LAST_ACTION] = actions[player]
+    shared = 0
+    for player in range(num_players):
+        action = player_ints[player, PLAYER_LAST_ACTION]
+        effect, drop = apply_action(
+            blocks, goal, last_interacted, player_ints, layer_errors, params, player, action
+        )
+        player_ints[player, PLAYER_LAST_VALID] = effect != EFFECT_NONE or action == NOOP
+        player_ints[player, PLAYER_LAST_DELTA] = drop
+        shared += drop
+        if effect == EFFECT_PLACE:
+            column = PLAYER_CORRECT_PLACES if drop > 0 else PLAYER_INCORRECT_PLACES
+            player_ints[player, column] += 1
+        elif effect == EFFECT_BREAK:
+            column = PLAYER_CORRECT_BREAKS if drop > 0 else PLAYER_INCORRECT_BREAKS
+            player_ints[player, column] += 1
+    for player in range(num_players):
+        own = player_ints[player, PLAYER_LAST_DELTA]
+        proportion = shaping[player, SHAPING_OWN_PROP]
+        reward = (1.0 - proportion) * shared + proportion * own
+        valid = player_ints[player, PLAYER_LAST_VALID] != 0
+        if valid and player_ints[player, PLAYER_LAST_ACTION] != 0:
+            reward += shaping[player, SHAPING_ACTION]
+            if own < 0:
+                reward += shaping[player, SHAPING_INCORRECT]
+        else:
+            reward += shaping[player, SHAPING_NOOP]
+        rewards[player] = reward
+    distance = env_ints[ENV_EDIT_DISTANCE] - shared
+    env_ints[ENV_EDIT_DISTANCE] = distance
+    env_ints[ENV_TIMESTEP] += 1
+    if distance < env_ints[ENV_BEST_EDIT_DISTANCE]:
+        env_ints[ENV_BEST_EDIT_DISTANCE] = distance
+        env_ints[ENV_STEPS_WITHOUT_PROGRESS] = 0
+    else:
+        env_ints[ENV_STEPS_WITHOUT_PROGRESS] += 1
+    env_ints[ENV_TERMINATED] = distance == 0 and params[PARAM_TERMINATE_ON_GOAL] != 0
+    limit = params[PARAM_NO_PROGRESS_LIMIT]
+    env_ints[ENV_TRUNCATED] = env_ints[ENV_TIMESTEP] >= params[PARAM_HORIZON] or (
+        limit > 0 and env_ints[ENV_STEPS_WITHOUT_PROGRESS] >= limit
+    )
+
+
+@numba.njit(cache=True)
+def step_worlds(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    last_interacted: np.ndarray,
+    env_ints: np.ndarray,
+    player_ints: np.ndarray,
+    layer_errors: np.ndarray,
+    params: np.ndarray,
+    shaping: np.ndarray,
+    actions: np.ndarray,
+    active: np.ndarray,
+    rewards: np.ndarray,
+) -> None:
+    """Step every world ``n`` with ``active[n]``; ``actions`` and ``rewards`` are ``(N, P)``."""
+    for env in range(blocks.shape[0]):
+        if active[env]:
+            step_world(
+                blocks[env],
+                goal[env],
+                last_interacted[env],
+                env_ints[env],
+                player_ints[env],
+                layer_errors[env],
+                params,
+                shaping,
+                actions[env],
+                rewards[env],
+            )
+
+
+@numba.njit(cache=True)
+def write_observation(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    last_interacted: np.ndarray,
+    env_ints: np.ndarray,
+    player_ints: np.ndarray,
+    params: np.ndarray,
+    viewer: int,
+    world_out: np.ndarray,
+    inventory_out: np.ndarray,
+    mask_out: np.ndarray,
+) -> int:
+    """Write one world's observation for ``viewer`` (arrays already indexed by env).
+
+    ``world_out`` is ``(C, W, H, D)``: blocks, players (1 self, 2.. others in index order),
+    last interacted (same labels), and the goal when ``C == 4``. ``mask_out`` is filled
+    when it is not empty. Returns the timestep.
+    """
+    num_players = params[PARAM_NUM_PLAYERS]
+    labels = np.empty(num_players + 1, dtype=np.uint8)
+    labels[0] = 0
+    next_label = 2
+    for player in range(num_players):
+        if player == viewer:
+            labels[player + 1] = 1
+        else:
+            labels[player + 1] = next_label
+            next_label += 1
+    width, height, depth = blocks.shape
+    world_out[1] = 0
+    for x in range(width):
+        for y in range(height):
+            for z in range(depth):
+                world_out[0, x, y, z] = blocks[x, y, z]
+                world_out[2, x, y, z] = labels[last_interacted[x, y, z]]
+    if world_out.shape[0] == NUM_OBS_CHANNELS_WITH_GOAL:
+        world_out[3] = goal
+    for player in range(num_players):
+        x = player_ints[player, PLAYER_X]
+        y = player_ints[player, PLAYER_Y]
+        z = player_ints[player, PLAYER_Z]
+        world_out[1, x, y, z] = labels[player + 1]
+        world_out[1, x, y + 1, z] = labels[player + 1]
+    infinite = params[PARAM_INFINITE_BLOCKS] != 0
+    for block in range(inventory_out.shape[0]):
+        if infinite:
+            is_placeable = FIRST_PLACEABLE <= block < FIRST_PLACEABLE + NUM_PLACEABLE
+            inventory_out[block] = INFINITE_BLOCK_COUNT if is_placeable else 0
+        else:
+            inventory_out[block] = player_ints[viewer, PLAYER_INVENTORY + block]
+    if mask_out.shape[0] > 0:
+        write_action_mask(mask_out, blocks, player_ints, params, viewer)
+    return env_ints[ENV_TIMESTEP]
+
+
+@numba.njit(cache=True)
+def write_observations(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    last_interacted: np.ndarray,
+    env_ints: np.ndarray,
+    player_ints: np.ndarray,
+    params: np.ndarray,
+    viewer: int,
+    world_out: np.ndarray,
+    inventory_out: np.ndarray,
+    timestep_out: np.ndarray,
+    mask_out: np.ndarray,
+) -> None:
+    """Write the observations of ``viewer`` in every world (batched :func:`write_observation`).
+
+    ``mask_out`` is ``(N, n_actions)``, or ``(N, 0)`` to skip masks.
+    """
+    for env in range(blocks.shape[0]):
+        timestep_out[env] = write_observation(
+            blocks[env],
+            goal[env],
+            last_interacted[env],
+            env_ints[env],
+            player_ints[env],
+            params,
+            viewer,
+            world_out[env],
+            inventory_out[env],
+            mask_out[env],
+        )
