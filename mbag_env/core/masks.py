@@ -13,7 +13,7 @@ import math
 import numba
 import numpy as np
 
-from mbag_env.blocks import FIRST_PLACEABLE, NUM_PLACEABLE
+from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
 from mbag_env.core.actions import FIRST_PLACE
 from mbag_env.core.rules import (
     EYE_HEIGHT,
@@ -22,6 +22,7 @@ from mbag_env.core.rules import (
     can_move,
     can_place_any,
     give_recipient,
+    has_neighbour_of_kind,
 )
 from mbag_env.core.state import (
     PARAM_INFINITE_BLOCKS,
@@ -34,7 +35,7 @@ from mbag_env.core.state import (
 )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def write_action_mask(
     mask: np.ndarray, blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int
 ) -> None:
@@ -63,11 +64,19 @@ def write_action_mask(
     for x in range(x_low, x_high):
         for y in range(y_low, y_high):
             for z in range(z_low, z_high):
+                # Cheap filter before the (costlier) rule calls: PLACE needs an air cell with a
+                # solid neighbour, BREAK a breakable block with an air neighbour.
+                block = blocks[x, y, z]
+                if block != AIR and not IS_BREAKABLE[block]:
+                    continue
+                if not has_neighbour_of_kind(blocks, x, y, z, block != AIR):
+                    continue
                 cell = (x * height + y) * depth + z
-                if can_place_any(blocks, player_ints, params, player, x, y, z):
-                    for slot in range(NUM_PLACEABLE):
-                        if infinite or player_ints[player, PLAYER_INVENTORY + FIRST_PLACEABLE + slot] > 0:
-                            mask[FIRST_PLACE + slot * num_cells + cell] = True
+                if block == AIR:
+                    if can_place_any(blocks, player_ints, params, player, x, y, z):
+                        for slot in range(NUM_PLACEABLE):
+                            if infinite or player_ints[player, PLAYER_INVENTORY + FIRST_PLACEABLE + slot] > 0:
+                                mask[FIRST_PLACE + slot * num_cells + cell] = True
                 elif can_break(blocks, player_ints, params, player, x, y, z):
                     mask[first_break + cell] = True
     if not infinite:

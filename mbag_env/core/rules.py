@@ -45,18 +45,15 @@ EFFECT_GIVE = 4
 
 
 @numba.njit(cache=True)
-def segment_clear(
-    blocks: np.ndarray, ex: float, ey: float, ez: float, tx: float, ty: float, tz: float
-) -> bool:
-    """True when the segment eye→target crosses the interior of no solid cell.
+def segment_cells(ex: float, ey: float, ez: float, tx: float, ty: float, tz: float, out: np.ndarray) -> int:
+    """List the cells whose interior the segment eye→target passes through; return how many.
 
-    Exact voxel traversal (Amanatides & Woo): visit the cells the segment passes through in
-    order of the segment parameter t; a cell blocks if it is solid and the segment spends more
-    than ``SEGMENT_TOLERANCE`` of t inside it. Where the segment crosses an edge or corner,
-    all axes that cross at (nearly) the same t step together, so cells it only grazes are
-    never entered.
+    Exact voxel traversal (Amanatides & Woo): visit cells in order of the segment parameter
+    t and keep those where the segment spends more than ``SEGMENT_TOLERANCE`` of t. Where the
+    segment crosses an edge or corner, all axes that cross at (nearly) the same t step
+    together, so cells it only grazes are never listed. ``out`` is ``(K, 3)`` int, large
+    enough for the segment (``K >= |dx| + |dy| + |dz| + 3``).
     """
-    width, height, depth = blocks.shape
     dx = tx - ex
     dy = ty - ey
     dz = tz - ez
@@ -74,15 +71,17 @@ def segment_clear(
     next_y = ((cy + (1 if dy > 0 else 0)) - ey) / dy if dy != 0 else inf
     next_z = ((cz + (1 if dz > 0 else 0)) - ez) / dz if dz != 0 else inf
     t_enter = 0.0
+    count = 0
     while True:
         t_next = min(next_x, next_y, next_z)
         t_exit = min(t_next, 1.0)
         if t_exit - t_enter > SEGMENT_TOLERANCE:
-            if 0 <= cx < width and 0 <= cy < height and 0 <= cz < depth:
-                if blocks[cx, cy, cz] != AIR:
-                    return False
+            out[count, 0] = cx
+            out[count, 1] = cy
+            out[count, 2] = cz
+            count += 1
         if t_exit >= 1.0 - SEGMENT_TOLERANCE:
-            return True
+            return count
         if next_x <= t_next + SEGMENT_TOLERANCE:
             cx += step_x
             next_x += delta_x
@@ -95,36 +94,124 @@ def segment_clear(
         t_enter = t_next
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
+def segment_clear(
+    blocks: np.ndarray, ex: float, ey: float, ez: float, tx: float, ty: float, tz: float
+) -> bool:
+    """True when the segment eye→target crosses the interior of no solid (non-air) cell."""
+    cells = np.empty((int(abs(tx - ex) + abs(ty - ey) + abs(tz - ez)) + 4, 3), dtype=np.int64)
+    for k in range(segment_cells(ex, ey, ez, tx, ty, tz, cells)):
+        x, y, z = cells[k, 0], cells[k, 1], cells[k, 2]
+        if 0 <= x < blocks.shape[0] and 0 <= y < blocks.shape[1] and 0 <= z < blocks.shape[2]:
+            if blocks[x, y, z] != AIR:
+                return False
+    return True
+
+
+SIGHT_RADIUS = 6
+"""Sight lines are tabulated for cells within this many cells of the feet on each axis."""
+
+
+@numba.njit(cache=True)
+def build_sight_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tabulate, for every face near a player, its reach and the cells its sight line crosses.
+
+    A face is given by the offset ``r`` of its cell from the player's feet (each component
+    in ``[-SIGHT_RADIUS, SIGHT_RADIUS]``) and a direction. The eye sits at the same place in
+    its cell for every player, so the cells that the segment from the eye to the face centre
+    passes through depend only on ``(r, direction)``: the table stores them (relative to the
+    feet) once, computed by :func:`segment_cells`. Returns ``(start, count, cells)`` with
+    ``count = -1`` for faces out of reach.
+    """
+    size = 2 * SIGHT_RADIUS + 1
+    start = np.zeros((size, size, size, 6), dtype=np.int32)
+    count = np.full((size, size, size, 6), -1, dtype=np.int32)
+    cells = np.zeros((size * size * size * 6 * 4, 3), dtype=np.int8)
+    scratch = np.empty((64, 3), dtype=np.int64)
+    ex, ey, ez = 0.5, EYE_HEIGHT, 0.5
+    total = 0
+    for i in range(size):
+        for j in range(size):
+            for k in range(size):
+                for direction in range(6):
+                    fx = i - SIGHT_RADIUS + 0.5 + 0.5 * MOVE_DIRECTIONS[direction, 0]
+                    fy = j - SIGHT_RADIUS + 0.5 + 0.5 * MOVE_DIRECTIONS[direction, 1]
+                    fz = k - SIGHT_RADIUS + 0.5 + 0.5 * MOVE_DIRECTIONS[direction, 2]
+                    if (fx - ex) ** 2 + (fy - ey) ** 2 + (fz - ez) ** 2 > REACH_SQUARED:
+                        continue
+                    n = segment_cells(ex, ey, ez, fx, fy, fz, scratch)
+                    if total + n > cells.shape[0]:
+                        cells = np.concatenate((cells, np.zeros_like(cells)))
+                    start[i, j, k, direction] = total
+                    count[i, j, k, direction] = n
+                    cells[total : total + n] = scratch[:n]
+                    total += n
+    return start, count, cells[:total].copy()
+
+
+SIGHT_START, SIGHT_COUNT, SIGHT_CELLS = build_sight_table()
+
+
+@numba.njit(cache=True, _nrt=False)
 def in_world(blocks: np.ndarray, x: int, y: int, z: int) -> bool:
     """True when ``(x, y, z)`` is a cell of the world."""
     return 0 <= x < blocks.shape[0] and 0 <= y < blocks.shape[1] and 0 <= z < blocks.shape[2]
 
 
-@numba.njit(cache=True)
-def face_usable(
-    blocks: np.ndarray, ex: float, ey: float, ez: float, ax: int, ay: int, az: int, direction: int
-) -> bool:
-    """True when the face of cell ``a`` in ``MOVE_DIRECTIONS[direction]`` is within reach and in sight.
+@numba.njit(cache=True, _nrt=False)
+def face_usable(blocks: np.ndarray, player_ints: np.ndarray, player: int, ax: int, ay: int, az: int, direction: int) -> bool:
+    """True when ``player`` can reach and see the face of cell ``a`` in ``MOVE_DIRECTIONS[direction]``.
 
-    The face centre is the centre of ``a`` moved half a cell in that direction.
+    Reach: the face centre is within :data:`REACH` of the eye. Sight: the segment from the
+    eye to the centre crosses no solid cell's interior. Both come from the sight table, which
+    :func:`segment_cells` computed exactly once per relative face position.
     """
-    fx = ax + 0.5 + 0.5 * MOVE_DIRECTIONS[direction, 0]
-    fy = ay + 0.5 + 0.5 * MOVE_DIRECTIONS[direction, 1]
-    fz = az + 0.5 + 0.5 * MOVE_DIRECTIONS[direction, 2]
-    distance_squared = (fx - ex) ** 2 + (fy - ey) ** 2 + (fz - ez) ** 2
-    if distance_squared > REACH_SQUARED:
+    px = player_ints[player, PLAYER_X]
+    py = player_ints[player, PLAYER_Y]
+    pz = player_ints[player, PLAYER_Z]
+    i = ax - px + SIGHT_RADIUS
+    j = ay - py + SIGHT_RADIUS
+    k = az - pz + SIGHT_RADIUS
+    size = 2 * SIGHT_RADIUS + 1
+    if not (0 <= i < size and 0 <= j < size and 0 <= k < size):
         return False
-    return segment_clear(blocks, ex, ey, ez, fx, fy, fz)
+    count = SIGHT_COUNT[i, j, k, direction]
+    if count < 0:
+        return False
+    first = SIGHT_START[i, j, k, direction]
+    for index in range(first, first + count):
+        x = px + SIGHT_CELLS[index, 0]
+        y = py + SIGHT_CELLS[index, 1]
+        z = pz + SIGHT_CELLS[index, 2]
+        if in_world(blocks, x, y, z) and blocks[x, y, z] != AIR:
+            return False
+    return True
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, _nrt=False)
+def has_neighbour_of_kind(blocks: np.ndarray, x: int, y: int, z: int, air: bool) -> bool:
+    """True when some in-world face neighbour of ``(x, y, z)`` is air (``air``) or solid (not ``air``)."""
+    width, height, depth = blocks.shape
+    if x + 1 < width and (blocks[x + 1, y, z] == AIR) == air:
+        return True
+    if x > 0 and (blocks[x - 1, y, z] == AIR) == air:
+        return True
+    if y + 1 < height and (blocks[x, y + 1, z] == AIR) == air:
+        return True
+    if y > 0 and (blocks[x, y - 1, z] == AIR) == air:
+        return True
+    if z + 1 < depth and (blocks[x, y, z + 1] == AIR) == air:
+        return True
+    return z > 0 and (blocks[x, y, z - 1] == AIR) == air
+
+
+@numba.njit(cache=True, _nrt=False)
 def opposite(direction: int) -> int:
     """Index of the opposite direction in ``MOVE_DIRECTIONS`` (+x <-> -x, ...)."""
     return direction ^ 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def occupied_by_player(player_ints: np.ndarray, num_players: int, x: int, y: int, z: int) -> int:
     """Index of the player whose feet or head is at ``(x, y, z)``, or -1."""
     for player in range(num_players):
@@ -136,7 +223,7 @@ def occupied_by_player(player_ints: np.ndarray, num_players: int, x: int, y: int
     return -1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def can_place_any(
     blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, x: int, y: int, z: int
 ) -> bool:
@@ -150,20 +237,17 @@ def can_place_any(
     teleportation = params[PARAM_TELEPORTATION] != 0
     if not teleportation and occupied_by_player(player_ints, params[PARAM_NUM_PLAYERS], x, y, z) >= 0:
         return False
-    ex = player_ints[player, PLAYER_X] + 0.5
-    ey = player_ints[player, PLAYER_Y] + EYE_HEIGHT
-    ez = player_ints[player, PLAYER_Z] + 0.5
     for direction in range(6):
         nx = x + MOVE_DIRECTIONS[direction, 0]
         ny = y + MOVE_DIRECTIONS[direction, 1]
         nz = z + MOVE_DIRECTIONS[direction, 2]
         if in_world(blocks, nx, ny, nz) and blocks[nx, ny, nz] != AIR:
-            if teleportation or face_usable(blocks, ex, ey, ez, x, y, z, direction):
+            if teleportation or face_usable(blocks, player_ints, player, x, y, z, direction):
                 return True
     return False
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def can_break(
     blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, x: int, y: int, z: int
 ) -> bool:
@@ -175,20 +259,17 @@ def can_break(
     if not in_world(blocks, x, y, z) or not IS_BREAKABLE[blocks[x, y, z]]:
         return False
     teleportation = params[PARAM_TELEPORTATION] != 0
-    ex = player_ints[player, PLAYER_X] + 0.5
-    ey = player_ints[player, PLAYER_Y] + EYE_HEIGHT
-    ez = player_ints[player, PLAYER_Z] + 0.5
     for direction in range(6):
         ax = x + MOVE_DIRECTIONS[direction, 0]
         ay = y + MOVE_DIRECTIONS[direction, 1]
         az = z + MOVE_DIRECTIONS[direction, 2]
         if in_world(blocks, ax, ay, az) and blocks[ax, ay, az] == AIR:
-            if teleportation or face_usable(blocks, ex, ey, ez, ax, ay, az, opposite(direction)):
+            if teleportation or face_usable(blocks, player_ints, player, ax, ay, az, opposite(direction)):
                 return True
     return False
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def body_fits(blocks: np.ndarray, player_ints: np.ndarray, num_players: int, player: int, x: int, y: int, z: int) -> bool:
     """True when ``player``'s body fits with feet at ``(x, y, z)``: both cells in the world,
     air, and not overlapping another player's body."""
@@ -208,7 +289,7 @@ def body_fits(blocks: np.ndarray, player_ints: np.ndarray, num_players: int, pla
     return True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def can_move(blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, direction: int) -> bool:
     """MOVE validity: the body fits at the destination (see :func:`body_fits`).
 
@@ -227,7 +308,7 @@ def can_move(blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, pl
     )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def give_recipient(
     blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, x: int, y: int, z: int
 ) -> int:
@@ -256,7 +337,7 @@ def give_recipient(
     return -1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def apply_action(
     blocks: np.ndarray,
     goal: np.ndarray,
@@ -324,7 +405,7 @@ def apply_action(
     return EFFECT_GIVE, 0
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, _nrt=False)
 def _set_block(
     blocks: np.ndarray, goal: np.ndarray, layer_errors: np.ndarray, x: int, y: int, z: int, block: int
 ) -> int:

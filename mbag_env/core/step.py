@@ -100,7 +100,7 @@ def reset_world(
                 ]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def step_world(
     blocks: np.ndarray,
     goal: np.ndarray,
@@ -112,17 +112,19 @@ def step_world(
     shaping: np.ndarray,
     actions: np.ndarray,
     rewards: np.ndarray,
+    scratch: np.ndarray,
 ) -> None:
     """Step one world (arrays already indexed by env) with one action per player.
 
     Writes each player's reward into ``rewards``; the action taken, its validity and its
-    edit-distance drop go into ``player_ints`` (``PLAYER_LAST_*``).
+    edit-distance drop go into ``player_ints`` (``PLAYER_LAST_*``). ``scratch`` is the
+    scripted human's work array (see :func:`~mbag_env.humans.goal_seeking.human_scratch_size`).
     """
     num_players = params[PARAM_NUM_PLAYERS]
     for player in range(num_players):
         if actions[player] == SCRIPTED_HUMAN:
             player_ints[player, PLAYER_LAST_ACTION] = goal_seeking_action(
-                blocks, goal, player_ints, layer_errors, env_ints, params, player
+                blocks, goal, player_ints, layer_errors, env_ints, params, player, scratch
             )
         else:
             player_ints[player, PLAYER_LAST_ACTION] = actions[player]
@@ -168,7 +170,7 @@ def step_world(
     )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def step_worlds(
     blocks: np.ndarray,
     goal: np.ndarray,
@@ -181,8 +183,10 @@ def step_worlds(
     actions: np.ndarray,
     active: np.ndarray,
     rewards: np.ndarray,
+    scratch: np.ndarray,
 ) -> None:
-    """Step every world ``n`` with ``active[n]``; ``actions`` and ``rewards`` are ``(N, P)``."""
+    """Step every world ``n`` with ``active[n]``; ``actions`` and ``rewards`` are ``(N, P)``,
+    ``scratch`` is ``(N, human_scratch_size)`` int32."""
     for env in range(blocks.shape[0]):
         if active[env]:
             step_world(
@@ -196,10 +200,25 @@ def step_worlds(
                 shaping,
                 actions[env],
                 rewards[env],
+                scratch[env],
             )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always", _nrt=False)
+def viewer_label(stored: int, viewer: int) -> int:
+    """Relabel a stored player tag (0 nobody, ``1 + index``) as seen by ``viewer``.
+
+    The viewer is 1, the other players 2, 3, ... in index order, nobody stays 0.
+    """
+    if stored == 0:
+        return 0
+    player = stored - 1
+    if player == viewer:
+        return 1
+    return player + 2 if player < viewer else player + 1
+
+
+@numba.njit(cache=True, _nrt=False)
 def write_observation(
     blocks: np.ndarray,
     goal: np.ndarray,
@@ -219,30 +238,22 @@ def write_observation(
     when it is not empty. Returns the timestep.
     """
     num_players = params[PARAM_NUM_PLAYERS]
-    labels = np.empty(num_players + 1, dtype=np.uint8)
-    labels[0] = 0
-    next_label = 2
-    for player in range(num_players):
-        if player == viewer:
-            labels[player + 1] = 1
-        else:
-            labels[player + 1] = next_label
-            next_label += 1
     width, height, depth = blocks.shape
-    world_out[1] = 0
+    with_goal = world_out.shape[0] == NUM_OBS_CHANNELS_WITH_GOAL
     for x in range(width):
         for y in range(height):
             for z in range(depth):
                 world_out[0, x, y, z] = blocks[x, y, z]
-                world_out[2, x, y, z] = labels[last_interacted[x, y, z]]
-    if world_out.shape[0] == NUM_OBS_CHANNELS_WITH_GOAL:
-        world_out[3] = goal
+                world_out[1, x, y, z] = 0
+                world_out[2, x, y, z] = viewer_label(last_interacted[x, y, z], viewer)
+                if with_goal:
+                    world_out[3, x, y, z] = goal[x, y, z]
     for player in range(num_players):
         x = player_ints[player, PLAYER_X]
         y = player_ints[player, PLAYER_Y]
         z = player_ints[player, PLAYER_Z]
-        world_out[1, x, y, z] = labels[player + 1]
-        world_out[1, x, y + 1, z] = labels[player + 1]
+        world_out[1, x, y, z] = viewer_label(player + 1, viewer)
+        world_out[1, x, y + 1, z] = viewer_label(player + 1, viewer)
     infinite = params[PARAM_INFINITE_BLOCKS] != 0
     for block in range(inventory_out.shape[0]):
         if infinite:
@@ -255,7 +266,7 @@ def write_observation(
     return env_ints[ENV_TIMESTEP]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def write_observations(
     blocks: np.ndarray,
     goal: np.ndarray,

@@ -30,7 +30,7 @@ from mbag_env.core.rules import (
     can_break,
     can_move,
     can_place_any,
-    in_world,
+    has_neighbour_of_kind,
     occupied_by_player,
 )
 from mbag_env.core.state import (
@@ -47,7 +47,13 @@ APPROACH_DISTANCE = 3.0
 """The human walks until its eye is this close to the centre of the cell it wants to work on."""
 
 
-@numba.njit(cache=True)
+def human_scratch_size(world_size: tuple[int, int, int]) -> int:
+    """Length of the int32 scratch row that :func:`goal_seeking_action` needs per world."""
+    width, height, depth = world_size
+    return 2 * width * height * depth + 2 * width * depth
+
+
+@numba.njit(cache=True, _nrt=False)
 def goal_seeking_action(
     blocks: np.ndarray,
     goal: np.ndarray,
@@ -56,17 +62,23 @@ def goal_seeking_action(
     env_ints: np.ndarray,
     params: np.ndarray,
     player: int,
+    scratch: np.ndarray,
 ) -> int:
-    """The action of the goal-seeking human ``player`` in one world (see the module docstring)."""
+    """The action of the goal-seeking human ``player`` in one world (see the module docstring).
+
+    ``scratch`` is an int32 work array of :func:`human_scratch_size` entries.
+    """
     width, height, depth = blocks.shape
     num_cells = width * height * depth
     num_players = params[PARAM_NUM_PLAYERS]
     infinite = params[PARAM_INFINITE_BLOCKS] != 0
-    ex = player_ints[player, PLAYER_X] + 0.5
-    ey = player_ints[player, PLAYER_Y] + EYE_HEIGHT
-    ez = player_ints[player, PLAYER_Z] + 0.5
-    candidate_cells = np.empty(width * depth, dtype=np.int64)
-    candidate_distances = np.empty(width * depth, dtype=np.float64)
+    px = player_ints[player, PLAYER_X]
+    py = player_ints[player, PLAYER_Y]
+    pz = player_ints[player, PLAYER_Z]
+    candidate_cells = scratch[2 * num_cells : 2 * num_cells + width * depth]
+    # Squared eye-to-centre distances in hundredths of a cell², kept integral: the eye is at
+    # (px + 0.5, py + 1.6, pz + 0.5), so 10 * offset is an integer on each axis.
+    candidate_distances = scratch[2 * num_cells + width * depth : 2 * num_cells + 2 * width * depth]
     for y in range(height):
         if layer_errors[y] == 0:
             continue
@@ -78,10 +90,10 @@ def goal_seeking_action(
                 if block == goal_block:
                     continue
                 if block != AIR:
-                    if not IS_BREAKABLE[block] or not _has_neighbour(blocks, x, y, z, True):
+                    if not IS_BREAKABLE[block] or not has_neighbour_of_kind(blocks, x, y, z, True):
                         continue
                 else:
-                    if not _has_neighbour(blocks, x, y, z, False):
+                    if not has_neighbour_of_kind(blocks, x, y, z, False):
                         continue
                     if not infinite and player_ints[player, PLAYER_INVENTORY + goal_block] <= 0:
                         continue
@@ -89,13 +101,16 @@ def goal_seeking_action(
                 if other >= 0 and other != player:
                     continue
                 candidate_cells[count] = (x * height + y) * depth + z
-                candidate_distances[count] = (x + 0.5 - ex) ** 2 + (y + 0.5 - ey) ** 2 + (z + 0.5 - ez) ** 2
+                candidate_distances[count] = (
+                    (10 * (x - px)) ** 2 + (10 * (y - py) - 11) ** 2 + (10 * (z - pz)) ** 2
+                )
                 count += 1
         if count == 0:
             continue
-        order = np.argsort(candidate_distances[:count])
-        for k in range(count):
-            cell = candidate_cells[order[k]]
+        nearest = _take_nearest(candidate_distances, count)
+        target = candidate_cells[nearest]
+        while nearest >= 0:
+            cell = candidate_cells[nearest]
             x = cell // (height * depth)
             z = cell % depth
             if blocks[x, y, z] != AIR:
@@ -104,47 +119,53 @@ def goal_seeking_action(
             elif can_place_any(blocks, player_ints, params, player, x, y, z):
                 slot = goal[x, y, z] - FIRST_PLACEABLE
                 return FIRST_PLACE + slot * num_cells + cell
+            nearest = _take_nearest(candidate_distances, count)
         if params[PARAM_TELEPORTATION] != 0:
             return NOOP
-        target = candidate_cells[order[0]]
-        step = _first_step_toward(blocks, player_ints, params, player, target)
+        step = _first_step_toward(blocks, player_ints, params, player, target, scratch)
         if step >= 0:
             return 1 + step
         return random_valid_move(blocks, player_ints, env_ints, params, player)
     return NOOP
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
+def _take_nearest(distances: np.ndarray, count: int) -> int:
+    """Index of the smallest of ``distances[:count]`` not yet taken (first on ties), or -1.
+
+    Taken entries are marked with -1.
+    """
+    best = -1
+    for index in range(count):
+        if distances[index] >= 0 and (best < 0 or distances[index] < distances[best]):
+            best = index
+    if best >= 0:
+        distances[best] = -1
+    return best
+
+
+@numba.njit(cache=True, _nrt=False)
 def random_valid_move(
     blocks: np.ndarray, player_ints: np.ndarray, env_ints: np.ndarray, params: np.ndarray, player: int
 ) -> int:
     """A uniformly random valid MOVE action, or NOOP when the player cannot move."""
-    valid = np.empty(6, dtype=np.int64)
     count = 0
     for direction in range(6):
-        if can_move(blocks, player_ints, params, player, direction):
-            valid[count] = direction
-            count += 1
+        count += can_move(blocks, player_ints, params, player, direction)
     if count == 0:
         return NOOP
-    return 1 + valid[random_below(env_ints, count)]
-
-
-@numba.njit(cache=True)
-def _has_neighbour(blocks: np.ndarray, x: int, y: int, z: int, want_air: bool) -> bool:
-    """True when some in-world neighbour is air (``want_air``) or solid (otherwise)."""
+    choice = random_below(env_ints, count)
     for direction in range(6):
-        nx = x + MOVE_DIRECTIONS[direction, 0]
-        ny = y + MOVE_DIRECTIONS[direction, 1]
-        nz = z + MOVE_DIRECTIONS[direction, 2]
-        if in_world(blocks, nx, ny, nz) and (blocks[nx, ny, nz] == AIR) == want_air:
-            return True
-    return False
+        if can_move(blocks, player_ints, params, player, direction):
+            if choice == 0:
+                return 1 + direction
+            choice -= 1
+    return NOOP
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _first_step_toward(
-    blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, target: int
+    blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, target: int, scratch: np.ndarray
 ) -> int:
     """First move direction of a shortest path to a position near ``target``; -1 if none.
 
@@ -163,8 +184,9 @@ def _first_step_toward(
     if _near(start_x, start_y, start_z, tx, ty, tz, limit) and not _covers(start_x, start_y, start_z, target, height, depth):
         return -1
     num_cells = width * height * depth
-    first_move = np.full(num_cells, -2, dtype=np.int64)  # -2 unvisited, -1 start, else direction
-    queue = np.empty(num_cells, dtype=np.int64)
+    first_move = scratch[:num_cells]  # -2 unvisited, -1 start, else the first direction taken
+    first_move[:] = -2
+    queue = scratch[num_cells : 2 * num_cells]
     start = (start_x * height + start_y) * depth + start_z
     first_move[start] = -1
     queue[0] = start
@@ -193,12 +215,12 @@ def _first_step_toward(
     return -1
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", _nrt=False)
 def _near(x: int, y: int, z: int, tx: float, ty: float, tz: float, limit: float) -> bool:
     return (x + 0.5 - tx) ** 2 + (y + EYE_HEIGHT - ty) ** 2 + (z + 0.5 - tz) ** 2 <= limit
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", _nrt=False)
 def _covers(x: int, y: int, z: int, target: int, height: int, depth: int) -> bool:
     feet = (x * height + y) * depth + z
     return target == feet or target == feet + depth

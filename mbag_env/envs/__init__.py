@@ -1,0 +1,1 @@
+"""Environment classes: Gymnasium single-agent envs, the PettingZoo parallel env, the vector env."""

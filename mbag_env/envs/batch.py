@@ -1,0 +1,243 @@
+"""A batch of worlds of one configuration: the Python side shared by every env class.
+
+:class:`WorldBatch` owns the :class:`~mbag_env.core.state.BatchState` arrays, the static
+``params``/``shaping`` arrays the kernels take, the goal sampler and the observation spaces.
+The single-agent and PettingZoo envs use a batch of one; the vector env a batch of N.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from mbag_env.blocks import NUM_BLOCK_TYPES
+from mbag_env.config import MbagConfig
+from mbag_env.core.actions import ActionSpace
+from mbag_env.core.state import (
+    ENV_EDIT_DISTANCE,
+    ENV_INITIAL_EDIT_DISTANCE,
+    ENV_TERMINATED,
+    ENV_TIMESTEP,
+    ENV_TRUNCATED,
+    INFINITE_BLOCK_COUNT,
+    NUM_PARAMS,
+    PARAM_HORIZON,
+    PARAM_INFINITE_BLOCKS,
+    PARAM_NO_PROGRESS_LIMIT,
+    PARAM_NUM_PLAYERS,
+    PARAM_STARTING_INVENTORY,
+    PARAM_TELEPORTATION,
+    PARAM_TERMINATE_ON_GOAL,
+    PLAYER_CORRECT_BREAKS,
+    PLAYER_CORRECT_PLACES,
+    PLAYER_INCORRECT_BREAKS,
+    PLAYER_INCORRECT_PLACES,
+    PLAYER_LAST_ACTION,
+    PLAYER_LAST_DELTA,
+    PLAYER_LAST_VALID,
+    BatchState,
+)
+from mbag_env.core.step import (
+    NUM_OBS_CHANNELS_WITH_GOAL,
+    NUM_OBS_CHANNELS_WITHOUT_GOAL,
+    reset_world,
+    step_worlds,
+    write_observations,
+)
+from mbag_env.goals import make_goal_sampler, validate_goal
+from mbag_env.humans.goal_seeking import human_scratch_size
+
+
+class WorldBatch:
+    """N worlds sharing one :class:`~mbag_env.config.MbagConfig`.
+
+    Args:
+        config: the game configuration.
+        num_envs: number of worlds N.
+    """
+
+    def __init__(self, config: MbagConfig, num_envs: int = 1) -> None:
+        self.config = config
+        self.num_envs = num_envs
+        self.num_players = config.num_players
+        self.world_size = config.world_size
+        self.actions = ActionSpace(config.world_size, config.infinite_blocks)
+        self.state = BatchState.allocate(num_envs, config.world_size, config.num_players)
+        self.params = np.zeros(NUM_PARAMS, dtype=np.int64)
+        self.params[PARAM_NUM_PLAYERS] = config.num_players
+        self.params[PARAM_INFINITE_BLOCKS] = config.infinite_blocks
+        self.params[PARAM_TELEPORTATION] = config.teleportation
+        self.params[PARAM_HORIZON] = config.horizon
+        self.params[PARAM_TERMINATE_ON_GOAL] = config.terminate_on_goal_complete
+        self.params[PARAM_NO_PROGRESS_LIMIT] = config.truncate_on_no_progress or 0
+        self.params[PARAM_STARTING_INVENTORY] = config.starting_inventory
+        self.shaping = config.shaping_array()
+        self.goal_sampler = make_goal_sampler(config.goal, config.world_size)
+        self.rewards = np.zeros((num_envs, config.num_players), dtype=np.float64)
+        self.all_active = np.ones(num_envs, dtype=np.bool_)
+        self.human_scratch = np.zeros((num_envs, human_scratch_size(config.world_size)), dtype=np.int32)
+        self.hidden_goal = np.zeros_like(self.state.goal)
+        """What observers who may not see θ get in a goal channel (only with uniform_spaces)."""
+
+    # ----------------------------------------------------------------- spaces
+    def sees_goal(self, player: int) -> bool:
+        """Whether ``player``'s observation carries the goal channel with θ in it."""
+        return self.config.players_see_goal[player]
+
+    def num_channels(self, player: int) -> int:
+        """Channels of ``player``'s world observation (4 with the goal channel, else 3)."""
+        if self.sees_goal(player) or self.config.uniform_spaces:
+            return NUM_OBS_CHANNELS_WITH_GOAL
+        return NUM_OBS_CHANNELS_WITHOUT_GOAL
+
+    def observation_space(self, player: int) -> spaces.Dict:
+        """The Gymnasium space of one player's observation (SPEC §5)."""
+        channels = self.num_channels(player)
+        high = np.empty((channels, *self.world_size), dtype=np.uint8)
+        high[0] = NUM_BLOCK_TYPES - 1
+        high[1:3] = self.num_players
+        if channels == NUM_OBS_CHANNELS_WITH_GOAL:
+            high[3] = NUM_BLOCK_TYPES - 1
+        entries: dict[str, spaces.Space[Any]] = {
+            "world": spaces.Box(0, high, dtype=np.uint8),
+            "inventory": spaces.Box(0, INFINITE_BLOCK_COUNT, shape=(NUM_BLOCK_TYPES,), dtype=np.int32),
+            "timestep": spaces.Box(0, self.config.horizon, shape=(), dtype=np.int32),
+        }
+        if self.config.action_masks:
+            entries["action_mask"] = spaces.Box(0, 1, shape=(self.actions.n,), dtype=np.bool_)
+        return spaces.Dict(entries)
+
+    def action_space(self) -> spaces.Discrete:
+        """The flat discrete action space (see :mod:`mbag_env.core.actions`)."""
+        return spaces.Discrete(self.actions.n)
+
+    # ------------------------------------------------------------- dynamics
+    def reset_env(self, env: int, rng: np.random.Generator) -> None:
+        """Draw a goal and start positions from ``rng`` and reset world ``env``."""
+        goal = validate_goal(self.goal_sampler.sample(rng), self.world_size)
+        self.state.goal[env] = goal
+        starts = self._start_positions(rng)
+        seed = int(rng.integers(0, 2**62))
+        s = self.state
+        reset_world(
+            s.blocks, s.goal, s.last_interacted, s.env_ints, s.player_ints, s.layer_errors,
+            self.params, env, starts, seed,
+        )  # fmt: skip
+
+    def step(self, actions: np.ndarray, active: np.ndarray | None = None) -> np.ndarray:
+        """Step the worlds with ``actions`` ``(N, P)`` (int64) and return rewards ``(N, P)``.
+
+        Only worlds with ``active[n]`` step (all by default). An action of
+        :data:`~mbag_env.core.step.SCRIPTED_HUMAN` lets the compiled human choose.
+        """
+        s = self.state
+        step_worlds(
+            s.blocks, s.goal, s.last_interacted, s.env_ints, s.player_ints, s.layer_errors,
+            self.params, self.shaping, actions, self.all_active if active is None else active,
+            self.rewards, self.human_scratch,
+        )  # fmt: skip
+        return self.rewards
+
+    def observe(
+        self,
+        player: int,
+        world_out: np.ndarray,
+        inventory_out: np.ndarray,
+        timestep_out: np.ndarray,
+        mask_out: np.ndarray,
+    ) -> None:
+        """Write ``player``'s observation of every world into the given ``(N, ...)`` buffers.
+
+        ``mask_out`` may be ``(N, 0)`` to skip masks. Without goal visibility the goal channel
+        (if the space has one, with ``uniform_spaces``) is left zero.
+        """
+        s = self.state
+        goal = s.goal if self.sees_goal(player) else self.hidden_goal
+        write_observations(
+            s.blocks, goal, s.last_interacted, s.env_ints, s.player_ints, self.params, player,
+            world_out, inventory_out, timestep_out, mask_out,
+        )  # fmt: skip
+
+    def observation_buffers(self, player: int) -> dict[str, np.ndarray]:
+        """Fresh ``(N, ...)`` arrays matching :meth:`observation_space` for :meth:`observe`."""
+        n = self.num_envs
+        mask_width = self.actions.n if self.config.action_masks else 0
+        return {
+            "world": np.zeros((n, self.num_channels(player), *self.world_size), dtype=np.uint8),
+            "inventory": np.zeros((n, NUM_BLOCK_TYPES), dtype=np.int32),
+            "timestep": np.zeros(n, dtype=np.int32),
+            "action_mask": np.zeros((n, mask_width), dtype=np.bool_),
+        }
+
+    # ------------------------------------------------------------ queries
+    def terminated(self, env: int) -> bool:
+        """Whether world ``env`` reached its goal (with ``terminate_on_goal_complete``)."""
+        return bool(self.state.env_ints[env, ENV_TERMINATED])
+
+    def truncated(self, env: int) -> bool:
+        """Whether world ``env`` hit the horizon or the no-progress limit."""
+        return bool(self.state.env_ints[env, ENV_TRUNCATED])
+
+    def goal_percentage(self, env: int) -> float:
+        """``1 - d / d0`` (1.0 when the goal equalled the initial world)."""
+        ints = self.state.env_ints[env]
+        initial = ints[ENV_INITIAL_EDIT_DISTANCE]
+        if initial == 0:
+            return 1.0
+        return 1.0 - float(ints[ENV_EDIT_DISTANCE]) / float(initial)
+
+    def info(self, env: int, player: int) -> dict[str, Any]:
+        """The per-player info dict of SPEC §5."""
+        row = self.state.player_ints[env, player]
+        human_row = self.state.player_ints[env, 0]
+        return {
+            "goal_percentage": self.goal_percentage(env),
+            "edit_distance": int(self.state.env_ints[env, ENV_EDIT_DISTANCE]),
+            "timestep": int(self.state.env_ints[env, ENV_TIMESTEP]),
+            "action": int(row[PLAYER_LAST_ACTION]),
+            "action_valid": bool(row[PLAYER_LAST_VALID]),
+            "action_correct": bool(row[PLAYER_LAST_DELTA] > 0),
+            "correct_places": int(row[PLAYER_CORRECT_PLACES]),
+            "incorrect_places": int(row[PLAYER_INCORRECT_PLACES]),
+            "correct_breaks": int(row[PLAYER_CORRECT_BREAKS]),
+            "incorrect_breaks": int(row[PLAYER_INCORRECT_BREAKS]),
+            "human_action": int(human_row[PLAYER_LAST_ACTION]),
+        }
+
+    def reset_info(self, env: int) -> dict[str, Any]:
+        """The info dict after reset: no action taken yet."""
+        return {
+            "goal_percentage": self.goal_percentage(env),
+            "edit_distance": int(self.state.env_ints[env, ENV_EDIT_DISTANCE]),
+            "timestep": 0,
+            "action": 0,
+            "action_valid": True,
+            "action_correct": False,
+            "correct_places": 0,
+            "incorrect_places": 0,
+            "correct_breaks": 0,
+            "incorrect_breaks": 0,
+            "human_action": 0,
+        }
+
+    def _start_positions(self, rng: np.random.Generator) -> np.ndarray:
+        width, height, depth = self.world_size
+        starts = np.zeros((self.num_players, 3), dtype=np.int64)
+        if not self.config.random_start_locations:
+            for player in range(self.num_players):
+                starts[player] = (player % width, 2, (player // width) % depth)
+            return starts
+        for player in range(self.num_players):
+            while True:
+                x, z = int(rng.integers(width)), int(rng.integers(depth))
+                y = int(rng.integers(2, height - 1))
+                overlaps = any(
+                    starts[other, 0] == x and starts[other, 2] == z and abs(starts[other, 1] - y) <= 1
+                    for other in range(player)
+                )
+                if not overlaps:
+                    break
+            starts[player] = (x, y, z)
+        return starts

@@ -1,0 +1,173 @@
+"""The PettingZoo interface: every player is an agent (``"human"``, ``"assistant"``, or ``player_i``).
+
+``parallel_env()`` gives the :class:`MbagParallelEnv`; ``env()`` gives the AEC version through
+PettingZoo's standard ``parallel_to_aec`` converter.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium
+import numpy as np
+from pettingzoo import ParallelEnv
+from pettingzoo.utils.conversions import parallel_to_aec
+
+from mbag_env.config import MbagConfig
+from mbag_env.envs.batch import WorldBatch
+from mbag_env.envs.single import RENDER_MODES, config_from_arguments
+
+def agent_names(num_players: int) -> list[str]:
+    """``["human", "assistant"]`` for two players, else ``["player_0", ...]``."""
+    if num_players == 2:
+        return ["human", "assistant"]
+    return [f"player_{index}" for index in range(num_players)]
+
+
+class MbagParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
+    """All players of one MBAG world act simultaneously; actions resolve in player order.
+
+    Per-agent observation spaces differ: only the goal-aware players (by default player 0,
+    the human) have the goal channel, unless ``uniform_spaces=True`` gives everyone a goal
+    channel (zeros for those who may not see θ). Rewards are shared (plus any per-player
+    shaping). See :class:`mbag_env.envs.single.MbagEnv` for the observation and action layout.
+
+    Args:
+        config: a full :class:`~mbag_env.config.MbagConfig`; or give its fields as keywords.
+        render_mode: ``"rgb_array"``, ``"ansi"`` or ``None``.
+    """
+
+    metadata = {"name": "mbag_v0", "render_modes": RENDER_MODES, "render_fps": 10, "is_parallelizable": True}
+
+    def __init__(self, config: MbagConfig | None = None, render_mode: str | None = None, **config_fields: Any):
+        config = config_from_arguments(config, config_fields)
+        if render_mode is not None and render_mode not in RENDER_MODES:
+            raise ValueError(f"render_mode must be one of {RENDER_MODES} or None, got {render_mode!r}")
+        self.config = config
+        self.render_mode = render_mode
+        self.batch = WorldBatch(config, num_envs=1)
+        self.possible_agents = agent_names(config.num_players)
+        self.agents: list[str] = []
+        self._index = {name: index for index, name in enumerate(self.possible_agents)}
+        self._observation_spaces = {
+            name: self.batch.observation_space(index) for name, index in self._index.items()
+        }
+        self._action_space = self.batch.action_space()
+        self._buffers = [self.batch.observation_buffers(index) for index in range(config.num_players)]
+        self._actions = np.zeros((1, config.num_players), dtype=np.int64)
+        self._np_random: np.random.Generator | None = None
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019 - spaces are fixed per env, as PettingZoo recommends
+    def observation_space(self, agent: str) -> gymnasium.spaces.Space[Any]:
+        """The observation space of ``agent``."""
+        return self._observation_spaces[agent]
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019
+    def action_space(self, agent: str) -> gymnasium.spaces.Space[Any]:
+        """The (shared) flat discrete action space."""
+        return self._action_space
+
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, dict[str, Any]]]:
+        """Start an episode; all randomness comes from a generator seeded by ``seed``."""
+        if seed is not None or self._np_random is None:
+            self._np_random, _ = gymnasium.utils.seeding.np_random(seed)
+        self.batch.reset_env(0, self._np_random)
+        self.agents = list(self.possible_agents)
+        observations = {name: self._observe(index) for name, index in self._index.items()}
+        infos = {name: self.batch.reset_info(0) for name in self.agents}
+        return observations, infos
+
+    def step(self, actions: Mapping[str, int]) -> tuple[
+        dict[str, dict[str, np.ndarray]],
+        dict[str, float],
+        dict[str, bool],
+        dict[str, bool],
+        dict[str, dict[str, Any]],
+    ]:
+        """Step with one action per live agent.
+
+        Raises:
+            ValueError: for a missing agent, an unknown agent, or an action out of range.
+            RuntimeError: when called with no live agents (the episode ended; call reset()).
+        """
+        if not self.agents:
+            raise RuntimeError("step() called after the episode ended: call reset() first")
+        unknown = set(actions) - set(self.agents)
+        missing = set(self.agents) - set(actions)
+        if unknown or missing:
+            raise ValueError(
+                f"step() needs exactly one action per agent {self.agents}; "
+                f"missing {sorted(missing)}, unknown {sorted(unknown)}"
+            )
+        for name, action in actions.items():
+            try:
+                self._actions[0, self._index[name]] = self.batch.actions.check(action)
+            except ValueError as error:
+                raise ValueError(f"agent {name!r}: {error}") from error
+        rewards = self.batch.step(self._actions)
+        terminated = self.batch.terminated(0)
+        truncated = self.batch.truncated(0)
+        observations = {name: self._observe(self._index[name]) for name in self.agents}
+        reward_dict = {name: float(rewards[0, self._index[name]]) for name in self.agents}
+        terminations = {name: terminated for name in self.agents}
+        truncations = {name: truncated for name in self.agents}
+        infos = {name: self.batch.info(0, self._index[name]) for name in self.agents}
+        if terminated or truncated:
+            self.agents = []
+        return observations, reward_dict, terminations, truncations, infos
+
+    def render(self) -> np.ndarray | str | None:
+        """An RGB image (``rgb_array``) or text layers (``ansi``) of the world, with the goal ghost."""
+        if self.render_mode is None:
+            gymnasium.logger.warn("render() called without a render_mode; pass render_mode= to the env")
+            return None
+        from mbag_env.render import render_ansi, render_isometric
+
+        state = self.batch.state
+        players = state.player_ints[0, :, :3]
+        if self.render_mode == "ansi":
+            return render_ansi(state.blocks[0], players, state.goal[0])
+        return render_isometric(state.blocks[0], players, state.goal[0])
+
+    def state(self) -> np.ndarray:
+        """The global state for centralised critics: the world with goal, as seen by player 0."""
+        return self._observe(0)["world"]
+
+    def get_state(self) -> dict[str, Any]:
+        """A deep-copied snapshot of the world, players, counters and live agents."""
+        return {"world": self.batch.state.get_row(0), "agents": list(self.agents)}
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        """Restore a :meth:`get_state` snapshot."""
+        if "world" not in state or "agents" not in state:
+            raise ValueError("state must be a dict from get_state() with keys 'world' and 'agents'")
+        self.batch.state.set_row(0, state["world"])
+        self.agents = list(state["agents"])
+
+    def _observe(self, player: int) -> dict[str, np.ndarray]:
+        buffers = self._buffers[player]
+        self.batch.observe(
+            player, buffers["world"], buffers["inventory"], buffers["timestep"], buffers["action_mask"]
+        )
+        observation = {
+            "world": buffers["world"][0].copy(),
+            "inventory": buffers["inventory"][0].copy(),
+            "timestep": np.array(buffers["timestep"][0], dtype=np.int32),
+        }
+        if self.config.action_masks:
+            observation["action_mask"] = buffers["action_mask"][0].copy()
+        return observation
+
+
+def parallel_env(**kwargs: Any) -> MbagParallelEnv:
+    """The PettingZoo parallel env (keywords as for :class:`MbagParallelEnv`)."""
+    return MbagParallelEnv(**kwargs)
+
+
+def env(**kwargs: Any) -> Any:
+    """The PettingZoo AEC env, converted from :func:`parallel_env` by PettingZoo's converter."""
+    return parallel_to_aec(parallel_env(**kwargs))

@@ -1,0 +1,189 @@
+"""Gymnasium single-agent envs: ``mbag/Build-v0`` (the builder) and ``mbag/Assist-v0`` (the assistant).
+
+Both are one :class:`MbagEnv` class: a world of one configuration in which the learning agent
+controls one player and the env plays the others (the compiled goal-seeking human by default,
+or any :class:`~mbag_env.humans.Policy`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from mbag_env.config import MbagConfig
+from mbag_env.core.actions import NOOP
+from mbag_env.core.step import SCRIPTED_HUMAN
+from mbag_env.envs.batch import WorldBatch
+from mbag_env.humans.policy import GOAL_SEEKING, as_policy
+
+RENDER_MODES = ["rgb_array", "ansi"]
+
+
+class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
+    """One MBAG world seen by one learning player.
+
+    **Observation** (``Dict``): ``world`` uint8 ``(C, W, H, D)`` with channels blocks, players
+    (1 self, 2.. others), last interacted (0 none, 1 self, 2.. others) and, for a goal-aware
+    player, goal; ``inventory`` int32 ``(10,)``; ``timestep`` int32; ``action_mask`` bool
+    ``(n_actions,)`` when masks are on.
+
+    **Action** (``Discrete``): NOOP, 6 moves, PLACE type×cell, BREAK cell (and GIVE with
+    finite blocks); see :mod:`mbag_env.core.actions`.
+
+    **Reward**: the drop in edit distance to the goal over the joint step (+1 per correct
+    place/break, -1 per incorrect one, by any player) plus optional shaping.
+
+    **Episode end**: terminated when the world equals the goal; truncated at ``horizon`` or
+    after ``truncate_on_no_progress`` steps without a new best goal percentage.
+
+    Args:
+        config: a full :class:`~mbag_env.config.MbagConfig`; or give its fields as keywords.
+        agent: index of the player the agent controls (0 = the goal-aware human/builder).
+        human_policy: who plays player 0 when the agent is not player 0: ``None`` /
+            ``"goal_seeking"`` for the compiled scripted human, a policy object with
+            ``act(observation)``, or a callable ``observation -> action``.
+        render_mode: ``"rgb_array"``, ``"ansi"`` or ``None``.
+        **config_fields: :class:`~mbag_env.config.MbagConfig` fields (when ``config`` is None).
+    """
+
+    metadata = {"render_modes": RENDER_MODES, "render_fps": 10}
+
+    def __init__(
+        self,
+        config: MbagConfig | None = None,
+        *,
+        agent: int = 0,
+        human_policy: Any = None,
+        render_mode: str | None = None,
+        **config_fields: Any,
+    ) -> None:
+        config = config_from_arguments(config, config_fields)
+        if not 0 <= agent < config.num_players:
+            raise ValueError(f"agent must be a player index in [0, {config.num_players}), got {agent}")
+        if render_mode is not None and render_mode not in RENDER_MODES:
+            raise ValueError(f"render_mode must be one of {RENDER_MODES} or None, got {render_mode!r}")
+        self.config = config
+        self.agent = agent
+        self.render_mode = render_mode
+        self.human_policy = as_policy(human_policy)
+        self.batch = WorldBatch(config, num_envs=1)
+        self.observation_space = self.batch.observation_space(agent)
+        self.action_space = self.batch.action_space()
+        self._buffers = [self.batch.observation_buffers(player) for player in range(config.num_players)]
+        self._actions = np.zeros((1, config.num_players), dtype=np.int64)
+        self._needs_reset = True
+
+    # ----------------------------------------------------------------- API
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Start a new episode: draw θ and start positions from ``np_random``."""
+        super().reset(seed=seed)
+        self.batch.reset_env(0, self.np_random)
+        self._needs_reset = False
+        return self._observe(self.agent), self.batch.reset_info(0)
+
+    def step(self, action: int) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        """Act for the agent; the other players act too, in player order (0 first).
+
+        Raises:
+            ValueError: for an action out of ``[0, n_actions)`` or not an integer.
+            RuntimeError: when called before :meth:`reset` or after the episode ended.
+        """
+        action = self.batch.actions.check(action)
+        if self._needs_reset:
+            raise RuntimeError(
+                "step() called on an episode that has ended (or was never started): call reset() first"
+            )
+        for player in range(self.config.num_players):
+            self._actions[0, player] = self._other_player_action(player)
+        self._actions[0, self.agent] = action
+        rewards = self.batch.step(self._actions)
+        terminated = self.batch.terminated(0)
+        truncated = self.batch.truncated(0)
+        self._needs_reset = terminated or truncated
+        return (
+            self._observe(self.agent),
+            float(rewards[0, self.agent]),
+            terminated,
+            truncated,
+            self.batch.info(0, self.agent),
+        )
+
+    def render(self) -> np.ndarray | str | None:  # type: ignore[override]
+        """An RGB image (``rgb_array``) or text layers (``ansi``) of the world."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode= to the env")
+            return None
+        from mbag_env.render import render_ansi, render_isometric
+
+        state = self.batch.state
+        players = state.player_ints[0, :, :3]
+        goal = state.goal[0] if self.batch.sees_goal(self.agent) else None
+        if self.render_mode == "ansi":
+            return render_ansi(state.blocks[0], players, goal)
+        return render_isometric(state.blocks[0], players, goal)
+
+    def action_masks(self) -> np.ndarray:
+        """The agent's current valid-action mask (for SB3-contrib's ``MaskablePPO``)."""
+        return self._observe(self.agent, with_mask=True)["action_mask"]
+
+    def get_state(self) -> dict[str, Any]:
+        """A deep-copied snapshot of the world, players and episode counters."""
+        return {"world": self.batch.state.get_row(0), "needs_reset": self._needs_reset}
+
+    def set_state(self, state: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Restore a :meth:`get_state` snapshot and return the agent's observation of it.
+
+        Raises:
+            ValueError: if the snapshot does not match this env's configuration.
+        """
+        if "world" not in state or "needs_reset" not in state:
+            raise ValueError("state must be a dict from get_state() with keys 'world' and 'needs_reset'")
+        self.batch.state.set_row(0, state["world"])
+        self._needs_reset = bool(state["needs_reset"])
+        return self._observe(self.agent)
+
+    # ------------------------------------------------------------ helpers
+    def _other_player_action(self, player: int) -> int:
+        if player == self.agent:
+            return NOOP
+        if player != 0:
+            return NOOP
+        if self.human_policy == GOAL_SEEKING:
+            return SCRIPTED_HUMAN
+        observation = self._observe(0, with_mask=True)
+        action = self.human_policy.act(observation)  # type: ignore[union-attr]
+        try:
+            return self.batch.actions.check(action)
+        except ValueError as error:
+            raise ValueError(f"the human policy returned an invalid action: {error}") from error
+
+    def _observe(self, player: int, with_mask: bool | None = None) -> dict[str, np.ndarray]:
+        buffers = self._buffers[player]
+        mask = buffers["action_mask"]
+        if with_mask and mask.shape[1] == 0:
+            mask = np.zeros((1, self.batch.actions.n), dtype=np.bool_)
+        elif with_mask is False:
+            mask = mask[:, :0]
+        self.batch.observe(player, buffers["world"], buffers["inventory"], buffers["timestep"], mask)
+        observation = {
+            "world": buffers["world"][0].copy(),
+            "inventory": buffers["inventory"][0].copy(),
+            "timestep": np.array(buffers["timestep"][0], dtype=np.int32),
+        }
+        if mask.shape[1] > 0:
+            observation["action_mask"] = mask[0].copy()
+        return observation
+
+
+def config_from_arguments(config: MbagConfig | None, config_fields: dict[str, Any]) -> MbagConfig:
+    """The config an env constructor was given: ``config`` updated by keyword fields."""
+    if "world_size" in config_fields:
+        config_fields = {**config_fields, "world_size": tuple(config_fields["world_size"])}
+    if config is None:
+        return MbagConfig(**config_fields)
+    return config.replace(**config_fields) if config_fields else config
