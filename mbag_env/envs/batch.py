@@ -46,6 +46,7 @@ from mbag_env.core.step import (
     step_worlds,
     write_observations,
 )
+from mbag_env.envs.spaces import MaskedDiscrete
 from mbag_env.goals import make_goal_sampler, validate_goal
 from mbag_env.humans.goal_seeking import human_scratch_size
 
@@ -109,9 +110,9 @@ class WorldBatch:
             entries["action_mask"] = spaces.Box(0, 1, shape=(self.actions.n,), dtype=np.bool_)
         return spaces.Dict(entries)
 
-    def action_space(self) -> spaces.Discrete:
+    def action_space(self) -> MaskedDiscrete:
         """The flat discrete action space (see :mod:`mbag_env.core.actions`)."""
-        return spaces.Discrete(self.actions.n)
+        return MaskedDiscrete(self.actions.n)
 
     # ------------------------------------------------------------- dynamics
     def reset_env(self, env: int, rng: np.random.Generator) -> None:

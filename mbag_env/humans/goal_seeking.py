@@ -2,18 +2,18 @@
 
 Behaviour, each step, from the state it observes:
 
-1. Find the lowest y layer that still differs from the goal and holds a *workable* cell:
-   a wrong block that has an air face (to break), or an air cell that the goal fills and
-   that has a solid neighbour (to place). Cells inside another player's body are skipped.
-2. If some workable cell of that layer is valid to act on now, act on the one nearest to its
-   eye (BREAK a wrong block, else PLACE the goal's block). The assistant's wrong blocks are
-   broken like any other.
-3. Otherwise walk (fly) toward the nearest workable cell: a breadth-first search over body
-   positions finds the shortest path to a position whose eye is within
-   :data:`APPROACH_DISTANCE` of the cell's centre, and the human takes its first step.
-4. If it is already there and still cannot act (sight blocked), or no path exists, it takes a
-   uniformly random valid move (from the world's own generator), which breaks such stalls.
-5. When the world equals the goal it does NOOP.
+1. Find the lowest y layer that still differs from the goal and holds a *workable* cell: a
+   wrong block with an air face (to break), or an air cell that the goal fills and that has a
+   solid neighbour (to place). Cells inside another player's body are skipped.
+2. Act on the workable cell of that layer nearest to its eye that it can act on now: BREAK a
+   wrong block (the assistant's included), else PLACE the goal's block. A placement that
+   would shut the human in (no path left to a spot under open sky) is not taken.
+3. Otherwise fly toward the nearest workable cells: a breadth-first search over body
+   positions finds the shortest path to a spot from which the human could act on one of
+   them (for a placement, a spot under open sky, so it builds roofs from above, not from
+   inside), and it takes the first step.
+4. If no such spot can be reached it takes a uniformly random valid move (from the world's own
+   generator). When the world equals the goal it does NOOP.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
 from mbag_env.core.actions import FIRST_PLACE, MOVE_DIRECTIONS, NOOP
 from mbag_env.core.random import random_below
 from mbag_env.core.rules import (
-    EYE_HEIGHT,
     body_fits,
     can_break,
     can_move,
@@ -43,8 +42,7 @@ from mbag_env.core.state import (
     PLAYER_Z,
 )
 
-APPROACH_DISTANCE = 3.0
-"""The human walks until its eye is this close to the centre of the cell it wants to work on."""
+NO_CELL = -1
 
 
 def human_scratch_size(world_size: tuple[int, int, int]) -> int:
@@ -72,6 +70,7 @@ def goal_seeking_action(
     num_cells = width * height * depth
     num_players = params[PARAM_NUM_PLAYERS]
     infinite = params[PARAM_INFINITE_BLOCKS] != 0
+    teleportation = params[PARAM_TELEPORTATION] != 0
     px = player_ints[player, PLAYER_X]
     py = player_ints[player, PLAYER_Y]
     pz = player_ints[player, PLAYER_Z]
@@ -79,6 +78,10 @@ def goal_seeking_action(
     # Squared eye-to-centre distances in hundredths of a cell², kept integral: the eye is at
     # (px + 0.5, py + 1.6, pz + 0.5), so 10 * offset is an integer on each axis.
     candidate_distances = scratch[2 * num_cells + width * depth : 2 * num_cells + 2 * width * depth]
+    # Whether the human can still get out under open sky; if it cannot, placements cannot
+    # shut it in any further, so they are all safe.
+    no_targets = candidate_cells[:0]
+    can_escape = teleportation or _search(blocks, player_ints, params, player, scratch, no_targets, NO_CELL) >= 0
     for y in range(height):
         if layer_errors[y] == 0:
             continue
@@ -108,25 +111,196 @@ def goal_seeking_action(
         if count == 0:
             continue
         nearest = _take_nearest(candidate_distances, count)
-        target = candidate_cells[nearest]
         while nearest >= 0:
-            cell = candidate_cells[nearest]
-            x = cell // (height * depth)
-            z = cell % depth
-            if blocks[x, y, z] != AIR:
-                if can_break(blocks, player_ints, params, player, x, y, z):
-                    return FIRST_PLACE + NUM_PLACEABLE * num_cells + cell
-            elif can_place_any(blocks, player_ints, params, player, x, y, z):
-                slot = goal[x, y, z] - FIRST_PLACEABLE
-                return FIRST_PLACE + slot * num_cells + cell
+            action = _action_on(blocks, goal, player_ints, params, player, candidate_cells[nearest], scratch, can_escape)
+            if action >= 0:
+                return action
             nearest = _take_nearest(candidate_distances, count)
-        if params[PARAM_TELEPORTATION] != 0:
+        if not teleportation:
+            direction = _search(blocks, player_ints, params, player, scratch, candidate_cells[:count], NO_CELL)
+            if direction >= 0:
+                return 1 + direction
+        if teleportation:
             return NOOP
-        step = _first_step_toward(blocks, player_ints, params, player, target, scratch)
-        if step >= 0:
-            return 1 + step
         return random_valid_move(blocks, player_ints, env_ints, params, player)
     return NOOP
+
+
+@numba.njit(cache=True, _nrt=False)
+def _action_on(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    player_ints: np.ndarray,
+    params: np.ndarray,
+    player: int,
+    cell: int,
+    scratch: np.ndarray,
+    can_escape: bool,
+) -> int:
+    """The BREAK or PLACE the human would take on ``cell`` from where it stands, or -1."""
+    _, height, depth = blocks.shape
+    num_cells = blocks.size
+    x = cell // (height * depth)
+    y = (cell // depth) % height
+    z = cell % depth
+    if blocks[x, y, z] != AIR:
+        if can_break(blocks, player_ints, params, player, x, y, z):
+            return FIRST_PLACE + NUM_PLACEABLE * num_cells + cell
+        return -1
+    if not can_place_any(blocks, player_ints, params, player, x, y, z):
+        return -1
+    if can_escape and params[PARAM_TELEPORTATION] == 0 and not _placement_keeps_sky(
+        blocks, player_ints, params, player, scratch, cell
+    ):
+        return -1
+    return FIRST_PLACE + (goal[x, y, z] - FIRST_PLACEABLE) * num_cells + cell
+
+
+@numba.njit(cache=True, _nrt=False)
+def _placement_keeps_sky(
+    blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, scratch: np.ndarray, cell: int
+) -> bool:
+    """Whether the human could still reach open sky after a block is placed at ``cell``."""
+    _, height, depth = blocks.shape
+    px = player_ints[player, PLAYER_X]
+    py = player_ints[player, PLAYER_Y]
+    pz = player_ints[player, PLAYER_Z]
+    if _under_open_sky(blocks, px, py, pz) and not _above_head(px, py, pz, cell, height, depth):
+        return True
+    return _search(blocks, player_ints, params, player, scratch, scratch[:0], cell) >= 0
+
+
+@numba.njit(cache=True, _nrt=False)
+def _search(
+    blocks: np.ndarray,
+    player_ints: np.ndarray,
+    params: np.ndarray,
+    player: int,
+    scratch: np.ndarray,
+    targets: np.ndarray,
+    extra_solid: int,
+) -> int:
+    """Breadth-first search over the human's body positions.
+
+    With no ``targets``, look for a position under open sky, treating ``extra_solid`` (if not
+    ``NO_CELL``) as a block. Otherwise look for a position from which the human can act on
+    one of the ``targets`` (for a placement, one under open sky with the target not above its
+    head). Returns the first move direction of a shortest path, 6 when the start position
+    already qualifies, or -1 when no position qualifies. ``targets`` must not overlap the
+    first ``2 * W * H * D`` entries of ``scratch``.
+    """
+    width, height, depth = blocks.shape
+    num_cells = width * height * depth
+    num_players = params[PARAM_NUM_PLAYERS]
+    start_x = player_ints[player, PLAYER_X]
+    start_y = player_ints[player, PLAYER_Y]
+    start_z = player_ints[player, PLAYER_Z]
+    first_move = scratch[:num_cells]  # -2 unvisited, 6 the start, else the first direction taken
+    first_move[:] = -2
+    queue = scratch[num_cells : 2 * num_cells]
+    start = (start_x * height + start_y) * depth + start_z
+    first_move[start] = 6
+    queue[0] = start
+    head = 0
+    tail = 1
+    found = -1
+    while head < tail and found < 0:
+        position = queue[head]
+        head += 1
+        x = position // (height * depth)
+        y = (position // depth) % height
+        z = position % depth
+        if _qualifies(blocks, player_ints, params, player, x, y, z, targets, extra_solid):
+            found = first_move[position]
+            break
+        for direction in range(6):
+            nx = x + MOVE_DIRECTIONS[direction, 0]
+            ny = y + MOVE_DIRECTIONS[direction, 1]
+            nz = z + MOVE_DIRECTIONS[direction, 2]
+            if not body_fits(blocks, player_ints, num_players, player, nx, ny, nz):
+                continue
+            neighbour = (nx * height + ny) * depth + nz
+            if first_move[neighbour] != -2:
+                continue
+            if extra_solid != NO_CELL and (extra_solid == neighbour or extra_solid == neighbour + depth):
+                continue
+            first_move[neighbour] = direction if first_move[position] == 6 else first_move[position]
+            queue[tail] = neighbour
+            tail += 1
+    return found
+
+
+@numba.njit(cache=True, _nrt=False)
+def _qualifies(
+    blocks: np.ndarray,
+    player_ints: np.ndarray,
+    params: np.ndarray,
+    player: int,
+    x: int,
+    y: int,
+    z: int,
+    targets: np.ndarray,
+    extra_solid: int,
+) -> bool:
+    """The goal test of :func:`_search` for feet position ``(x, y, z)``."""
+    _, height, depth = blocks.shape
+    if targets.shape[0] == 0:
+        if not _under_open_sky(blocks, x, y, z):
+            return False
+        return extra_solid == NO_CELL or not _above_head(x, y, z, extra_solid, height, depth)
+    for target in targets:
+        if _can_act_from(blocks, player_ints, params, player, x, y, z, target):
+            return True
+    return False
+
+
+@numba.njit(cache=True, _nrt=False)
+def _can_act_from(
+    blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, x: int, y: int, z: int, target: int
+) -> bool:
+    """Whether the human, standing at ``(x, y, z)``, could work on ``target`` (placing only
+    from under open sky, never into the column above its head)."""
+    _, height, depth = blocks.shape
+    tx = target // (height * depth)
+    ty = (target // depth) % height
+    tz = target % depth
+    if (tx - x) ** 2 + (ty - y - 1) ** 2 + (tz - z) ** 2 > 36:
+        return False  # too far for any face of the target to be within reach
+    is_place = blocks[tx, ty, tz] == AIR
+    if is_place and (not _under_open_sky(blocks, x, y, z) or _above_head(x, y, z, target, height, depth)):
+        return False
+    saved_x = player_ints[player, PLAYER_X]
+    saved_y = player_ints[player, PLAYER_Y]
+    saved_z = player_ints[player, PLAYER_Z]
+    player_ints[player, PLAYER_X] = x
+    player_ints[player, PLAYER_Y] = y
+    player_ints[player, PLAYER_Z] = z
+    if is_place:
+        able = can_place_any(blocks, player_ints, params, player, tx, ty, tz)
+    else:
+        able = can_break(blocks, player_ints, params, player, tx, ty, tz)
+    player_ints[player, PLAYER_X] = saved_x
+    player_ints[player, PLAYER_Y] = saved_y
+    player_ints[player, PLAYER_Z] = saved_z
+    return able
+
+
+@numba.njit(cache=True, _nrt=False)
+def _under_open_sky(blocks: np.ndarray, x: int, y: int, z: int) -> bool:
+    """True when every cell above the head of a body with feet at ``(x, y, z)`` is air."""
+    for above in range(y + 2, blocks.shape[1]):
+        if blocks[x, above, z] != AIR:
+            return False
+    return True
+
+
+@numba.njit(cache=True, _nrt=False)
+def _above_head(x: int, y: int, z: int, cell: int, height: int, depth: int) -> bool:
+    """True when ``cell`` is in the column above the head of a body with feet at ``(x, y, z)``."""
+    cx = cell // (height * depth)
+    cy = (cell // depth) % height
+    cz = cell % depth
+    return cx == x and cz == z and cy >= y + 2
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -161,66 +335,3 @@ def random_valid_move(
                 return 1 + direction
             choice -= 1
     return NOOP
-
-
-@numba.njit(cache=True, _nrt=False)
-def _first_step_toward(
-    blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, target: int, scratch: np.ndarray
-) -> int:
-    """First move direction of a shortest path to a position near ``target``; -1 if none.
-
-    Breadth-first search over feet positions where the two body cells are air and free of
-    other players. Returns -1 also when the player already stands at such a position.
-    """
-    width, height, depth = blocks.shape
-    num_players = params[PARAM_NUM_PLAYERS]
-    tx = target // (height * depth) + 0.5
-    ty = (target // depth) % height + 0.5
-    tz = target % depth + 0.5
-    limit = APPROACH_DISTANCE * APPROACH_DISTANCE
-    start_x = player_ints[player, PLAYER_X]
-    start_y = player_ints[player, PLAYER_Y]
-    start_z = player_ints[player, PLAYER_Z]
-    if _near(start_x, start_y, start_z, tx, ty, tz, limit) and not _covers(start_x, start_y, start_z, target, height, depth):
-        return -1
-    num_cells = width * height * depth
-    first_move = scratch[:num_cells]  # -2 unvisited, -1 start, else the first direction taken
-    first_move[:] = -2
-    queue = scratch[num_cells : 2 * num_cells]
-    start = (start_x * height + start_y) * depth + start_z
-    first_move[start] = -1
-    queue[0] = start
-    head = 0
-    tail = 1
-    while head < tail:
-        cell = queue[head]
-        head += 1
-        x = cell // (height * depth)
-        y = (cell // depth) % height
-        z = cell % depth
-        for direction in range(6):
-            nx = x + MOVE_DIRECTIONS[direction, 0]
-            ny = y + MOVE_DIRECTIONS[direction, 1]
-            nz = z + MOVE_DIRECTIONS[direction, 2]
-            if not body_fits(blocks, player_ints, num_players, player, nx, ny, nz):
-                continue
-            neighbour = (nx * height + ny) * depth + nz
-            if first_move[neighbour] != -2:
-                continue
-            first_move[neighbour] = direction if first_move[cell] == -1 else first_move[cell]
-            if _near(nx, ny, nz, tx, ty, tz, limit) and not _covers(nx, ny, nz, target, height, depth):
-                return first_move[neighbour]
-            queue[tail] = neighbour
-            tail += 1
-    return -1
-
-
-@numba.njit(cache=True, inline="always", _nrt=False)
-def _near(x: int, y: int, z: int, tx: float, ty: float, tz: float, limit: float) -> bool:
-    return (x + 0.5 - tx) ** 2 + (y + EYE_HEIGHT - ty) ** 2 + (z + 0.5 - tz) ** 2 <= limit
-
-
-@numba.njit(cache=True, inline="always", _nrt=False)
-def _covers(x: int, y: int, z: int, target: int, height: int, depth: int) -> bool:
-    feet = (x * height + y) * depth + z
-    return target == feet or target == feet + depth

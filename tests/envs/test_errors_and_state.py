@@ -1,0 +1,173 @@
+"""Bad input gets clear errors; snapshots round-trip; policies plug in as the human."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import mbag_env
+from mbag_env import MbagConfig, RewardShaping
+
+
+def flat_goal(size: tuple[int, int, int]) -> np.ndarray:
+    goal = np.zeros(size, dtype=np.uint8)
+    goal[:, 0] = 1
+    goal[:, 1] = 2
+    goal[1, 2, 1] = 6
+    return goal
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"world_size": (2, 4, 3)}, "world_size W=2"),
+        ({"world_size": (3, 3, 3)}, "world_size H=3"),
+        ({"world_size": (33, 10, 10)}, "world_size W=33"),
+        ({"world_size": (5, 5)}, "three integers"),
+        ({"num_players": 0}, "num_players"),
+        ({"horizon": 0}, "horizon"),
+        ({"reward_shaping": RewardShaping(own_reward_prop=0.5), "num_players": 2}, None),
+        ({"truncate_on_no_progress": 0}, "truncate_on_no_progress"),
+        ({"goal_visible": (True,), "num_players": 2}, "goal_visible"),
+        ({"teleportation": "yes"}, "teleportation"),
+    ],
+)
+def test_config_errors_name_the_field(fields: dict, message: str | None) -> None:
+    if message is None:
+        MbagConfig(**fields)
+        return
+    with pytest.raises(ValueError, match=message):
+        MbagConfig(**fields)
+
+
+@pytest.mark.parametrize("proportion", [-0.1, 1.5, float("nan")])
+def test_own_reward_prop_range(proportion: float) -> None:
+    with pytest.raises(ValueError, match="own_reward_prop"):
+        RewardShaping(own_reward_prop=proportion)
+
+
+def test_per_player_shaping_length() -> None:
+    with pytest.raises(ValueError, match="one RewardShaping per player"):
+        MbagConfig(num_players=2, reward_shaping=(RewardShaping(),))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda goal: goal[:, :, :5], "shape"),
+        (lambda goal: np.where(goal == 1, 3, goal).astype(np.uint8), "bedrock"),
+        (lambda goal: np.where(goal == 6, 12, goal).astype(np.uint8), "12"),
+    ],
+)
+def test_bad_goals_are_rejected(change, message: str) -> None:
+    goal = change(flat_goal((6, 6, 6)))
+    with pytest.raises(ValueError, match=message):
+        env = mbag_env.MbagEnv(world_size=(6, 6, 6), num_players=1, goal=goal)
+        env.reset(seed=0)
+
+
+@pytest.mark.parametrize("action", [-1, 10**7, 2.5, "3", True])
+def test_bad_actions(action: object) -> None:
+    env = gym.make("mbag/Build-Small-v0")
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action"):
+        env.step(action)
+
+
+def test_step_after_termination_needs_reset() -> None:
+    goal = flat_goal((6, 6, 6))
+    env = mbag_env.MbagEnv(world_size=(6, 6, 6), num_players=1, goal=goal)
+    env.reset(seed=0)
+    place = env.batch.actions.encode("place", (1, 2, 1), 6)
+    _, reward, terminated, truncated, info = env.step(place)
+    assert reward == 1.0 and terminated and not truncated
+    assert info["goal_percentage"] == 1.0
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(0)
+    env.reset()
+    env.step(0)
+
+
+def test_step_before_reset() -> None:
+    env = mbag_env.MbagEnv(world_size=(6, 6, 6), num_players=1)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(0)
+
+
+def test_get_set_state_round_trip() -> None:
+    env = gym.make("mbag/Assist-Small-v0").unwrapped
+    env.reset(seed=4)
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        env.step(int(rng.integers(env.action_space.n)))
+    snapshot = env.get_state()
+    actions = [int(a) for a in rng.integers(env.action_space.n, size=25)]
+    first = [env.step(action) for action in actions if not env._needs_reset]
+    restored = env.set_state(snapshot)
+    assert env.get_state()["world"]["blocks"].tobytes() == snapshot["world"]["blocks"].tobytes()
+    second = [env.step(action) for action in actions[: len(first)]]
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a[0]["world"], b[0]["world"])
+        assert a[1:4] == b[1:4]
+    assert restored["world"].shape == (3, 6, 6, 6)
+    with pytest.raises(ValueError, match="get_state"):
+        env.set_state({"world": {}})
+
+
+def test_python_human_policy() -> None:
+    calls = []
+
+    def lazy_human(observation: dict) -> int:
+        calls.append(observation["world"].shape)
+        return 0
+
+    env = gym.make("mbag/Assist-Small-v0", human_policy=lazy_human)
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(0)
+    assert calls == [(4, 6, 6, 6)], "the human sees the goal channel"
+    assert info["human_action"] == 0 and info["goal_percentage"] == 0.0
+
+    bad = gym.make("mbag/Assist-Small-v0", human_policy=lambda observation: 10**8)
+    bad.reset(seed=0)
+    with pytest.raises(ValueError, match="human policy returned an invalid action"):
+        bad.step(0)
+    with pytest.raises(ValueError, match="human_policy"):
+        gym.make("mbag/Assist-Small-v0", human_policy=42)
+
+
+def test_scripted_human_builds_the_house_alone() -> None:
+    env = gym.make("mbag/Assist-Small-v0")
+    for seed in range(3):
+        env.reset(seed=seed)
+        terminated = truncated = False
+        while not (terminated or truncated):
+            _, _, terminated, truncated, info = env.step(0)
+        assert terminated and info["goal_percentage"] == 1.0
+
+
+def test_shaping_rewards() -> None:
+    shaping = RewardShaping(noop=-0.5, action=0.25, incorrect_action=-2.0)
+    env = mbag_env.MbagEnv(world_size=(6, 6, 6), num_players=1, goal=flat_goal((6, 6, 6)), reward_shaping=shaping)
+    env.reset(seed=0)
+    assert env.step(0)[1] == -0.5
+    wrong = env.batch.actions.encode("place", (2, 2, 1), 6)
+    assert env.step(wrong)[1] == -1.0 + 0.25 - 2.0
+    invalid = env.batch.actions.encode("place", (5, 5, 5), 6)
+    _, reward, _, _, info = env.step(invalid)
+    assert reward == -0.5 and not info["action_valid"]
+
+
+def test_own_reward_prop_splits_credit() -> None:
+    config = MbagConfig(
+        world_size=(6, 6, 6),
+        num_players=2,
+        goal=flat_goal((6, 6, 6)),
+        reward_shaping=(RewardShaping(own_reward_prop=1.0), RewardShaping(own_reward_prop=0.0)),
+    )
+    env = mbag_env.MbagParallelEnv(config)
+    env.reset(seed=0)
+    place = env.batch.actions.encode("place", (1, 2, 1), 6)
+    _, rewards, terminated, _, _ = env.step({"human": 0, "assistant": place})
+    assert rewards == {"human": 0.0, "assistant": 1.0}
+    assert terminated["human"]
