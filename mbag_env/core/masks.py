@@ -1,9 +1,11 @@
 """The exact valid-action mask of one player (SPEC §3, "Action masks").
 
 The mask marks exactly the actions that would change the world or the player's position or
-inventory if taken now; NOOP is always valid. It is computed with the same rule functions
-that validate actions (:mod:`.rules`). Cells farther than reach from the eye cannot be
-placed or broken, so without teleportation only the cells around the player are examined.
+inventory if taken now; NOOP is always valid. It is computed from the same rule functions
+that validate actions (:mod:`.rules`: ``face_usable``, ``occupied_by_player``, ``can_move``,
+``give_recipient``), visiting each face once for all cells. Cells farther than reach from the
+eye cannot be placed or broken, so without teleportation only the cells around the player
+are examined.
 """
 
 from __future__ import annotations
@@ -14,15 +16,15 @@ import numba
 import numpy as np
 
 from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
-from mbag_env.core.actions import FIRST_PLACE
+from mbag_env.core.actions import FIRST_PLACE, MOVE_DIRECTIONS
 from mbag_env.core.rules import (
     EYE_HEIGHT,
     REACH,
-    can_break,
     can_move,
-    can_place_any,
+    face_usable,
     give_recipient,
-    has_neighbour_of_kind,
+    in_world,
+    occupied_by_player,
 )
 from mbag_env.core.state import (
     PARAM_INFINITE_BLOCKS,
@@ -61,24 +63,35 @@ def write_action_mask(
         z_low = max(0, int(math.floor(ez - REACH - 1)))
         z_high = min(depth, int(math.floor(ez + REACH + 1)) + 1)
     first_break = FIRST_PLACE + NUM_PLACEABLE * num_cells
+    teleportation = params[PARAM_TELEPORTATION] != 0
+    num_players = params[PARAM_NUM_PLAYERS]
+    # Visit every (air cell, solid neighbour) face once: a usable face makes PLACE valid at the
+    # air cell (unless a player is there) and BREAK valid at the neighbour (if breakable).
+    # This is can_place_any / can_break evaluated for all cells at once, sharing each face.
     for x in range(x_low, x_high):
         for y in range(y_low, y_high):
             for z in range(z_low, z_high):
-                # Cheap filter before the (costlier) rule calls: PLACE needs an air cell with a
-                # solid neighbour, BREAK a breakable block with an air neighbour.
-                block = blocks[x, y, z]
-                if block != AIR and not IS_BREAKABLE[block]:
+                if blocks[x, y, z] != AIR:
                     continue
-                if not has_neighbour_of_kind(blocks, x, y, z, block != AIR):
+                place_valid = False
+                for direction in range(6):
+                    nx = x + MOVE_DIRECTIONS[direction, 0]
+                    ny = y + MOVE_DIRECTIONS[direction, 1]
+                    nz = z + MOVE_DIRECTIONS[direction, 2]
+                    if not in_world(blocks, nx, ny, nz) or blocks[nx, ny, nz] == AIR:
+                        continue
+                    if teleportation or face_usable(blocks, player_ints, player, x, y, z, direction):
+                        place_valid = True
+                        if IS_BREAKABLE[blocks[nx, ny, nz]]:
+                            mask[first_break + (nx * height + ny) * depth + nz] = True
+                if not place_valid:
+                    continue
+                if not teleportation and occupied_by_player(player_ints, num_players, x, y, z) >= 0:
                     continue
                 cell = (x * height + y) * depth + z
-                if block == AIR:
-                    if can_place_any(blocks, player_ints, params, player, x, y, z):
-                        for slot in range(NUM_PLACEABLE):
-                            if infinite or player_ints[player, PLAYER_INVENTORY + FIRST_PLACEABLE + slot] > 0:
-                                mask[FIRST_PLACE + slot * num_cells + cell] = True
-                elif can_break(blocks, player_ints, params, player, x, y, z):
-                    mask[first_break + cell] = True
+                for slot in range(NUM_PLACEABLE):
+                    if infinite or player_ints[player, PLAYER_INVENTORY + FIRST_PLACEABLE + slot] > 0:
+                        mask[FIRST_PLACE + slot * num_cells + cell] = True
     if not infinite:
         first_give = first_break + num_cells
         for other in range(params[PARAM_NUM_PLAYERS]):

@@ -152,7 +152,7 @@ def build_sight_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 SIGHT_START, SIGHT_COUNT, SIGHT_CELLS = build_sight_table()
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, inline="always", _nrt=False)
 def in_world(blocks: np.ndarray, x: int, y: int, z: int) -> bool:
     """True when ``(x, y, z)`` is a cell of the world."""
     return 0 <= x < blocks.shape[0] and 0 <= y < blocks.shape[1] and 0 <= z < blocks.shape[2]
@@ -188,7 +188,7 @@ def face_usable(blocks: np.ndarray, player_ints: np.ndarray, player: int, ax: in
     return True
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, inline="always", _nrt=False)
 def has_neighbour_of_kind(blocks: np.ndarray, x: int, y: int, z: int, air: bool) -> bool:
     """True when some in-world face neighbour of ``(x, y, z)`` is air (``air``) or solid (not ``air``)."""
     width, height, depth = blocks.shape
@@ -205,13 +205,13 @@ def has_neighbour_of_kind(blocks: np.ndarray, x: int, y: int, z: int, air: bool)
     return z > 0 and (blocks[x, y, z - 1] == AIR) == air
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, inline="always", _nrt=False)
 def opposite(direction: int) -> int:
     """Index of the opposite direction in ``MOVE_DIRECTIONS`` (+x <-> -x, ...)."""
     return direction ^ 1
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, inline="always", _nrt=False)
 def occupied_by_player(player_ints: np.ndarray, num_players: int, x: int, y: int, z: int) -> int:
     """Index of the player whose feet or head is at ``(x, y, z)``, or -1."""
     for player in range(num_players):

@@ -12,10 +12,10 @@ import numba
 import numpy as np
 
 from mbag_env.blocks import BEDROCK, DIRT, FIRST_PLACEABLE, NUM_PLACEABLE
-from mbag_env.core.actions import NOOP
+from mbag_env.core.actions import FIRST_PLACE, NOOP
 from mbag_env.core.masks import write_action_mask
 from mbag_env.core.reward import count_layer_errors, edit_distance
-from mbag_env.core.rules import EFFECT_BREAK, EFFECT_NONE, EFFECT_PLACE, apply_action
+from mbag_env.core.rules import EFFECT_BREAK, EFFECT_MOVE, EFFECT_NONE, EFFECT_PLACE, apply_action
 from mbag_env.core.state import (
     ENV_BEST_EDIT_DISTANCE,
     ENV_EDIT_DISTANCE,
@@ -113,12 +113,16 @@ def step_world(
     actions: np.ndarray,
     rewards: np.ndarray,
     scratch: np.ndarray,
+    mirror: np.ndarray,
+    viewer: int,
 ) -> None:
     """Step one world (arrays already indexed by env) with one action per player.
 
     Writes each player's reward into ``rewards``; the action taken, its validity and its
     edit-distance drop go into ``player_ints`` (``PLAYER_LAST_*``). ``scratch`` is the
     scripted human's work array (see :func:`~mbag_env.humans.goal_seeking.human_scratch_size`).
+    ``mirror`` is ``viewer``'s world observation ``(C, W, H, D)``, kept up to date cell by
+    cell as the world changes (pass a ``(0, 1, 1, 1)`` array to skip that).
     """
     num_players = params[PARAM_NUM_PLAYERS]
     for player in range(num_players):
@@ -131,9 +135,14 @@ def step_world(
     shared = 0
     for player in range(num_players):
         action = player_ints[player, PLAYER_LAST_ACTION]
+        old_x = player_ints[player, PLAYER_X]
+        old_y = player_ints[player, PLAYER_Y]
+        old_z = player_ints[player, PLAYER_Z]
         effect, drop = apply_action(
             blocks, goal, last_interacted, player_ints, layer_errors, params, player, action
         )
+        if mirror.shape[0] > 0 and effect != EFFECT_NONE:
+            _update_mirror(mirror, blocks, player_ints, player, viewer, action, effect, old_x, old_y, old_z)
         player_ints[player, PLAYER_LAST_VALID] = effect != EFFECT_NONE or action == NOOP
         player_ints[player, PLAYER_LAST_DELTA] = drop
         shared += drop
@@ -184,9 +193,12 @@ def step_worlds(
     active: np.ndarray,
     rewards: np.ndarray,
     scratch: np.ndarray,
+    mirror: np.ndarray,
+    viewer: int,
 ) -> None:
     """Step every world ``n`` with ``active[n]``; ``actions`` and ``rewards`` are ``(N, P)``,
-    ``scratch`` is ``(N, human_scratch_size)`` int32."""
+    ``scratch`` is ``(N, human_scratch_size)`` int32, ``mirror`` ``(N, C, W, H, D)`` (or
+    ``(N, 0, 1, 1, 1)``): see :func:`step_world`."""
     for env in range(blocks.shape[0]):
         if active[env]:
             step_world(
@@ -201,7 +213,79 @@ def step_worlds(
                 actions[env],
                 rewards[env],
                 scratch[env],
+                mirror[env],
+                viewer,
             )
+
+
+@numba.njit(cache=True, _nrt=False, parallel=True)
+def step_worlds_parallel(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    last_interacted: np.ndarray,
+    env_ints: np.ndarray,
+    player_ints: np.ndarray,
+    layer_errors: np.ndarray,
+    params: np.ndarray,
+    shaping: np.ndarray,
+    actions: np.ndarray,
+    active: np.ndarray,
+    rewards: np.ndarray,
+    scratch: np.ndarray,
+    mirror: np.ndarray,
+    viewer: int,
+) -> None:
+    """:func:`step_worlds` with the worlds spread over threads (for large batches)."""
+    for env in numba.prange(blocks.shape[0]):
+        if active[env]:
+            step_world(
+                blocks[env],
+                goal[env],
+                last_interacted[env],
+                env_ints[env],
+                player_ints[env],
+                layer_errors[env],
+                params,
+                shaping,
+                actions[env],
+                rewards[env],
+                scratch[env],
+                mirror[env],
+                viewer,
+            )
+
+
+@numba.njit(cache=True, _nrt=False)
+def _update_mirror(
+    mirror: np.ndarray,
+    blocks: np.ndarray,
+    player_ints: np.ndarray,
+    player: int,
+    viewer: int,
+    action: int,
+    effect: int,
+    old_x: int,
+    old_y: int,
+    old_z: int,
+) -> None:
+    """Apply one action's change to ``viewer``'s observation ``mirror`` (see :func:`step_world`)."""
+    label = viewer_label(player + 1, viewer)
+    if effect == EFFECT_MOVE:
+        mirror[1, old_x, old_y, old_z] = 0
+        mirror[1, old_x, old_y + 1, old_z] = 0
+        x = player_ints[player, PLAYER_X]
+        y = player_ints[player, PLAYER_Y]
+        z = player_ints[player, PLAYER_Z]
+        mirror[1, x, y, z] = label
+        mirror[1, x, y + 1, z] = label
+    elif effect == EFFECT_PLACE or effect == EFFECT_BREAK:
+        _, height, depth = blocks.shape
+        cell = (action - FIRST_PLACE) % blocks.size
+        x = cell // (height * depth)
+        y = (cell // depth) % height
+        z = cell % depth
+        mirror[0, x, y, z] = blocks[x, y, z]
+        mirror[2, x, y, z] = label
 
 
 @numba.njit(cache=True, inline="always", _nrt=False)
@@ -219,25 +303,20 @@ def viewer_label(stored: int, viewer: int) -> int:
 
 
 @numba.njit(cache=True, _nrt=False)
-def write_observation(
+def write_world(
     blocks: np.ndarray,
     goal: np.ndarray,
     last_interacted: np.ndarray,
-    env_ints: np.ndarray,
     player_ints: np.ndarray,
     params: np.ndarray,
     viewer: int,
     world_out: np.ndarray,
-    inventory_out: np.ndarray,
-    mask_out: np.ndarray,
-) -> int:
-    """Write one world's observation for ``viewer`` (arrays already indexed by env).
+) -> None:
+    """Write one world's ``(C, W, H, D)`` observation for ``viewer`` (arrays indexed by env).
 
-    ``world_out`` is ``(C, W, H, D)``: blocks, players (1 self, 2.. others in index order),
-    last interacted (same labels), and the goal when ``C == 4``. ``mask_out`` is filled
-    when it is not empty. Returns the timestep.
+    Channels: blocks, players (1 self, 2.. others in index order), last interacted (same
+    labels), and the goal when ``C == 4``.
     """
-    num_players = params[PARAM_NUM_PLAYERS]
     width, height, depth = blocks.shape
     with_goal = world_out.shape[0] == NUM_OBS_CHANNELS_WITH_GOAL
     for x in range(width):
@@ -248,12 +327,17 @@ def write_observation(
                 world_out[2, x, y, z] = viewer_label(last_interacted[x, y, z], viewer)
                 if with_goal:
                     world_out[3, x, y, z] = goal[x, y, z]
-    for player in range(num_players):
+    for player in range(params[PARAM_NUM_PLAYERS]):
         x = player_ints[player, PLAYER_X]
         y = player_ints[player, PLAYER_Y]
         z = player_ints[player, PLAYER_Z]
         world_out[1, x, y, z] = viewer_label(player + 1, viewer)
         world_out[1, x, y + 1, z] = viewer_label(player + 1, viewer)
+
+
+@numba.njit(cache=True, _nrt=False)
+def write_inventory(player_ints: np.ndarray, params: np.ndarray, viewer: int, inventory_out: np.ndarray) -> None:
+    """Write ``viewer``'s block counts (a large constant per placeable type with infinite blocks)."""
     infinite = params[PARAM_INFINITE_BLOCKS] != 0
     for block in range(inventory_out.shape[0]):
         if infinite:
@@ -261,9 +345,6 @@ def write_observation(
             inventory_out[block] = INFINITE_BLOCK_COUNT if is_placeable else 0
         else:
             inventory_out[block] = player_ints[viewer, PLAYER_INVENTORY + block]
-    if mask_out.shape[0] > 0:
-        write_action_mask(mask_out, blocks, player_ints, params, viewer)
-    return env_ints[ENV_TIMESTEP]
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -275,25 +356,47 @@ def write_observations(
     player_ints: np.ndarray,
     params: np.ndarray,
     viewer: int,
+    full_world: np.ndarray,
     world_out: np.ndarray,
     inventory_out: np.ndarray,
     timestep_out: np.ndarray,
     mask_out: np.ndarray,
 ) -> None:
-    """Write the observations of ``viewer`` in every world (batched :func:`write_observation`).
+    """Write ``viewer``'s observations of every world into ``(N, ...)`` buffers.
 
-    ``mask_out`` is ``(N, n_actions)``, or ``(N, 0)`` to skip masks.
+    The world channels are rewritten only where ``full_world[n]``; elsewhere ``world_out[n]``
+    must be a mirror that :func:`step_worlds` kept up to date. Inventory, timestep and (unless
+    ``mask_out`` is ``(N, 0)``) the action mask are always written.
     """
     for env in range(blocks.shape[0]):
-        timestep_out[env] = write_observation(
-            blocks[env],
-            goal[env],
-            last_interacted[env],
-            env_ints[env],
-            player_ints[env],
-            params,
-            viewer,
-            world_out[env],
-            inventory_out[env],
-            mask_out[env],
-        )
+        if full_world[env]:
+            write_world(blocks[env], goal[env], last_interacted[env], player_ints[env], params, viewer, world_out[env])
+        write_inventory(player_ints[env], params, viewer, inventory_out[env])
+        timestep_out[env] = env_ints[env, ENV_TIMESTEP]
+        if mask_out.shape[1] > 0:
+            write_action_mask(mask_out[env], blocks[env], player_ints[env], params, viewer)
+
+
+@numba.njit(cache=True, _nrt=False, parallel=True)
+def write_observations_parallel(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    last_interacted: np.ndarray,
+    env_ints: np.ndarray,
+    player_ints: np.ndarray,
+    params: np.ndarray,
+    viewer: int,
+    full_world: np.ndarray,
+    world_out: np.ndarray,
+    inventory_out: np.ndarray,
+    timestep_out: np.ndarray,
+    mask_out: np.ndarray,
+) -> None:
+    """:func:`write_observations` with the worlds spread over threads (for large batches)."""
+    for env in numba.prange(blocks.shape[0]):
+        if full_world[env]:
+            write_world(blocks[env], goal[env], last_interacted[env], player_ints[env], params, viewer, world_out[env])
+        write_inventory(player_ints[env], params, viewer, inventory_out[env])
+        timestep_out[env] = env_ints[env, ENV_TIMESTEP]
+        if mask_out.shape[1] > 0:
+            write_action_mask(mask_out[env], blocks[env], player_ints[env], params, viewer)

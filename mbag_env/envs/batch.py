@@ -44,11 +44,17 @@ from mbag_env.core.step import (
     NUM_OBS_CHANNELS_WITHOUT_GOAL,
     reset_world,
     step_worlds,
+    step_worlds_parallel,
     write_observations,
+    write_observations_parallel,
 )
 from mbag_env.envs.spaces import MaskedDiscrete
 from mbag_env.goals import make_goal_sampler, validate_goal
 from mbag_env.humans.goal_seeking import human_scratch_size
+
+
+PARALLEL_MIN_ENVS = 16
+"""Batches of at least this many worlds are stepped and observed on all cores."""
 
 
 class WorldBatch:
@@ -78,7 +84,10 @@ class WorldBatch:
         self.goal_sampler = make_goal_sampler(config.goal, config.world_size)
         self.rewards = np.zeros((num_envs, config.num_players), dtype=np.float64)
         self.all_active = np.ones(num_envs, dtype=np.bool_)
+        self.parallel = num_envs >= PARALLEL_MIN_ENVS
+        """Whether the kernels spread worlds over threads (numba's thread pool)."""
         self.human_scratch = np.zeros((num_envs, human_scratch_size(config.world_size)), dtype=np.int32)
+        self.no_mirror = np.zeros((num_envs, 0, 1, 1, 1), dtype=np.uint8)
         self.hidden_goal = np.zeros_like(self.state.goal)
         """What observers who may not see θ get in a goal channel (only with uniform_spaces)."""
 
@@ -127,17 +136,25 @@ class WorldBatch:
             self.params, env, starts, seed,
         )  # fmt: skip
 
-    def step(self, actions: np.ndarray, active: np.ndarray | None = None) -> np.ndarray:
+    def step(
+        self,
+        actions: np.ndarray,
+        active: np.ndarray | None = None,
+        mirror: np.ndarray | None = None,
+        viewer: int = 0,
+    ) -> np.ndarray:
         """Step the worlds with ``actions`` ``(N, P)`` (int64) and return rewards ``(N, P)``.
 
         Only worlds with ``active[n]`` step (all by default). An action of
-        :data:`~mbag_env.core.step.SCRIPTED_HUMAN` lets the compiled human choose.
+        :data:`~mbag_env.core.step.SCRIPTED_HUMAN` lets the compiled human choose. ``mirror``,
+        if given, is ``viewer``'s ``(N, C, W, H, D)`` world observation, updated in place.
         """
         s = self.state
-        step_worlds(
+        kernel = step_worlds_parallel if self.parallel else step_worlds
+        kernel(
             s.blocks, s.goal, s.last_interacted, s.env_ints, s.player_ints, s.layer_errors,
             self.params, self.shaping, actions, self.all_active if active is None else active,
-            self.rewards, self.human_scratch,
+            self.rewards, self.human_scratch, self.no_mirror if mirror is None else mirror, viewer,
         )  # fmt: skip
         return self.rewards
 
@@ -148,29 +165,50 @@ class WorldBatch:
         inventory_out: np.ndarray,
         timestep_out: np.ndarray,
         mask_out: np.ndarray,
+        full_world: np.ndarray | None = None,
     ) -> None:
         """Write ``player``'s observation of every world into the given ``(N, ...)`` buffers.
 
-        ``mask_out`` may be ``(N, 0)`` to skip masks. Without goal visibility the goal channel
-        (if the space has one, with ``uniform_spaces``) is left zero.
+        ``mask_out`` may be ``(N, 0)`` to skip masks. The world channels are rewritten where
+        ``full_world[n]`` (everywhere by default); elsewhere ``world_out`` must be a mirror kept
+        by :meth:`step`. Players who may not see θ get a zero goal channel (only present with
+        ``uniform_spaces``).
         """
         s = self.state
         goal = s.goal if self.sees_goal(player) else self.hidden_goal
-        write_observations(
+        kernel = write_observations_parallel if self.parallel else write_observations
+        kernel(
             s.blocks, goal, s.last_interacted, s.env_ints, s.player_ints, self.params, player,
+            self.all_active if full_world is None else full_world,
             world_out, inventory_out, timestep_out, mask_out,
         )  # fmt: skip
 
     def observation_buffers(self, player: int) -> dict[str, np.ndarray]:
         """Fresh ``(N, ...)`` arrays matching :meth:`observation_space` for :meth:`observe`."""
         n = self.num_envs
-        mask_width = self.actions.n if self.config.action_masks else 0
         return {
             "world": np.zeros((n, self.num_channels(player), *self.world_size), dtype=np.uint8),
             "inventory": np.zeros((n, NUM_BLOCK_TYPES), dtype=np.int32),
             "timestep": np.zeros(n, dtype=np.int32),
-            "action_mask": np.zeros((n, mask_width), dtype=np.bool_),
+            "action_mask": np.zeros((n, self.actions.n), dtype=np.bool_),
         }
+
+    def first_observation(self, player: int, buffers: dict[str, np.ndarray], with_mask: bool) -> dict[str, np.ndarray]:
+        """World 0's observation for ``player`` as a dict of fresh arrays (single-world envs).
+
+        ``buffers`` come from :meth:`observation_buffers`; ``action_mask`` is included when
+        ``with_mask``.
+        """
+        mask = buffers["action_mask"] if with_mask else buffers["action_mask"][:, :0]
+        self.observe(player, buffers["world"], buffers["inventory"], buffers["timestep"], mask)
+        observation = {
+            "world": buffers["world"][0].copy(),
+            "inventory": buffers["inventory"][0].copy(),
+            "timestep": np.array(buffers["timestep"][0], dtype=np.int32),
+        }
+        if with_mask:
+            observation["action_mask"] = mask[0].copy()
+        return observation
 
     # ------------------------------------------------------------ queries
     def terminated(self, env: int) -> bool:

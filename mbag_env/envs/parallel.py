@@ -149,18 +149,7 @@ class MbagParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
         self.agents = list(state["agents"])
 
     def _observe(self, player: int) -> dict[str, np.ndarray]:
-        buffers = self._buffers[player]
-        self.batch.observe(
-            player, buffers["world"], buffers["inventory"], buffers["timestep"], buffers["action_mask"]
-        )
-        observation = {
-            "world": buffers["world"][0].copy(),
-            "inventory": buffers["inventory"][0].copy(),
-            "timestep": np.array(buffers["timestep"][0], dtype=np.int32),
-        }
-        if self.config.action_masks:
-            observation["action_mask"] = buffers["action_mask"][0].copy()
-        return observation
+        return self.batch.first_observation(player, self._buffers[player], self.config.action_masks)
 
 
 def parallel_env(**kwargs: Any) -> MbagParallelEnv:

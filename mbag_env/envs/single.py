@@ -163,21 +163,8 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
             raise ValueError(f"the human policy returned an invalid action: {error}") from error
 
     def _observe(self, player: int, with_mask: bool | None = None) -> dict[str, np.ndarray]:
-        buffers = self._buffers[player]
-        mask = buffers["action_mask"]
-        if with_mask and mask.shape[1] == 0:
-            mask = np.zeros((1, self.batch.actions.n), dtype=np.bool_)
-        elif with_mask is False:
-            mask = mask[:, :0]
-        self.batch.observe(player, buffers["world"], buffers["inventory"], buffers["timestep"], mask)
-        observation = {
-            "world": buffers["world"][0].copy(),
-            "inventory": buffers["inventory"][0].copy(),
-            "timestep": np.array(buffers["timestep"][0], dtype=np.int32),
-        }
-        if mask.shape[1] > 0:
-            observation["action_mask"] = mask[0].copy()
-        return observation
+        include_mask = self.config.action_masks if with_mask is None else with_mask
+        return self.batch.first_observation(player, self._buffers[player], include_mask)
 
 
 def config_from_arguments(config: MbagConfig | None, config_fields: dict[str, Any]) -> MbagConfig:

@@ -84,7 +84,8 @@ class MbagVectorEnv(gym.vector.VectorEnv[dict[str, np.ndarray], np.ndarray, np.n
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._buffers = self.batch.observation_buffers(agent)
-        self._mask = self._buffers["action_mask"] if config.action_masks else self._buffers["action_mask"][:, :0]
+        mask = self._buffers["action_mask"]
+        self._mask = mask if config.action_masks else mask[:, :0]
         self._actions = np.full((self.num_envs, config.num_players), NOOP, dtype=np.int64)
         if agent != 0:
             self._actions[:, 0] = SCRIPTED_HUMAN
@@ -110,7 +111,7 @@ class MbagVectorEnv(gym.vector.VectorEnv[dict[str, np.ndarray], np.ndarray, np.n
             self.batch.reset_env(index, self._rngs[index])
         self._started = True
         self._autoreset[:] = False
-        return self._observations(), self._infos()
+        return self._observations(self.batch.all_active), self._infos()
 
     def step(
         self, actions: np.ndarray
@@ -138,13 +139,14 @@ class MbagVectorEnv(gym.vector.VectorEnv[dict[str, np.ndarray], np.ndarray, np.n
             self.batch.reset_env(int(index), self._rngs[index])
         self._actions[:, self.agent] = actions
         active = ~resetting
-        rewards = self.batch.step(self._actions, active)[:, self.agent].copy()
+        world = self._buffers["world"]
+        rewards = self.batch.step(self._actions, active, world, self.agent)[:, self.agent].copy()
         rewards[resetting] = 0.0
         env_ints = self.batch.state.env_ints
         terminated = (env_ints[:, ENV_TERMINATED] != 0) & active
         truncated = (env_ints[:, ENV_TRUNCATED] != 0) & active
         self._autoreset = terminated | truncated
-        return self._observations(), rewards, terminated, truncated, self._infos(active)
+        return self._observations(resetting), rewards, terminated, truncated, self._infos(active)
 
     def render(self) -> np.ndarray | str | None:  # type: ignore[override]
         """Render world 0 (``rgb_array`` image or ``ansi`` text)."""
@@ -159,9 +161,13 @@ class MbagVectorEnv(gym.vector.VectorEnv[dict[str, np.ndarray], np.ndarray, np.n
             return render_ansi(state.blocks[0], state.player_ints[0, :, :3], goal)
         return render_isometric(state.blocks[0], state.player_ints[0, :, :3], goal)
 
-    def _observations(self) -> dict[str, np.ndarray]:
+    def _observations(self, full_world: np.ndarray) -> dict[str, np.ndarray]:
+        """Observations of every world; world channels are rewritten only where ``full_world``
+        (freshly reset worlds): elsewhere the step kept the buffer up to date."""
         buffers = self._buffers
-        self.batch.observe(self.agent, buffers["world"], buffers["inventory"], buffers["timestep"], self._mask)
+        self.batch.observe(
+            self.agent, buffers["world"], buffers["inventory"], buffers["timestep"], self._mask, full_world
+        )
         observations = {
             "world": buffers["world"],
             "inventory": buffers["inventory"],

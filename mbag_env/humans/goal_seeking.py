@@ -7,11 +7,12 @@ Behaviour, each step, from the state it observes:
    solid neighbour (to place). Cells inside another player's body are skipped.
 2. Act on the workable cell of that layer nearest to its eye that it can act on now: BREAK a
    wrong block (the assistant's included), else PLACE the goal's block. A placement that
-   would shut the human in (no path left to a spot under open sky) is not taken.
-3. Otherwise fly toward the nearest workable cells: a breadth-first search over body
+   would shut the human in (no path left to a spot under open sky) is not taken, unless it
+   finishes the house or the human is shut in already.
+3. Otherwise fly toward the workable cells of that layer: a breadth-first search over body
    positions finds the shortest path to a spot from which the human could act on one of
    them (for a placement, a spot under open sky, so it builds roofs from above, not from
-   inside), and it takes the first step.
+   inside, with the same two exceptions), and it takes the first step.
 4. If no such spot can be reached it takes a uniformly random valid move (from the world's own
    generator). When the world equals the goal it does NOOP.
 """
@@ -33,6 +34,7 @@ from mbag_env.core.rules import (
     occupied_by_player,
 )
 from mbag_env.core.state import (
+    ENV_EDIT_DISTANCE,
     PARAM_INFINITE_BLOCKS,
     PARAM_NUM_PLAYERS,
     PARAM_TELEPORTATION,
@@ -48,7 +50,7 @@ NO_CELL = -1
 def human_scratch_size(world_size: tuple[int, int, int]) -> int:
     """Length of the int32 scratch row that :func:`goal_seeking_action` needs per world."""
     width, height, depth = world_size
-    return 2 * width * height * depth + 2 * width * depth
+    return 4 * width * height * depth + 2 * width * depth
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -74,14 +76,20 @@ def goal_seeking_action(
     px = player_ints[player, PLAYER_X]
     py = player_ints[player, PLAYER_Y]
     pz = player_ints[player, PLAYER_Z]
-    candidate_cells = scratch[2 * num_cells : 2 * num_cells + width * depth]
+    candidate_cells = scratch[4 * num_cells : 4 * num_cells + width * depth]
     # Squared eye-to-centre distances in hundredths of a cell², kept integral: the eye is at
     # (px + 0.5, py + 1.6, pz + 0.5), so 10 * offset is an integer on each axis.
-    candidate_distances = scratch[2 * num_cells + width * depth : 2 * num_cells + 2 * width * depth]
+    candidate_distances = scratch[4 * num_cells + width * depth : 4 * num_cells + 2 * width * depth]
     # Whether the human can still get out under open sky; if it cannot, placements cannot
     # shut it in any further, so they are all safe.
-    no_targets = candidate_cells[:0]
-    can_escape = teleportation or _search(blocks, player_ints, params, player, scratch, no_targets, NO_CELL) >= 0
+    # Placements must leave the human a way out under open sky, unless it is already shut in
+    # (then they cannot make it worse) or the placement finishes the house.
+    finishing = env_ints[ENV_EDIT_DISTANCE] == 1
+    keep_sky = not (
+        teleportation
+        or finishing
+        or not _reaches_sky(blocks, player_ints, params, player, scratch, 0, px, py, pz, NO_CELL)
+    )
     for y in range(height):
         if layer_errors[y] == 0:
             continue
@@ -112,13 +120,13 @@ def goal_seeking_action(
             continue
         nearest = _take_nearest(candidate_distances, count)
         while nearest >= 0:
-            action = _action_on(blocks, goal, player_ints, params, player, candidate_cells[nearest], scratch, can_escape)
+            action = _action_on(blocks, goal, player_ints, params, player, candidate_cells[nearest], scratch, keep_sky)
             if action >= 0:
                 return action
             nearest = _take_nearest(candidate_distances, count)
         if not teleportation:
-            direction = _search(blocks, player_ints, params, player, scratch, candidate_cells[:count], NO_CELL)
-            if direction >= 0:
+            direction = _path_to_work(blocks, player_ints, params, player, scratch, candidate_cells[:count], keep_sky)
+            if 0 <= direction < 6:
                 return 1 + direction
         if teleportation:
             return NOOP
@@ -135,7 +143,7 @@ def _action_on(
     player: int,
     cell: int,
     scratch: np.ndarray,
-    can_escape: bool,
+    keep_sky: bool,
 ) -> int:
     """The BREAK or PLACE the human would take on ``cell`` from where it stands, or -1."""
     _, height, depth = blocks.shape
@@ -149,133 +157,183 @@ def _action_on(
         return -1
     if not can_place_any(blocks, player_ints, params, player, x, y, z):
         return -1
-    if can_escape and params[PARAM_TELEPORTATION] == 0 and not _placement_keeps_sky(
-        blocks, player_ints, params, player, scratch, cell
-    ):
+    px = player_ints[player, PLAYER_X]
+    py = player_ints[player, PLAYER_Y]
+    pz = player_ints[player, PLAYER_Z]
+    if keep_sky and not _keeps_sky(blocks, player_ints, params, player, scratch, px, py, pz, cell, 0):
         return -1
     return FIRST_PLACE + (goal[x, y, z] - FIRST_PLACEABLE) * num_cells + cell
 
 
 @numba.njit(cache=True, _nrt=False)
-def _placement_keeps_sky(
-    blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, scratch: np.ndarray, cell: int
+def _keeps_sky(
+    blocks: np.ndarray,
+    player_ints: np.ndarray,
+    params: np.ndarray,
+    player: int,
+    scratch: np.ndarray,
+    x: int,
+    y: int,
+    z: int,
+    cell: int,
+    region: int,
 ) -> bool:
-    """Whether the human could still reach open sky after a block is placed at ``cell``."""
+    """Whether a human at ``(x, y, z)`` could still reach open sky once ``cell`` is solid."""
     _, height, depth = blocks.shape
-    px = player_ints[player, PLAYER_X]
-    py = player_ints[player, PLAYER_Y]
-    pz = player_ints[player, PLAYER_Z]
-    if _under_open_sky(blocks, px, py, pz) and not _above_head(px, py, pz, cell, height, depth):
+    if _under_open_sky(blocks, x, y, z) and not _above_head(x, y, z, cell, height, depth):
         return True
-    return _search(blocks, player_ints, params, player, scratch, scratch[:0], cell) >= 0
+    return _reaches_sky(blocks, player_ints, params, player, scratch, region, x, y, z, cell)
 
 
 @numba.njit(cache=True, _nrt=False)
-def _search(
+def _reaches_sky(
+    blocks: np.ndarray,
+    player_ints: np.ndarray,
+    params: np.ndarray,
+    player: int,
+    scratch: np.ndarray,
+    region: int,
+    start_x: int,
+    start_y: int,
+    start_z: int,
+    extra_solid: int,
+) -> bool:
+    """Breadth-first search: can a human at ``start`` fly to a spot under open sky, with
+    ``extra_solid`` (or ``NO_CELL``) treated as a block? Works in scratch ``region``."""
+    _, height, depth = blocks.shape
+    first_move, queue = _search_arrays(scratch, blocks.size, region)
+    first_move[:] = -2
+    start = (start_x * height + start_y) * depth + start_z
+    first_move[start] = 6
+    queue[0] = start
+    head = 0
+    tail = 1
+    while head < tail:
+        position = queue[head]
+        head += 1
+        x = position // (height * depth)
+        y = (position // depth) % height
+        z = position % depth
+        if _under_open_sky(blocks, x, y, z) and (
+            extra_solid == NO_CELL or not _above_head(x, y, z, extra_solid, height, depth)
+        ):
+            return True
+        tail = _push_neighbours(blocks, player_ints, params, player, first_move, queue, tail, position, extra_solid)
+    return False
+
+
+@numba.njit(cache=True, _nrt=False)
+def _path_to_work(
     blocks: np.ndarray,
     player_ints: np.ndarray,
     params: np.ndarray,
     player: int,
     scratch: np.ndarray,
     targets: np.ndarray,
-    extra_solid: int,
+    keep_sky: bool,
 ) -> int:
-    """Breadth-first search over the human's body positions.
+    """Breadth-first search from the human's feet for a spot from which it can act on one of
+    ``targets`` (with ``keep_sky``, a placement must leave it a way to open sky).
 
-    With no ``targets``, look for a position under open sky, treating ``extra_solid`` (if not
-    ``NO_CELL``) as a block. Otherwise look for a position from which the human can act on
-    one of the ``targets`` (for a placement, one under open sky with the target not above its
-    head). Returns the first move direction of a shortest path, 6 when the start position
-    already qualifies, or -1 when no position qualifies. ``targets`` must not overlap the
-    first ``2 * W * H * D`` entries of ``scratch``.
+    Returns the first move direction of a shortest path, 6 when it already stands on such a
+    spot, or -1 when there is none. Works in scratch region 0 (region 1 for the nested sky
+    checks); ``targets`` must lie beyond both regions.
     """
-    width, height, depth = blocks.shape
-    num_cells = width * height * depth
-    num_players = params[PARAM_NUM_PLAYERS]
+    _, height, depth = blocks.shape
+    first_move, queue = _search_arrays(scratch, blocks.size, 0)
+    first_move[:] = -2
     start_x = player_ints[player, PLAYER_X]
     start_y = player_ints[player, PLAYER_Y]
     start_z = player_ints[player, PLAYER_Z]
-    first_move = scratch[:num_cells]  # -2 unvisited, 6 the start, else the first direction taken
-    first_move[:] = -2
-    queue = scratch[num_cells : 2 * num_cells]
     start = (start_x * height + start_y) * depth + start_z
     first_move[start] = 6
     queue[0] = start
     head = 0
     tail = 1
-    found = -1
-    while head < tail and found < 0:
+    while head < tail:
         position = queue[head]
         head += 1
         x = position // (height * depth)
         y = (position // depth) % height
         z = position % depth
-        if _qualifies(blocks, player_ints, params, player, x, y, z, targets, extra_solid):
-            found = first_move[position]
-            break
-        for direction in range(6):
-            nx = x + MOVE_DIRECTIONS[direction, 0]
-            ny = y + MOVE_DIRECTIONS[direction, 1]
-            nz = z + MOVE_DIRECTIONS[direction, 2]
-            if not body_fits(blocks, player_ints, num_players, player, nx, ny, nz):
+        for target in targets:
+            if not _can_act_from(blocks, player_ints, params, player, x, y, z, target):
                 continue
-            neighbour = (nx * height + ny) * depth + nz
-            if first_move[neighbour] != -2:
-                continue
-            if extra_solid != NO_CELL and (extra_solid == neighbour or extra_solid == neighbour + depth):
-                continue
-            first_move[neighbour] = direction if first_move[position] == 6 else first_move[position]
-            queue[tail] = neighbour
-            tail += 1
-    return found
+            tx = target // (height * depth)
+            ty = (target // depth) % height
+            tz = target % depth
+            if (
+                not keep_sky
+                or blocks[tx, ty, tz] != AIR
+                or _keeps_sky(blocks, player_ints, params, player, scratch, x, y, z, target, 1)
+            ):
+                return first_move[position]
+        tail = _push_neighbours(blocks, player_ints, params, player, first_move, queue, tail, position, NO_CELL)
+    return -1
 
 
 @numba.njit(cache=True, _nrt=False)
-def _qualifies(
+def _search_arrays(scratch: np.ndarray, num_cells: int, region: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (first move, queue) arrays of scratch ``region`` (0 or 1), ``num_cells`` each.
+
+    ``first_move`` holds -2 for unvisited positions, 6 for the start, else the first move.
+    """
+    offset = 2 * region * num_cells
+    return scratch[offset : offset + num_cells], scratch[offset + num_cells : offset + 2 * num_cells]
+
+
+@numba.njit(cache=True, _nrt=False)
+def _push_neighbours(
     blocks: np.ndarray,
     player_ints: np.ndarray,
     params: np.ndarray,
     player: int,
-    x: int,
-    y: int,
-    z: int,
-    targets: np.ndarray,
+    first_move: np.ndarray,
+    queue: np.ndarray,
+    tail: int,
+    position: int,
     extra_solid: int,
-) -> bool:
-    """The goal test of :func:`_search` for feet position ``(x, y, z)``."""
+) -> int:
+    """Queue the unvisited body positions one move from ``position``; return the new tail."""
     _, height, depth = blocks.shape
-    if targets.shape[0] == 0:
-        if not _under_open_sky(blocks, x, y, z):
-            return False
-        return extra_solid == NO_CELL or not _above_head(x, y, z, extra_solid, height, depth)
-    for target in targets:
-        if _can_act_from(blocks, player_ints, params, player, x, y, z, target):
-            return True
-    return False
+    x = position // (height * depth)
+    y = (position // depth) % height
+    z = position % depth
+    for direction in range(6):
+        nx = x + MOVE_DIRECTIONS[direction, 0]
+        ny = y + MOVE_DIRECTIONS[direction, 1]
+        nz = z + MOVE_DIRECTIONS[direction, 2]
+        if not body_fits(blocks, player_ints, params[PARAM_NUM_PLAYERS], player, nx, ny, nz):
+            continue
+        neighbour = (nx * height + ny) * depth + nz
+        if first_move[neighbour] != -2:
+            continue
+        if extra_solid != NO_CELL and (extra_solid == neighbour or extra_solid == neighbour + depth):
+            continue
+        first_move[neighbour] = direction if first_move[position] == 6 else first_move[position]
+        queue[tail] = neighbour
+        tail += 1
+    return tail
 
 
 @numba.njit(cache=True, _nrt=False)
 def _can_act_from(
     blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, x: int, y: int, z: int, target: int
 ) -> bool:
-    """Whether the human, standing at ``(x, y, z)``, could work on ``target`` (placing only
-    from under open sky, never into the column above its head)."""
+    """Whether the human, standing with feet at ``(x, y, z)``, could break or place ``target``."""
     _, height, depth = blocks.shape
     tx = target // (height * depth)
     ty = (target // depth) % height
     tz = target % depth
     if (tx - x) ** 2 + (ty - y - 1) ** 2 + (tz - z) ** 2 > 36:
         return False  # too far for any face of the target to be within reach
-    is_place = blocks[tx, ty, tz] == AIR
-    if is_place and (not _under_open_sky(blocks, x, y, z) or _above_head(x, y, z, target, height, depth)):
-        return False
     saved_x = player_ints[player, PLAYER_X]
     saved_y = player_ints[player, PLAYER_Y]
     saved_z = player_ints[player, PLAYER_Z]
     player_ints[player, PLAYER_X] = x
     player_ints[player, PLAYER_Y] = y
     player_ints[player, PLAYER_Z] = z
-    if is_place:
+    if blocks[tx, ty, tz] == AIR:
         able = can_place_any(blocks, player_ints, params, player, tx, ty, tz)
     else:
         able = can_break(blocks, player_ints, params, player, tx, ty, tz)

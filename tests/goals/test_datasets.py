@@ -1,0 +1,125 @@
+"""The shipped goal datasets in assets/goals/ and the .npz dataset format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mbag_env.goals import (
+    GoalFileError,
+    assets_dir,
+    canonical_digest,
+    find_shipped_dataset,
+    goal_assets_dir,
+    goal_split,
+    hidden_changes_mask,
+    initial_world,
+    is_buildable,
+    load_goal_dataset,
+    load_shipped_goals,
+    read_manifest,
+    save_goal_dataset,
+    validate_goal,
+)
+from mbag_env.goals.datasets import sha256_file, sha256_goals
+
+from .conftest import REPO_ROOT, load_script
+
+SHIPPED_SIZES = [(11, 10, 10), (6, 6, 6)]
+
+
+def test_assets_dir_is_the_repository_folder() -> None:
+    assert assets_dir() == REPO_ROOT / "assets"
+    assert goal_assets_dir() == REPO_ROOT / "assets" / "goals"
+
+
+def test_manifest_lists_train_and_test_at_both_sizes() -> None:
+    entries = read_manifest()
+    assert {(e.split, e.world_size) for e in entries} == {
+        (s, w) for s in ("train", "test") for w in SHIPPED_SIZES
+    }
+    for entry in entries:
+        assert (goal_assets_dir() / entry.file).is_file()
+        assert entry.count > 0 and entry.generator_version >= 1
+    total = sum((goal_assets_dir() / p.name).stat().st_size for p in goal_assets_dir().iterdir())
+    assert total < 2 * 1024 * 1024
+
+
+@pytest.mark.parametrize("world_size", SHIPPED_SIZES)
+def test_shipped_goals_are_valid_distinct_and_disjoint(world_size: tuple[int, int, int]) -> None:
+    digests = {}
+    for split in ("train", "test"):
+        info = find_shipped_dataset(split, world_size)
+        assert info is not None
+        goals = load_shipped_goals(split, world_size)
+        assert goals.shape == (info.count, *world_size) and goals.dtype == np.uint8
+        assert sha256_goals(goals) == info.goals_sha256
+        digests[split] = set()
+        for goal in goals:
+            validate_goal(goal, world_size)
+            assert is_buildable(goal)
+            assert not hidden_changes_mask(goal).any()
+            assert goal_split(goal) == split
+            digests[split].add(canonical_digest(goal))
+        assert len(digests[split]) == info.count, "no duplicates, even up to rotation and mirroring"
+    assert not digests["train"] & digests["test"]
+
+
+def test_shipped_datasets_match_the_generator() -> None:
+    """The first goals of each shipped dataset regenerate exactly from its seed (catches a generator
+    change that was not followed by a version bump and a regeneration)."""
+    script = load_script("make_goal_datasets")
+    for spec in script.DATASETS:
+        shipped = load_shipped_goals(spec.split, spec.world_size)
+        fresh = script.generate_goals(
+            script.DatasetSpec(spec.split, spec.world_size, 25, spec.seed), progress=False
+        )
+        assert np.array_equal(fresh, shipped[:25])
+
+
+def test_missing_shipped_dataset_lists_the_available_ones() -> None:
+    with pytest.raises(
+        ValueError, match=r"no shipped 'test' goal dataset for world size \(7, 7, 7\); available:.*6, 6, 6"
+    ):
+        load_shipped_goals("test", (7, 7, 7))
+    with pytest.raises(ValueError, match="expected one of train, test"):
+        load_shipped_goals("val", (6, 6, 6))
+
+
+def test_save_is_reproducible_and_round_trips(tmp_path: Path) -> None:
+    goals = np.stack([initial_world((4, 5, 4))] * 3)
+    goals[1, 2, 2, 2] = 6
+    first = save_goal_dataset(tmp_path / "a.npz", goals)
+    second = save_goal_dataset(tmp_path / "b.npz", goals)
+    assert first == second == sha256_file(tmp_path / "a.npz")
+    assert np.array_equal(load_goal_dataset(tmp_path / "a.npz"), goals)
+    with pytest.raises(ValueError, match="y=0 must be all bedrock"):
+        save_goal_dataset(tmp_path / "c.npz", np.zeros((1, 4, 5, 4), dtype=np.uint8))
+
+
+def test_bad_dataset_files(tmp_path: Path) -> None:
+    with pytest.raises(GoalFileError, match="not found"):
+        load_goal_dataset(tmp_path / "missing.npz")
+    goals = np.stack([initial_world((4, 5, 4))] * 20)
+    save_goal_dataset(tmp_path / "good.npz", goals)
+    data = (tmp_path / "good.npz").read_bytes()
+    (tmp_path / "truncated.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(GoalFileError, match="truncated.npz"):
+        load_goal_dataset(tmp_path / "truncated.npz")
+    np.savez(tmp_path / "two.npz", a=goals, b=goals)
+    with pytest.raises(GoalFileError, match="expected an array named 'goals'"):
+        load_goal_dataset(tmp_path / "two.npz")
+    bad = goals.copy()
+    bad[3, 0, 0, 0] = 0
+    np.save(tmp_path / "bad.npy", bad)
+    with pytest.raises(GoalFileError, match="bad.npy: invalid goal"):
+        load_goal_dataset(tmp_path / "bad.npy")
+
+
+def test_manifest_entries_match_files() -> None:
+    raw = json.loads((goal_assets_dir() / "manifest.json").read_text())
+    for entry in raw["datasets"]:
+        assert sha256_file(goal_assets_dir() / entry["file"]) == entry["sha256"]
