@@ -19,13 +19,18 @@ from __future__ import annotations
 
 from gymnasium.envs.registration import register, registry
 
-from mbag_env.blocks import BLOCK_NAMES
-from mbag_env.config import DEFAULT_WORLD_SIZE, SMALL_WORLD_SIZE, MbagConfig, RewardShaping
-from mbag_env.core.actions import ActionSpace
-from mbag_env.envs.parallel import MbagParallelEnv, env, parallel_env
-from mbag_env.envs.single import MbagEnv
-from mbag_env.envs.vector import MbagVectorEnv
-from mbag_env.humans.policy import Policy
+from mbag_env.compile_cache import package_kernel_cache
+
+with package_kernel_cache():
+    # Every module with compiled kernels is imported here, so all cache in one versioned folder.
+    import mbag_env.render  # noqa: F401
+    from mbag_env.blocks import BLOCK_NAMES
+    from mbag_env.config import DEFAULT_WORLD_SIZE, SMALL_WORLD_SIZE, MbagConfig, RewardShaping
+    from mbag_env.core.actions import ActionSpace
+    from mbag_env.envs.parallel import MbagParallelEnv, env, parallel_env
+    from mbag_env.envs.single import MbagEnv
+    from mbag_env.envs.vector import MbagVectorEnv
+    from mbag_env.humans.policy import Policy
 
 __version__ = "0.1.0"
 
