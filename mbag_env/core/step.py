@@ -44,7 +44,7 @@ from mbag_env.core.state import (
     PLAYER_Y,
     PLAYER_Z,
 )
-from mbag_env.humans.goal_seeking import goal_seeking_action
+from mbag_env.humans.scripted import scripted_human_action
 
 SCRIPTED_HUMAN = -1
 """Action value meaning "the compiled goal-seeking human chooses this player's action"."""
@@ -110,6 +110,7 @@ def step_world(
     layer_errors: np.ndarray,
     params: np.ndarray,
     shaping: np.ndarray,
+    human_model: np.ndarray,
     actions: np.ndarray,
     rewards: np.ndarray,
     scratch: np.ndarray,
@@ -119,7 +120,9 @@ def step_world(
     """Step one world (arrays already indexed by env) with one action per player.
 
     Writes each player's reward into ``rewards``; the action taken, its validity and its
-    edit-distance drop go into ``player_ints`` (``PLAYER_LAST_*``). ``scratch`` is the
+    edit-distance drop go into ``player_ints`` (``PLAYER_LAST_*``). Players whose action is
+    :data:`SCRIPTED_HUMAN` act as ``human_model`` (a :class:`~mbag_env.humans.HumanModel`
+    vector) chooses. ``scratch`` is the
     scripted human's work array (see :func:`~mbag_env.humans.goal_seeking.human_scratch_size`).
     ``mirror`` is ``viewer``'s world observation ``(C, W, H, D)``, kept up to date cell by
     cell as the world changes (pass a ``(0, 1, 1, 1)`` array to skip that).
@@ -127,8 +130,8 @@ def step_world(
     num_players = params[PARAM_NUM_PLAYERS]
     for player in range(num_players):
         if actions[player] == SCRIPTED_HUMAN:
-            player_ints[player, PLAYER_LAST_ACTION] = goal_seeking_action(
-                blocks, goal, player_ints, layer_errors, env_ints, params, player, scratch
+            player_ints[player, PLAYER_LAST_ACTION] = scripted_human_action(
+                human_model, blocks, goal, player_ints, layer_errors, env_ints, params, player, scratch
             )
         else:
             player_ints[player, PLAYER_LAST_ACTION] = actions[player]
@@ -189,6 +192,7 @@ def step_worlds(
     layer_errors: np.ndarray,
     params: np.ndarray,
     shaping: np.ndarray,
+    human_model: np.ndarray,
     actions: np.ndarray,
     active: np.ndarray,
     rewards: np.ndarray,
@@ -210,6 +214,7 @@ def step_worlds(
                 layer_errors[env],
                 params,
                 shaping,
+                human_model,
                 actions[env],
                 rewards[env],
                 scratch[env],
@@ -228,6 +233,7 @@ def step_worlds_parallel(
     layer_errors: np.ndarray,
     params: np.ndarray,
     shaping: np.ndarray,
+    human_model: np.ndarray,
     actions: np.ndarray,
     active: np.ndarray,
     rewards: np.ndarray,
@@ -247,6 +253,7 @@ def step_worlds_parallel(
                 layer_errors[env],
                 params,
                 shaping,
+                human_model,
                 actions[env],
                 rewards[env],
                 scratch[env],

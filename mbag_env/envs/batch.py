@@ -51,6 +51,7 @@ from mbag_env.core.step import (
 from mbag_env.envs.spaces import MaskedDiscrete
 from mbag_env.goals import make_goal_sampler, validate_goal
 from mbag_env.humans.goal_seeking import human_scratch_size
+from mbag_env.humans.scripted import HumanModel
 
 
 PARALLEL_MIN_ENVS = 16
@@ -81,6 +82,8 @@ class WorldBatch:
         self.params[PARAM_NO_PROGRESS_LIMIT] = config.truncate_on_no_progress or 0
         self.params[PARAM_STARTING_INVENTORY] = config.starting_inventory
         self.shaping = config.shaping_array()
+        self.human_model = HumanModel().as_array()
+        """The compiled human that plays :data:`~mbag_env.core.step.SCRIPTED_HUMAN` players."""
         self.goal_sampler = make_goal_sampler(config.goal, config.world_size)
         self.rewards = np.zeros((num_envs, config.num_players), dtype=np.float64)
         self.all_active = np.ones(num_envs, dtype=np.bool_)
@@ -153,7 +156,8 @@ class WorldBatch:
         kernel = step_worlds_parallel if self.parallel else step_worlds
         kernel(
             s.blocks, s.goal, s.last_interacted, s.env_ints, s.player_ints, s.layer_errors,
-            self.params, self.shaping, actions, self.all_active if active is None else active,
+            self.params, self.shaping, self.human_model, actions,
+            self.all_active if active is None else active,
             self.rewards, self.human_scratch, self.no_mirror if mirror is None else mirror, viewer,
         )  # fmt: skip
         return self.rewards

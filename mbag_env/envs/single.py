@@ -17,7 +17,8 @@ from mbag_env.config import MbagConfig
 from mbag_env.core.actions import NOOP
 from mbag_env.core.step import SCRIPTED_HUMAN
 from mbag_env.envs.batch import WorldBatch
-from mbag_env.humans.policy import GOAL_SEEKING, as_policy
+from mbag_env.humans.policy import as_policy
+from mbag_env.humans.scripted import HumanModel
 
 RENDER_MODES = ["rgb_array", "ansi"]
 
@@ -42,9 +43,10 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
     Args:
         config: a full :class:`~mbag_env.config.MbagConfig`; or give its fields as keywords.
         agent: index of the player the agent controls (0 = the goal-aware human/builder).
-        human_policy: who plays player 0 when the agent is not player 0: ``None`` /
-            ``"goal_seeking"`` for the compiled scripted human, a policy object with
-            ``act(observation)``, or a callable ``observation -> action``.
+        human_policy: who plays player 0 when the agent is not player 0: ``None`` for the
+            compiled goal-seeking human, a compiled human's name or
+            :class:`~mbag_env.humans.HumanModel`, a policy object with ``act(observation)``,
+            or a callable ``observation -> action``.
         render_mode: ``"rgb_array"``, ``"ansi"`` or ``None``.
         **config_fields: :class:`~mbag_env.config.MbagConfig` fields (when ``config`` is None).
     """
@@ -70,6 +72,8 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
         self.render_mode = render_mode
         self.human_policy = as_policy(human_policy)
         self.batch = WorldBatch(config, num_envs=1)
+        if isinstance(self.human_policy, HumanModel):
+            self.batch.human_model = self.human_policy.as_array()
         self.observation_space = self.batch.observation_space(agent)
         self.action_space = self.batch.action_space()
         self._buffers = [self.batch.observation_buffers(player) for player in range(config.num_players)]
@@ -153,7 +157,7 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
             return NOOP
         if player != 0:
             return NOOP
-        if self.human_policy == GOAL_SEEKING:
+        if isinstance(self.human_policy, HumanModel):
             return SCRIPTED_HUMAN
         observation = self._observe(0, with_mask=True)
         action = self.human_policy.act(observation)  # type: ignore[union-attr]

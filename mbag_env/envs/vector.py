@@ -30,7 +30,8 @@ from mbag_env.core.state import (
 from mbag_env.core.step import SCRIPTED_HUMAN
 from mbag_env.envs.batch import WorldBatch
 from mbag_env.envs.single import RENDER_MODES, config_from_arguments
-from mbag_env.humans.policy import GOAL_SEEKING, as_policy
+from mbag_env.humans.policy import as_policy
+from mbag_env.humans.scripted import HumanModel
 
 
 class MbagVectorEnv(gym.vector.VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]):
@@ -40,8 +41,8 @@ class MbagVectorEnv(gym.vector.VectorEnv[dict[str, np.ndarray], np.ndarray, np.n
         num_envs: number of worlds N.
         config: a full :class:`~mbag_env.config.MbagConfig`; or give its fields as keywords.
         agent: the player the learner controls in every world.
-        human_policy: only the compiled goal-seeking human (``None`` or ``"goal_seeking"``)
-            is supported here; use the single env for Python policies.
+        human_policy: a compiled scripted human (``None`` for the goal-seeking one, a name, or
+            a :class:`~mbag_env.humans.HumanModel`); use the single env for Python policies.
         copy: return copies of the observation buffers (True, the Gymnasium default), or the
             buffers themselves, which the next ``step`` overwrites (faster for big batches).
         render_mode: ``"rgb_array"`` or ``"ansi"`` (renders world 0), or ``None``.
@@ -66,9 +67,10 @@ class MbagVectorEnv(gym.vector.VectorEnv[dict[str, np.ndarray], np.ndarray, np.n
         config = config_from_arguments(config, config_fields)
         if not 0 <= agent < config.num_players:
             raise ValueError(f"agent must be a player index in [0, {config.num_players}), got {agent}")
-        if as_policy(human_policy) != GOAL_SEEKING:
+        human_model = as_policy(human_policy)
+        if not isinstance(human_model, HumanModel):
             raise ValueError(
-                "the vector env runs only the compiled goal-seeking human; "
+                "the vector env runs only compiled scripted humans (a HumanModel or its name); "
                 "use gymnasium.make (single env) for a Python human policy"
             )
         if render_mode is not None and render_mode not in RENDER_MODES:
@@ -79,6 +81,7 @@ class MbagVectorEnv(gym.vector.VectorEnv[dict[str, np.ndarray], np.ndarray, np.n
         self.copy = copy
         self.render_mode = render_mode
         self.batch = WorldBatch(config, num_envs=self.num_envs)
+        self.batch.human_model = human_model.as_array()
         self.single_observation_space = self.batch.observation_space(agent)
         self.single_action_space = self.batch.action_space()
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)

@@ -5,6 +5,7 @@ The goal-seeking human (:mod:`.goal_seeking`) is compiled into the env core so t
 stand in for the human through :func:`as_policy`.
 """
 
-from mbag_env.humans.policy import GOAL_SEEKING, Policy, as_policy
+from mbag_env.humans.policy import Policy, as_policy
+from mbag_env.humans.scripted import HUMAN_KINDS, HumanModel
 
-__all__ = ["GOAL_SEEKING", "Policy", "as_policy"]
+__all__ = ["HUMAN_KINDS", "HumanModel", "Policy", "as_policy"]

@@ -7,8 +7,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-GOAL_SEEKING = "goal_seeking"
-"""Name of the compiled goal-seeking scripted human (the default human of ``mbag/Assist-v0``)."""
+from mbag_env.humans.scripted import HUMAN_KINDS, HumanModel
 
 
 @runtime_checkable
@@ -31,22 +30,29 @@ class CallablePolicy:
         return int(self.function(observation))
 
 
-def as_policy(policy: Any) -> Policy | str:
+def as_policy(policy: Any) -> HumanModel | Policy:
     """Normalise a human-policy argument.
 
-    Returns :data:`GOAL_SEEKING` for ``None`` or that name (the compiled human), the object
-    itself when it has an ``act`` method, or a :class:`CallablePolicy` around a callable.
+    Returns a compiled :class:`~mbag_env.humans.scripted.HumanModel` for ``None`` (the
+    goal-seeking human), a human kind's name, or a ``HumanModel``; the object itself when it
+    has an ``act`` method; or a :class:`CallablePolicy` around a callable.
 
     Raises:
         ValueError: for anything else, naming what is accepted.
     """
-    if policy is None or policy == GOAL_SEEKING:
-        return GOAL_SEEKING
+    if policy is None:
+        return HumanModel()
+    if isinstance(policy, HumanModel):
+        return policy
+    if isinstance(policy, str):
+        if policy not in HUMAN_KINDS:
+            raise ValueError(f"unknown scripted human {policy!r}; the compiled humans are {HUMAN_KINDS}")
+        return HumanModel(kind=policy)
     if isinstance(policy, Policy):
         return policy
     if callable(policy):
         return CallablePolicy(policy)
     raise ValueError(
-        f"human_policy must be None, {GOAL_SEEKING!r}, an object with act(observation) -> action, "
-        f"or a callable observation -> action; got {policy!r}"
+        f"human_policy must be None, a scripted human's name {HUMAN_KINDS}, a HumanModel, an object with "
+        f"act(observation) -> action, or a callable observation -> action; got {policy!r}"
     )

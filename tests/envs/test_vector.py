@@ -101,5 +101,5 @@ def test_vector_needs_reset_first() -> None:
 
 
 def test_vector_rejects_python_human_policy() -> None:
-    with pytest.raises(ValueError, match="goal-seeking"):
+    with pytest.raises(ValueError, match="compiled scripted humans"):
         mbag_env.MbagVectorEnv(2, world_size=(6, 6, 6), agent=1, human_policy=lambda observation: 0)
