@@ -39,9 +39,18 @@ from mbag_env.core.state import (
 
 @numba.njit(cache=True, _nrt=False)
 def write_action_mask(
-    mask: np.ndarray, blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int
+    mask: np.ndarray,
+    blocks: np.ndarray,
+    solid_neighbours: np.ndarray,
+    player_ints: np.ndarray,
+    params: np.ndarray,
+    player: int,
 ) -> None:
-    """Fill ``mask`` (bool, one entry per action) with the valid actions of ``player``."""
+    """Fill ``mask`` (bool, one entry per action) with the valid actions of ``player``.
+
+    ``solid_neighbours`` is the world's count of solid neighbours per cell (see
+    :class:`~mbag_env.core.state.BatchState`).
+    """
     width, height, depth = blocks.shape
     num_cells = width * height * depth
     mask[:] = False
@@ -71,7 +80,7 @@ def write_action_mask(
     for x in range(x_low, x_high):
         for y in range(y_low, y_high):
             for z in range(z_low, z_high):
-                if blocks[x, y, z] != AIR:
+                if blocks[x, y, z] != AIR or solid_neighbours[x, y, z] == 0:
                     continue
                 place_valid = False
                 for direction in range(6):

@@ -344,6 +344,7 @@ def apply_action(
     last_interacted: np.ndarray,
     player_ints: np.ndarray,
     layer_errors: np.ndarray,
+    solid_neighbours: np.ndarray,
     params: np.ndarray,
     player: int,
     action: int,
@@ -380,7 +381,7 @@ def apply_action(
             return EFFECT_NONE, 0
         if not can_place_any(blocks, player_ints, params, player, x, y, z):
             return EFFECT_NONE, 0
-        drop = _set_block(blocks, goal, layer_errors, x, y, z, block)
+        drop = _set_block(blocks, goal, layer_errors, solid_neighbours, x, y, z, block)
         last_interacted[x, y, z] = player + 1
         if not infinite:
             player_ints[player, PLAYER_INVENTORY + block] -= 1
@@ -389,7 +390,7 @@ def apply_action(
         if not can_break(blocks, player_ints, params, player, x, y, z):
             return EFFECT_NONE, 0
         block = blocks[x, y, z]
-        drop = _set_block(blocks, goal, layer_errors, x, y, z, AIR)
+        drop = _set_block(blocks, goal, layer_errors, solid_neighbours, x, y, z, AIR)
         last_interacted[x, y, z] = player + 1
         if not infinite:
             player_ints[player, PLAYER_INVENTORY + block] += 1
@@ -407,11 +408,43 @@ def apply_action(
 
 @numba.njit(cache=True, _nrt=False)
 def _set_block(
-    blocks: np.ndarray, goal: np.ndarray, layer_errors: np.ndarray, x: int, y: int, z: int, block: int
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    layer_errors: np.ndarray,
+    solid_neighbours: np.ndarray,
+    x: int,
+    y: int,
+    z: int,
+    block: int,
 ) -> int:
-    """Write a block and return the edit-distance drop, keeping the per-layer error counts."""
+    """Write a block and return the edit-distance drop, keeping the per-layer error counts and
+    the neighbours' solid-neighbour counts (a place or break always flips solidity)."""
     before = blocks[x, y, z]
     goal_block = goal[x, y, z]
     blocks[x, y, z] = block
     layer_errors[y] += (block != goal_block) - (before != goal_block)
+    change = 1 if block != AIR else -1
+    for direction in range(6):
+        nx = x + MOVE_DIRECTIONS[direction, 0]
+        ny = y + MOVE_DIRECTIONS[direction, 1]
+        nz = z + MOVE_DIRECTIONS[direction, 2]
+        if in_world(blocks, nx, ny, nz):
+            solid_neighbours[nx, ny, nz] += change
     return cell_cost(before, goal_block) - cell_cost(block, goal_block)
+
+
+@numba.njit(cache=True, _nrt=False)
+def count_solid_neighbours(blocks: np.ndarray, out: np.ndarray) -> None:
+    """Write into ``out`` the number of solid face neighbours of every cell of one world."""
+    out[:, :, :] = 0
+    for x in range(blocks.shape[0]):
+        for y in range(blocks.shape[1]):
+            for z in range(blocks.shape[2]):
+                if blocks[x, y, z] == AIR:
+                    continue
+                for direction in range(6):
+                    nx = x + MOVE_DIRECTIONS[direction, 0]
+                    ny = y + MOVE_DIRECTIONS[direction, 1]
+                    nz = z + MOVE_DIRECTIONS[direction, 2]
+                    if in_world(blocks, nx, ny, nz):
+                        out[nx, ny, nz] += 1

@@ -66,6 +66,8 @@ class BatchState:
             and the last action of each player.
         layer_errors: ``int32 (N, H)``: number of cells per y layer that differ from the goal
             (kept up to date so the scripted human finds its layer in O(H)).
+        solid_neighbours: ``uint8 (N, W, H, D)``: number of solid face neighbours of each cell
+            (kept up to date so the action mask skips cells that touch no block).
     """
 
     blocks: np.ndarray
@@ -74,6 +76,7 @@ class BatchState:
     env_ints: np.ndarray
     player_ints: np.ndarray
     layer_errors: np.ndarray
+    solid_neighbours: np.ndarray
 
     @classmethod
     def allocate(cls, num_envs: int, world_size: tuple[int, int, int], num_players: int) -> BatchState:
@@ -86,6 +89,7 @@ class BatchState:
             env_ints=np.zeros((num_envs, NUM_ENV_FIELDS), dtype=np.int64),
             player_ints=np.zeros((num_envs, num_players, NUM_PLAYER_FIELDS), dtype=np.int64),
             layer_errors=np.zeros((num_envs, world_size[1]), dtype=np.int32),
+            solid_neighbours=np.zeros(shape, dtype=np.uint8),
         )
 
     def get_row(self, env: int) -> dict[str, np.ndarray]:
@@ -111,4 +115,4 @@ class BatchState:
             target[...] = value
 
 
-_FIELDS = ("blocks", "goal", "last_interacted", "env_ints", "player_ints", "layer_errors")
+_FIELDS = ("blocks", "goal", "last_interacted", "env_ints", "player_ints", "layer_errors", "solid_neighbours")

@@ -15,7 +15,14 @@ from mbag_env.blocks import BEDROCK, DIRT, FIRST_PLACEABLE, NUM_PLACEABLE
 from mbag_env.core.actions import FIRST_PLACE, NOOP
 from mbag_env.core.masks import write_action_mask
 from mbag_env.core.reward import count_layer_errors, edit_distance
-from mbag_env.core.rules import EFFECT_BREAK, EFFECT_MOVE, EFFECT_NONE, EFFECT_PLACE, apply_action
+from mbag_env.core.rules import (
+    EFFECT_BREAK,
+    EFFECT_MOVE,
+    EFFECT_NONE,
+    EFFECT_PLACE,
+    apply_action,
+    count_solid_neighbours,
+)
 from mbag_env.core.state import (
     ENV_BEST_EDIT_DISTANCE,
     ENV_EDIT_DISTANCE,
@@ -59,7 +66,25 @@ NUM_OBS_CHANNELS_WITH_GOAL = 4
 NUM_OBS_CHANNELS_WITHOUT_GOAL = 3
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
+def recount_world(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    env_ints: np.ndarray,
+    layer_errors: np.ndarray,
+    solid_neighbours: np.ndarray,
+) -> None:
+    """Recompute one world's derived state from its blocks and goal (arrays indexed by env):
+    the edit distance, the per-layer error counts and the solid-neighbour counts.
+
+    Call it after writing ``blocks`` or ``goal`` directly (for example to set up a test).
+    """
+    env_ints[ENV_EDIT_DISTANCE] = edit_distance(blocks, goal)
+    count_layer_errors(blocks, goal, layer_errors)
+    count_solid_neighbours(blocks, solid_neighbours)
+
+
+@numba.njit(cache=True, _nrt=False)
 def reset_world(
     blocks: np.ndarray,
     goal: np.ndarray,
@@ -67,6 +92,7 @@ def reset_world(
     env_ints: np.ndarray,
     player_ints: np.ndarray,
     layer_errors: np.ndarray,
+    solid_neighbours: np.ndarray,
     params: np.ndarray,
     env: int,
     start_positions: np.ndarray,
@@ -81,10 +107,9 @@ def reset_world(
     world[:, 0, :] = BEDROCK
     world[:, 1, :] = DIRT
     last_interacted[env] = 0
-    distance = edit_distance(world, goal[env])
-    count_layer_errors(world, goal[env], layer_errors[env])
     env_ints[env, :] = 0
-    env_ints[env, ENV_EDIT_DISTANCE] = distance
+    recount_world(world, goal[env], env_ints[env], layer_errors[env], solid_neighbours[env])
+    distance = env_ints[env, ENV_EDIT_DISTANCE]
     env_ints[env, ENV_INITIAL_EDIT_DISTANCE] = distance
     env_ints[env, ENV_BEST_EDIT_DISTANCE] = distance
     env_ints[env, ENV_RNG] = rng_seed
@@ -108,6 +133,7 @@ def step_world(
     env_ints: np.ndarray,
     player_ints: np.ndarray,
     layer_errors: np.ndarray,
+    solid_neighbours: np.ndarray,
     params: np.ndarray,
     shaping: np.ndarray,
     human_model: np.ndarray,
@@ -142,7 +168,7 @@ def step_world(
         old_y = player_ints[player, PLAYER_Y]
         old_z = player_ints[player, PLAYER_Z]
         effect, drop = apply_action(
-            blocks, goal, last_interacted, player_ints, layer_errors, params, player, action
+            blocks, goal, last_interacted, player_ints, layer_errors, solid_neighbours, params, player, action
         )
         if mirror.shape[0] > 0 and effect != EFFECT_NONE:
             _update_mirror(mirror, blocks, player_ints, player, viewer, action, effect, old_x, old_y, old_z)
@@ -190,6 +216,7 @@ def step_worlds(
     env_ints: np.ndarray,
     player_ints: np.ndarray,
     layer_errors: np.ndarray,
+    solid_neighbours: np.ndarray,
     params: np.ndarray,
     shaping: np.ndarray,
     human_model: np.ndarray,
@@ -212,6 +239,7 @@ def step_worlds(
                 env_ints[env],
                 player_ints[env],
                 layer_errors[env],
+                solid_neighbours[env],
                 params,
                 shaping,
                 human_model,
@@ -231,6 +259,7 @@ def step_worlds_parallel(
     env_ints: np.ndarray,
     player_ints: np.ndarray,
     layer_errors: np.ndarray,
+    solid_neighbours: np.ndarray,
     params: np.ndarray,
     shaping: np.ndarray,
     human_model: np.ndarray,
@@ -251,6 +280,7 @@ def step_worlds_parallel(
                 env_ints[env],
                 player_ints[env],
                 layer_errors[env],
+                solid_neighbours[env],
                 params,
                 shaping,
                 human_model,
@@ -361,6 +391,7 @@ def write_observations(
     last_interacted: np.ndarray,
     env_ints: np.ndarray,
     player_ints: np.ndarray,
+    solid_neighbours: np.ndarray,
     params: np.ndarray,
     viewer: int,
     full_world: np.ndarray,
@@ -381,7 +412,7 @@ def write_observations(
         write_inventory(player_ints[env], params, viewer, inventory_out[env])
         timestep_out[env] = env_ints[env, ENV_TIMESTEP]
         if mask_out.shape[1] > 0:
-            write_action_mask(mask_out[env], blocks[env], player_ints[env], params, viewer)
+            write_action_mask(mask_out[env], blocks[env], solid_neighbours[env], player_ints[env], params, viewer)
 
 
 @numba.njit(cache=True, _nrt=False, parallel=True)
@@ -391,6 +422,7 @@ def write_observations_parallel(
     last_interacted: np.ndarray,
     env_ints: np.ndarray,
     player_ints: np.ndarray,
+    solid_neighbours: np.ndarray,
     params: np.ndarray,
     viewer: int,
     full_world: np.ndarray,
@@ -406,4 +438,4 @@ def write_observations_parallel(
         write_inventory(player_ints[env], params, viewer, inventory_out[env])
         timestep_out[env] = env_ints[env, ENV_TIMESTEP]
         if mask_out.shape[1] > 0:
-            write_action_mask(mask_out[env], blocks[env], player_ints[env], params, viewer)
+            write_action_mask(mask_out[env], blocks[env], solid_neighbours[env], player_ints[env], params, viewer)

@@ -42,6 +42,7 @@ from mbag_env.core.state import (
 from mbag_env.core.step import (
     NUM_OBS_CHANNELS_WITH_GOAL,
     NUM_OBS_CHANNELS_WITHOUT_GOAL,
+    recount_world,
     reset_world,
     step_worlds,
     step_worlds_parallel,
@@ -136,8 +137,14 @@ class WorldBatch:
         s = self.state
         reset_world(
             s.blocks, s.goal, s.last_interacted, s.env_ints, s.player_ints, s.layer_errors,
-            self.params, env, starts, seed,
+            s.solid_neighbours, self.params, env, starts, seed,
         )  # fmt: skip
+
+    def recount(self, env: int) -> None:
+        """Recompute world ``env``'s edit distance, layer errors and solid-neighbour counts
+        after its ``blocks`` or ``goal`` were written directly."""
+        s = self.state
+        recount_world(s.blocks[env], s.goal[env], s.env_ints[env], s.layer_errors[env], s.solid_neighbours[env])
 
     def step(
         self,
@@ -156,7 +163,7 @@ class WorldBatch:
         kernel = step_worlds_parallel if self.parallel else step_worlds
         kernel(
             s.blocks, s.goal, s.last_interacted, s.env_ints, s.player_ints, s.layer_errors,
-            self.params, self.shaping, self.human_model, actions,
+            s.solid_neighbours, self.params, self.shaping, self.human_model, actions,
             self.all_active if active is None else active,
             self.rewards, self.human_scratch, self.no_mirror if mirror is None else mirror, viewer,
         )  # fmt: skip
@@ -182,7 +189,7 @@ class WorldBatch:
         goal = s.goal if self.sees_goal(player) else self.hidden_goal
         kernel = write_observations_parallel if self.parallel else write_observations
         kernel(
-            s.blocks, goal, s.last_interacted, s.env_ints, s.player_ints, self.params, player,
+            s.blocks, goal, s.last_interacted, s.env_ints, s.player_ints, s.solid_neighbours, self.params, player,
             self.all_active if full_world is None else full_world,
             world_out, inventory_out, timestep_out, mask_out,
         )  # fmt: skip
