@@ -57,9 +57,13 @@ def segment_cells(ex: float, ey: float, ez: float, tx: float, ty: float, tz: flo
     dx = tx - ex
     dy = ty - ey
     dz = tz - ez
-    cx = int(math.floor(ex))
-    cy = int(math.floor(ey))
-    cz = int(math.floor(ez))
+    # A segment lying in a cell-boundary plane crosses no cell's interior.
+    if (dx == 0 and ex == math.floor(ex)) or (dy == 0 and ey == math.floor(ey)) or (dz == 0 and ez == math.floor(ez)):
+        return 0
+    # Starting on a boundary while moving toward -axis, the segment is in the cell below it.
+    cx = int(math.ceil(ex)) - 1 if dx < 0 else int(math.floor(ex))
+    cy = int(math.ceil(ey)) - 1 if dy < 0 else int(math.floor(ey))
+    cz = int(math.ceil(ez)) - 1 if dz < 0 else int(math.floor(ez))
     inf = math.inf
     step_x = 1 if dx > 0 else (-1 if dx < 0 else 0)
     step_y = 1 if dy > 0 else (-1 if dy < 0 else 0)
@@ -395,6 +399,8 @@ def apply_action(
         if not infinite:
             player_ints[player, PLAYER_INVENTORY + block] += 1
         return EFFECT_BREAK, drop
+    if slot > 2 * NUM_PLACEABLE or action < 0:
+        return EFFECT_NONE, 0  # out of range: the env classes reject it before it gets here
     block = FIRST_PLACEABLE + slot - NUM_PLACEABLE - 1
     if infinite or player_ints[player, PLAYER_INVENTORY + block] <= 0:
         return EFFECT_NONE, 0
