@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numba
+from numba.core import config as numba_config  # type: ignore[attr-defined]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -60,18 +61,18 @@ def package_kernel_cache() -> Iterator[None]:
     if os.environ.get("NUMBA_CACHE_DIR"):
         yield
         return
-    previous = numba.config.CACHE_DIR
+    previous = numba_config.CACHE_DIR  # type: ignore[attr-defined]
     try:
         folder = kernel_cache_dir()
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         yield
         return
-    numba.config.CACHE_DIR = str(folder)
+    numba_config.CACHE_DIR = str(folder)  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        numba.config.CACHE_DIR = previous
+        numba_config.CACHE_DIR = previous  # type: ignore[attr-defined]
 
 
 def use_workqueue_threads() -> None:
@@ -80,4 +81,4 @@ def use_workqueue_threads() -> None:
     Takes effect only before numba launches its first parallel kernel in this process.
     """
     if not os.environ.get("NUMBA_THREADING_LAYER"):
-        numba.config.THREADING_LAYER = "workqueue"
+        numba_config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -19,9 +18,6 @@ MAX_WORLD_SIZE = (32, 32, 32)
 DEFAULT_WORLD_SIZE = (11, 10, 10)
 SMALL_WORLD_SIZE = (6, 6, 6)
 MAX_PLAYERS = 8
-
-GoalSource = Union[str, np.ndarray, Callable[..., np.ndarray]]
-"""What may name the goal distribution: see :func:`mbag_env.goals.make_goal_sampler`."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +49,7 @@ class RewardShaping:
             )
 
     def as_array(self) -> np.ndarray:
-        """The four terms as a float64 array in the order (noop, action, incorrect_action, own_reward_prop)."""
+        """The four terms as float64, in the order noop, action, incorrect_action, own_reward_prop."""
         return np.array(
             [self.noop, self.action, self.incorrect_action, self.own_reward_prop], dtype=np.float64
         )
@@ -87,7 +83,7 @@ class MbagConfig:
     world_size: tuple[int, int, int] = DEFAULT_WORLD_SIZE
     num_players: int = 2
     horizon: int = 1500
-    goal: Any = "houses"
+    goal: Any = "houses"  # any source mbag_env.goals.make_goal_sampler accepts
     goal_visible: tuple[bool, ...] | None = None
     infinite_blocks: bool = True
     starting_inventory: int = 0
@@ -108,7 +104,9 @@ class MbagConfig:
         ):
             raise ValueError(f"MbagConfig.world_size must be three integers (W, H, D), got {size!r}")
         object.__setattr__(self, "world_size", tuple(int(s) for s in size))
-        for axis, value, low, high in zip("WHD", self.world_size, MIN_WORLD_SIZE, MAX_WORLD_SIZE):
+        for axis, value, low, high in zip(
+            "WHD", self.world_size, MIN_WORLD_SIZE, MAX_WORLD_SIZE, strict=True
+        ):
             if not low <= value <= high:
                 raise ValueError(
                     f"MbagConfig.world_size {axis}={value} is outside the allowed range "
@@ -149,8 +147,7 @@ class MbagConfig:
             object.__setattr__(self, "reward_shaping", tuple(shaping))
         else:
             raise ValueError(
-                "MbagConfig.reward_shaping must be a RewardShaping or a tuple of them, "
-                f"got {shaping!r}"
+                f"MbagConfig.reward_shaping must be a RewardShaping or a tuple of them, got {shaping!r}"
             )
 
     @property

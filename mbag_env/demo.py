@@ -10,6 +10,7 @@ import argparse
 import time
 
 import gymnasium as gym
+import numpy as np
 from tqdm import tqdm
 
 import mbag_env  # noqa: F401  (registers the ids)
@@ -17,7 +18,9 @@ import mbag_env  # noqa: F401  (registers the ids)
 
 def main(argv: list[str] | None = None) -> None:
     """Run the demo from the command line."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--env", default="mbag/Assist-v0", help="a registered mbag id (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the episode (default: %(default)s)")
     parser.add_argument("--image", help="save an isometric image of the final world to this PNG path")
@@ -25,7 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     env = gym.make(args.env, render_mode="rgb_array" if args.image else None)
     _, info = env.reset(seed=args.seed)
-    print(f"{args.env}: edit distance to the goal at reset {info['edit_distance']} (first run compiles, ~1 min)")
+    print(
+        f"{args.env}: edit distance to the goal at reset {info['edit_distance']} (first run compiles, ~1 min)"
+    )
     terminated = truncated = False
     steps = 0
     total_reward = 0.0
@@ -46,7 +51,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.image:
         import matplotlib.pyplot as plt
 
-        plt.imsave(args.image, env.render())
+        image = env.render()
+        assert isinstance(image, np.ndarray)
+        plt.imsave(args.image, image)
         print(f"saved {args.image}")
 
 

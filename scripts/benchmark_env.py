@@ -22,8 +22,6 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-import mbag_env
-
 
 def time_loop(step: Callable[[], None], seconds: float) -> float:
     """Call ``step`` repeatedly for about ``seconds``; return calls per second."""
@@ -105,7 +103,9 @@ def memory_per_env(env_id: str, num_envs: int = 256) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="time each row for 1 s instead of 5 s")
     parser.add_argument("--output", type=Path, default=Path("results/benchmark_env.json"))
     args = parser.parse_args()
@@ -125,13 +125,21 @@ def main() -> None:
             for masks in (False, True):
                 policy = "random" if env_id == "mbag/Build-v0" else "idle"
                 rate = vector_env_rate(env_id, num_envs, masks, policy, seconds)
-                record("vector env", env_id, f"N={num_envs}, masks {'on' if masks else 'off'}, {policy}", rate)
+                record(
+                    "vector env", env_id, f"N={num_envs}, masks {'on' if masks else 'off'}, {policy}", rate
+                )
     for env_id in ("mbag/Assist-v0", "mbag/Assist-Small-v0"):
         record("reset", env_id, "mean time", reset_time(env_id) * 1e6, "µs")
         record("memory", env_id, "per world in the vector env", memory_per_env(env_id) / 1024, "KiB")
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    machine = {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
-    args.output.write_text(json.dumps({"machine": machine, "rows": rows, "seconds_per_row": seconds}, indent=2))
+    machine = {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+    args.output.write_text(
+        json.dumps({"machine": machine, "rows": rows, "seconds_per_row": seconds}, indent=2)
+    )
     print(f"\nwrote {args.output}")
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
 from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
 from mbag_env.core.actions import FIRST_PLACE, MOVE_DIRECTIONS
+from mbag_env.core.jit import kernel
 from mbag_env.core.rules import (
     EYE_HEIGHT,
     REACH,
@@ -37,7 +37,7 @@ from mbag_env.core.state import (
 )
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def write_action_mask(
     mask: np.ndarray,
     blocks: np.ndarray,

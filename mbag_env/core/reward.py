@@ -7,13 +7,13 @@ The step kernels keep ``d`` up to date with :func:`cell_cost` on each changed ce
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from mbag_env.blocks import AIR
+from mbag_env.core.jit import kernel
 
 
-@numba.njit(cache=True, inline="always", _nrt=False)
+@kernel(inline="always")
 def cell_cost(block: int, goal_block: int) -> int:
     """Edit-distance contribution of one cell."""
     if block == goal_block:
@@ -23,7 +23,7 @@ def cell_cost(block: int, goal_block: int) -> int:
     return 1
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def edit_distance(blocks: np.ndarray, goal: np.ndarray) -> int:
     """Full recomputation of ``d(blocks, goal)`` for one world ``(W, H, D)``."""
     total = 0
@@ -35,7 +35,7 @@ def edit_distance(blocks: np.ndarray, goal: np.ndarray) -> int:
     return total
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def count_layer_errors(blocks: np.ndarray, goal: np.ndarray, out: np.ndarray) -> None:
     """Write into ``out[y]`` the number of cells of layer ``y`` whose block differs from the goal."""
     width, height, depth = blocks.shape

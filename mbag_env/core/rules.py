@@ -20,6 +20,7 @@ import numpy as np
 
 from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
 from mbag_env.core.actions import FIRST_PLACE, MOVE_DIRECTIONS
+from mbag_env.core.jit import kernel
 from mbag_env.core.reward import cell_cost
 from mbag_env.core.state import (
     PARAM_INFINITE_BLOCKS,
@@ -58,7 +59,11 @@ def segment_cells(ex: float, ey: float, ez: float, tx: float, ty: float, tz: flo
     dy = ty - ey
     dz = tz - ez
     # A segment lying in a cell-boundary plane crosses no cell's interior.
-    if (dx == 0 and ex == math.floor(ex)) or (dy == 0 and ey == math.floor(ey)) or (dz == 0 and ez == math.floor(ez)):
+    if (
+        (dx == 0 and ex == math.floor(ex))
+        or (dy == 0 and ey == math.floor(ey))
+        or (dz == 0 and ez == math.floor(ez))
+    ):
         return 0
     # Starting on a boundary while moving toward -axis, the segment is in the cell below it.
     cx = int(math.ceil(ex)) - 1 if dx < 0 else int(math.floor(ex))
@@ -156,14 +161,16 @@ def build_sight_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 SIGHT_START, SIGHT_COUNT, SIGHT_CELLS = build_sight_table()
 
 
-@numba.njit(cache=True, inline="always", _nrt=False)
+@kernel(inline="always")
 def in_world(blocks: np.ndarray, x: int, y: int, z: int) -> bool:
     """True when ``(x, y, z)`` is a cell of the world."""
     return 0 <= x < blocks.shape[0] and 0 <= y < blocks.shape[1] and 0 <= z < blocks.shape[2]
 
 
-@numba.njit(cache=True, _nrt=False)
-def face_usable(blocks: np.ndarray, player_ints: np.ndarray, player: int, ax: int, ay: int, az: int, direction: int) -> bool:
+@kernel()
+def face_usable(
+    blocks: np.ndarray, player_ints: np.ndarray, player: int, ax: int, ay: int, az: int, direction: int
+) -> bool:
     """True when ``player`` can reach and see the face of cell ``a`` in ``MOVE_DIRECTIONS[direction]``.
 
     Reach: the face centre is within :data:`REACH` of the eye. Sight: the segment from the
@@ -192,7 +199,7 @@ def face_usable(blocks: np.ndarray, player_ints: np.ndarray, player: int, ax: in
     return True
 
 
-@numba.njit(cache=True, inline="always", _nrt=False)
+@kernel(inline="always")
 def has_neighbour_of_kind(blocks: np.ndarray, x: int, y: int, z: int, air: bool) -> bool:
     """True when some in-world face neighbour of ``(x, y, z)`` is air (``air``) or solid (not ``air``)."""
     width, height, depth = blocks.shape
@@ -209,13 +216,13 @@ def has_neighbour_of_kind(blocks: np.ndarray, x: int, y: int, z: int, air: bool)
     return z > 0 and (blocks[x, y, z - 1] == AIR) == air
 
 
-@numba.njit(cache=True, inline="always", _nrt=False)
+@kernel(inline="always")
 def opposite(direction: int) -> int:
     """Index of the opposite direction in ``MOVE_DIRECTIONS`` (+x <-> -x, ...)."""
     return direction ^ 1
 
 
-@numba.njit(cache=True, inline="always", _nrt=False)
+@kernel(inline="always")
 def occupied_by_player(player_ints: np.ndarray, num_players: int, x: int, y: int, z: int) -> int:
     """Index of the player whose feet or head is at ``(x, y, z)``, or -1."""
     for player in range(num_players):
@@ -227,7 +234,7 @@ def occupied_by_player(player_ints: np.ndarray, num_players: int, x: int, y: int
     return -1
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def can_place_any(
     blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, x: int, y: int, z: int
 ) -> bool:
@@ -251,7 +258,7 @@ def can_place_any(
     return False
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def can_break(
     blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, x: int, y: int, z: int
 ) -> bool:
@@ -273,8 +280,10 @@ def can_break(
     return False
 
 
-@numba.njit(cache=True, _nrt=False)
-def body_fits(blocks: np.ndarray, player_ints: np.ndarray, num_players: int, player: int, x: int, y: int, z: int) -> bool:
+@kernel()
+def body_fits(
+    blocks: np.ndarray, player_ints: np.ndarray, num_players: int, player: int, x: int, y: int, z: int
+) -> bool:
     """True when ``player``'s body fits with feet at ``(x, y, z)``: both cells in the world,
     air, and not overlapping another player's body."""
     if not (in_world(blocks, x, y, z) and in_world(blocks, x, y + 1, z)):
@@ -293,8 +302,10 @@ def body_fits(blocks: np.ndarray, player_ints: np.ndarray, num_players: int, pla
     return True
 
 
-@numba.njit(cache=True, _nrt=False)
-def can_move(blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, direction: int) -> bool:
+@kernel()
+def can_move(
+    blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, direction: int
+) -> bool:
     """MOVE validity: the body fits at the destination (see :func:`body_fits`).
 
     With teleportation positions do not matter and MOVE is never valid (as in the reference).
@@ -312,7 +323,7 @@ def can_move(blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, pl
     )
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def give_recipient(
     blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, x: int, y: int, z: int
 ) -> int:
@@ -341,7 +352,7 @@ def give_recipient(
     return -1
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def apply_action(
     blocks: np.ndarray,
     goal: np.ndarray,
@@ -412,7 +423,7 @@ def apply_action(
     return EFFECT_GIVE, 0
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def _set_block(
     blocks: np.ndarray,
     goal: np.ndarray,
@@ -439,7 +450,7 @@ def _set_block(
     return cell_cost(before, goal_block) - cell_cost(block, goal_block)
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def count_solid_neighbours(blocks: np.ndarray, out: np.ndarray) -> None:
     """Write into ``out`` the number of solid face neighbours of every cell of one world."""
     out[:, :, :] = 0

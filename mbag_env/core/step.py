@@ -13,6 +13,7 @@ import numpy as np
 
 from mbag_env.blocks import BEDROCK, DIRT, FIRST_PLACEABLE, NUM_PLACEABLE
 from mbag_env.core.actions import FIRST_PLACE, NOOP
+from mbag_env.core.jit import kernel
 from mbag_env.core.masks import write_action_mask
 from mbag_env.core.reward import count_layer_errors, edit_distance
 from mbag_env.core.rules import (
@@ -66,7 +67,7 @@ NUM_OBS_CHANNELS_WITH_GOAL = 4
 NUM_OBS_CHANNELS_WITHOUT_GOAL = 3
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def recount_world(
     blocks: np.ndarray,
     goal: np.ndarray,
@@ -84,7 +85,7 @@ def recount_world(
     count_solid_neighbours(blocks, solid_neighbours)
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def reset_world(
     blocks: np.ndarray,
     goal: np.ndarray,
@@ -125,7 +126,7 @@ def reset_world(
                 ]
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def step_world(
     blocks: np.ndarray,
     goal: np.ndarray,
@@ -208,7 +209,7 @@ def step_world(
     )
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def step_worlds(
     blocks: np.ndarray,
     goal: np.ndarray,
@@ -251,7 +252,7 @@ def step_worlds(
             )
 
 
-@numba.njit(cache=True, _nrt=False, parallel=True)
+@kernel(parallel=True)
 def step_worlds_parallel(
     blocks: np.ndarray,
     goal: np.ndarray,
@@ -292,7 +293,7 @@ def step_worlds_parallel(
             )
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def _update_mirror(
     mirror: np.ndarray,
     blocks: np.ndarray,
@@ -325,7 +326,7 @@ def _update_mirror(
         mirror[2, x, y, z] = label
 
 
-@numba.njit(cache=True, inline="always", _nrt=False)
+@kernel(inline="always")
 def viewer_label(stored: int, viewer: int) -> int:
     """Relabel a stored player tag (0 nobody, ``1 + index``) as seen by ``viewer``.
 
@@ -339,7 +340,7 @@ def viewer_label(stored: int, viewer: int) -> int:
     return player + 2 if player < viewer else player + 1
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def write_world(
     blocks: np.ndarray,
     goal: np.ndarray,
@@ -372,8 +373,10 @@ def write_world(
         world_out[1, x, y + 1, z] = viewer_label(player + 1, viewer)
 
 
-@numba.njit(cache=True, _nrt=False)
-def write_inventory(player_ints: np.ndarray, params: np.ndarray, viewer: int, inventory_out: np.ndarray) -> None:
+@kernel()
+def write_inventory(
+    player_ints: np.ndarray, params: np.ndarray, viewer: int, inventory_out: np.ndarray
+) -> None:
     """Write ``viewer``'s block counts (a large constant per placeable type with infinite blocks)."""
     infinite = params[PARAM_INFINITE_BLOCKS] != 0
     for block in range(inventory_out.shape[0]):
@@ -384,7 +387,7 @@ def write_inventory(player_ints: np.ndarray, params: np.ndarray, viewer: int, in
             inventory_out[block] = player_ints[viewer, PLAYER_INVENTORY + block]
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def write_observations(
     blocks: np.ndarray,
     goal: np.ndarray,
@@ -408,14 +411,18 @@ def write_observations(
     """
     for env in range(blocks.shape[0]):
         if full_world[env]:
-            write_world(blocks[env], goal[env], last_interacted[env], player_ints[env], params, viewer, world_out[env])
+            write_world(
+                blocks[env], goal[env], last_interacted[env], player_ints[env], params, viewer, world_out[env]
+            )
         write_inventory(player_ints[env], params, viewer, inventory_out[env])
         timestep_out[env] = env_ints[env, ENV_TIMESTEP]
         if mask_out.shape[1] > 0:
-            write_action_mask(mask_out[env], blocks[env], solid_neighbours[env], player_ints[env], params, viewer)
+            write_action_mask(
+                mask_out[env], blocks[env], solid_neighbours[env], player_ints[env], params, viewer
+            )
 
 
-@numba.njit(cache=True, _nrt=False, parallel=True)
+@kernel(parallel=True)
 def write_observations_parallel(
     blocks: np.ndarray,
     goal: np.ndarray,
@@ -434,8 +441,12 @@ def write_observations_parallel(
     """:func:`write_observations` with the worlds spread over threads (for large batches)."""
     for env in numba.prange(blocks.shape[0]):
         if full_world[env]:
-            write_world(blocks[env], goal[env], last_interacted[env], player_ints[env], params, viewer, world_out[env])
+            write_world(
+                blocks[env], goal[env], last_interacted[env], player_ints[env], params, viewer, world_out[env]
+            )
         write_inventory(player_ints[env], params, viewer, inventory_out[env])
         timestep_out[env] = env_ints[env, ENV_TIMESTEP]
         if mask_out.shape[1] > 0:
-            write_action_mask(mask_out[env], blocks[env], solid_neighbours[env], player_ints[env], params, viewer)
+            write_action_mask(
+                mask_out[env], blocks[env], solid_neighbours[env], player_ints[env], params, viewer
+            )

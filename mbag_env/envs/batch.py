@@ -54,7 +54,6 @@ from mbag_env.goals import make_goal_sampler, validate_goal
 from mbag_env.humans.goal_seeking import human_scratch_size
 from mbag_env.humans.scripted import HumanModel
 
-
 PARALLEL_MIN_ENVS = 16
 """Batches of at least this many worlds are stepped and observed on all cores."""
 
@@ -144,7 +143,9 @@ class WorldBatch:
         """Recompute world ``env``'s edit distance, layer errors and solid-neighbour counts
         after its ``blocks`` or ``goal`` were written directly."""
         s = self.state
-        recount_world(s.blocks[env], s.goal[env], s.env_ints[env], s.layer_errors[env], s.solid_neighbours[env])
+        recount_world(
+            s.blocks[env], s.goal[env], s.env_ints[env], s.layer_errors[env], s.solid_neighbours[env]
+        )
 
     def step(
         self,
@@ -189,8 +190,8 @@ class WorldBatch:
         goal = s.goal if self.sees_goal(player) else self.hidden_goal
         kernel = write_observations_parallel if self.parallel else write_observations
         kernel(
-            s.blocks, goal, s.last_interacted, s.env_ints, s.player_ints, s.solid_neighbours, self.params, player,
-            self.all_active if full_world is None else full_world,
+            s.blocks, goal, s.last_interacted, s.env_ints, s.player_ints, s.solid_neighbours,
+            self.params, player, self.all_active if full_world is None else full_world,
             world_out, inventory_out, timestep_out, mask_out,
         )  # fmt: skip
 
@@ -204,7 +205,9 @@ class WorldBatch:
             "action_mask": np.zeros((n, self.actions.n), dtype=np.bool_),
         }
 
-    def first_observation(self, player: int, buffers: dict[str, np.ndarray], with_mask: bool) -> dict[str, np.ndarray]:
+    def first_observation(
+        self, player: int, buffers: dict[str, np.ndarray], with_mask: bool
+    ) -> dict[str, np.ndarray]:
         """World 0's observation for ``player`` as a dict of fresh arrays (single-world envs).
 
         ``buffers`` come from :meth:`observation_buffers`; ``action_mask`` is included when

@@ -20,7 +20,7 @@ from mbag_env.envs.batch import WorldBatch
 from mbag_env.humans.policy import as_policy
 from mbag_env.humans.scripted import HumanModel
 
-RENDER_MODES = ["rgb_array", "ansi"]
+RENDER_MODES = ["rgb_array", "ansi", "human"]
 
 
 class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
@@ -47,7 +47,8 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
             compiled goal-seeking human, a compiled human's name or
             :class:`~mbag_env.humans.HumanModel`, a policy object with ``act(observation)``,
             or a callable ``observation -> action``.
-        render_mode: ``"rgb_array"``, ``"ansi"`` or ``None``.
+        render_mode: ``"rgb_array"``, ``"ansi"``, ``"human"`` (a pygame window, redrawn on every
+            step) or ``None``.
         **config_fields: :class:`~mbag_env.config.MbagConfig` fields (when ``config`` is None).
     """
 
@@ -70,12 +71,13 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
         self.config = config
         self.agent = agent
         self.render_mode = render_mode
+        self._viewer: Any = None  # the human render mode's window, opened on first use
         self.human_policy = as_policy(human_policy)
         self.batch = WorldBatch(config, num_envs=1)
         if isinstance(self.human_policy, HumanModel):
             self.batch.human_model = self.human_policy.as_array()
-        self.observation_space = self.batch.observation_space(agent)
-        self.action_space = self.batch.action_space()
+        self.observation_space = self.batch.observation_space(agent)  # type: ignore[assignment]
+        self.action_space = self.batch.action_space()  # type: ignore[assignment]
         self._buffers = [self.batch.observation_buffers(player) for player in range(config.num_players)]
         self._actions = np.zeros((1, config.num_players), dtype=np.int64)
         self._needs_reset = True
@@ -88,6 +90,8 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
         super().reset(seed=seed)
         self.batch.reset_env(0, self.np_random)
         self._needs_reset = False
+        if self.render_mode == "human":
+            self.render()
         return self._observe(self.agent), self.batch.reset_info(0)
 
     def step(self, action: int) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
@@ -109,6 +113,8 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
         terminated = self.batch.terminated(0)
         truncated = self.batch.truncated(0)
         self._needs_reset = terminated or truncated
+        if self.render_mode == "human":
+            self.render()
         return (
             self._observe(self.agent),
             float(rewards[0, self.agent]),
@@ -118,9 +124,19 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
         )
 
     def render(self) -> np.ndarray | str | None:  # type: ignore[override]
-        """An RGB image (``rgb_array``) or text layers (``ansi``) of the world."""
+        """An RGB image (``rgb_array``) or text layers (``ansi``) of the world; ``human`` draws the
+        window (:class:`~mbag_env.render.window.EnvViewer`) and returns ``None``."""
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode= to the env")
+            return None
+        if self.render_mode == "human":
+            from mbag_env.render.window import open_env_viewer
+
+            if self._viewer is None:
+                fps = self.metadata["render_fps"]
+                self._viewer = open_env_viewer(self.config.world_size, fps, "mbag_env")
+            reward = float(self.batch.rewards[0, self.agent])
+            self._viewer.show(self.batch, self.batch.sees_goal(self.agent), reward)
             return None
         from mbag_env.render import render_ansi, render_isometric
 
@@ -130,6 +146,12 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
         if self.render_mode == "ansi":
             return render_ansi(state.blocks[0], players, goal)
         return render_isometric(state.blocks[0], players, goal)
+
+    def close(self) -> None:
+        """Close the ``human`` render mode's window, if one is open."""
+        if self._viewer is not None:
+            self._viewer.close()
+            self._viewer = None
 
     def action_masks(self) -> np.ndarray:
         """The agent's current valid-action mask (for SB3-contrib's ``MaskablePPO``)."""

@@ -29,9 +29,13 @@ from mbag_env.core.state import (
 )
 from mbag_env.core.step import SCRIPTED_HUMAN
 from mbag_env.envs.batch import WorldBatch
-from mbag_env.envs.single import RENDER_MODES, config_from_arguments
+from mbag_env.envs.single import RENDER_MODES as SINGLE_ENV_RENDER_MODES
+from mbag_env.envs.single import config_from_arguments
 from mbag_env.humans.policy import as_policy
 from mbag_env.humans.scripted import HumanModel
+
+RENDER_MODES = [mode for mode in SINGLE_ENV_RENDER_MODES if mode != "human"]
+"""The vector env renders world 0 as an image or as text; it opens no window (no ``human`` mode)."""
 
 
 class MbagVectorEnv(gym.vector.VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]):

@@ -19,11 +19,11 @@ Behaviour, each step, from the state it observes:
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
 from mbag_env.core.actions import FIRST_PLACE, MOVE_DIRECTIONS, NOOP
+from mbag_env.core.jit import kernel
 from mbag_env.core.random import random_below
 from mbag_env.core.rules import (
     body_fits,
@@ -53,7 +53,7 @@ def human_scratch_size(world_size: tuple[int, int, int]) -> int:
     return 4 * width * height * depth + 2 * width * depth
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def goal_seeking_action(
     blocks: np.ndarray,
     goal: np.ndarray,
@@ -120,12 +120,16 @@ def goal_seeking_action(
             continue
         nearest = _take_nearest(candidate_distances, count)
         while nearest >= 0:
-            action = _action_on(blocks, goal, player_ints, params, player, candidate_cells[nearest], scratch, keep_sky)
+            action = _action_on(
+                blocks, goal, player_ints, params, player, candidate_cells[nearest], scratch, keep_sky
+            )
             if action >= 0:
                 return action
             nearest = _take_nearest(candidate_distances, count)
         if not teleportation:
-            direction = _path_to_work(blocks, player_ints, params, player, scratch, candidate_cells[:count], keep_sky)
+            direction = _path_to_work(
+                blocks, player_ints, params, player, scratch, candidate_cells[:count], keep_sky
+            )
             if 0 <= direction < 6:
                 return 1 + direction
         if teleportation:
@@ -134,7 +138,7 @@ def goal_seeking_action(
     return NOOP
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def _action_on(
     blocks: np.ndarray,
     goal: np.ndarray,
@@ -165,7 +169,7 @@ def _action_on(
     return FIRST_PLACE + (goal[x, y, z] - FIRST_PLACEABLE) * num_cells + cell
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def _keeps_sky(
     blocks: np.ndarray,
     player_ints: np.ndarray,
@@ -185,7 +189,7 @@ def _keeps_sky(
     return _reaches_sky(blocks, player_ints, params, player, scratch, region, x, y, z, cell)
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def _reaches_sky(
     blocks: np.ndarray,
     player_ints: np.ndarray,
@@ -218,11 +222,13 @@ def _reaches_sky(
             extra_solid == NO_CELL or not _above_head(x, y, z, extra_solid, height, depth)
         ):
             return True
-        tail = _push_neighbours(blocks, player_ints, params, player, first_move, queue, tail, position, extra_solid)
+        tail = _push_neighbours(
+            blocks, player_ints, params, player, first_move, queue, tail, position, extra_solid
+        )
     return False
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def _path_to_work(
     blocks: np.ndarray,
     player_ints: np.ndarray,
@@ -268,11 +274,13 @@ def _path_to_work(
                 or _keeps_sky(blocks, player_ints, params, player, scratch, x, y, z, target, 1)
             ):
                 return first_move[position]
-        tail = _push_neighbours(blocks, player_ints, params, player, first_move, queue, tail, position, NO_CELL)
+        tail = _push_neighbours(
+            blocks, player_ints, params, player, first_move, queue, tail, position, NO_CELL
+        )
     return -1
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def _search_arrays(scratch: np.ndarray, num_cells: int, region: int) -> tuple[np.ndarray, np.ndarray]:
     """The (first move, queue) arrays of scratch ``region`` (0 or 1), ``num_cells`` each.
 
@@ -282,7 +290,7 @@ def _search_arrays(scratch: np.ndarray, num_cells: int, region: int) -> tuple[np
     return scratch[offset : offset + num_cells], scratch[offset + num_cells : offset + 2 * num_cells]
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def _push_neighbours(
     blocks: np.ndarray,
     player_ints: np.ndarray,
@@ -316,9 +324,16 @@ def _push_neighbours(
     return tail
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def _can_act_from(
-    blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, x: int, y: int, z: int, target: int
+    blocks: np.ndarray,
+    player_ints: np.ndarray,
+    params: np.ndarray,
+    player: int,
+    x: int,
+    y: int,
+    z: int,
+    target: int,
 ) -> bool:
     """Whether the human, standing with feet at ``(x, y, z)``, could break or place ``target``."""
     _, height, depth = blocks.shape
@@ -343,7 +358,7 @@ def _can_act_from(
     return able
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def _under_open_sky(blocks: np.ndarray, x: int, y: int, z: int) -> bool:
     """True when every cell above the head of a body with feet at ``(x, y, z)`` is air."""
     for above in range(y + 2, blocks.shape[1]):
@@ -352,7 +367,7 @@ def _under_open_sky(blocks: np.ndarray, x: int, y: int, z: int) -> bool:
     return True
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def _above_head(x: int, y: int, z: int, cell: int, height: int, depth: int) -> bool:
     """True when ``cell`` is in the column above the head of a body with feet at ``(x, y, z)``."""
     cx = cell // (height * depth)
@@ -361,7 +376,7 @@ def _above_head(x: int, y: int, z: int, cell: int, height: int, depth: int) -> b
     return cx == x and cz == z and cy >= y + 2
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def _take_nearest(distances: np.ndarray, count: int) -> int:
     """Index of the smallest of ``distances[:count]`` not yet taken (first on ties), or -1.
 
@@ -376,7 +391,7 @@ def _take_nearest(distances: np.ndarray, count: int) -> int:
     return best
 
 
-@numba.njit(cache=True, _nrt=False)
+@kernel()
 def random_valid_move(
     blocks: np.ndarray, player_ints: np.ndarray, env_ints: np.ndarray, params: np.ndarray, player: int
 ) -> int:

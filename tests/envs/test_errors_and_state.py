@@ -107,7 +107,7 @@ def test_get_set_state_round_trip() -> None:
     restored = env.set_state(snapshot)
     assert env.get_state()["world"]["blocks"].tobytes() == snapshot["world"]["blocks"].tobytes()
     second = [env.step(action) for action in actions[: len(first)]]
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=True):
         np.testing.assert_array_equal(a[0]["world"], b[0]["world"])
         assert a[1:4] == b[1:4]
     assert restored["world"].shape == (3, 6, 6, 6)
@@ -148,7 +148,9 @@ def test_scripted_human_builds_the_house_alone() -> None:
 
 def test_shaping_rewards() -> None:
     shaping = RewardShaping(noop=-0.5, action=0.25, incorrect_action=-2.0)
-    env = mbag_env.MbagEnv(world_size=(6, 6, 6), num_players=1, goal=flat_goal((6, 6, 6)), reward_shaping=shaping)
+    env = mbag_env.MbagEnv(
+        world_size=(6, 6, 6), num_players=1, goal=flat_goal((6, 6, 6)), reward_shaping=shaping
+    )
     env.reset(seed=0)
     assert env.step(0)[1] == -0.5
     wrong = env.batch.actions.encode("place", (2, 2, 1), 6)
