@@ -1,0 +1,99 @@
+"""Checkpoints: the network, the optimizer, the run's config and counters, and the RNG states.
+
+A checkpoint is one ``torch.save`` file holding only tensors and plain Python values, so it loads
+with ``torch.load(weights_only=True)``. NumPy arrays inside the config (for example a fixed goal
+passed as an env keyword) are stored as ``{"__ndarray__": nested list, "dtype": name}`` and
+turned back into arrays by :func:`from_plain`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+CHECKPOINT_FORMAT = "mbag-baselines-checkpoint-v1"
+"""Written into every checkpoint; :func:`load_checkpoint` refuses other files."""
+
+REQUIRED_KEYS = (
+    "format",
+    "algorithm",
+    "config",
+    "observation_spec",
+    "network_config",
+    "model",
+    "global_step",
+)
+
+
+def to_plain(value: Any) -> Any:
+    """``value`` with NumPy arrays/scalars and tuples replaced by plain, ``weights_only``-safe values."""
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": value.tolist(), "dtype": str(value.dtype)}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(key): to_plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(item) for item in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise ValueError(
+        f"cannot store a value of type {type(value).__name__} in a checkpoint config; "
+        "use numbers, strings, lists, dicts or numpy arrays"
+    )
+
+
+def from_plain(value: Any) -> Any:
+    """Inverse of :func:`to_plain` (arrays come back as arrays; tuples as lists)."""
+    if isinstance(value, dict):
+        if set(value) == {"__ndarray__", "dtype"}:
+            return np.asarray(value["__ndarray__"], dtype=np.dtype(value["dtype"]))
+        return {key: from_plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [from_plain(item) for item in value]
+    return value
+
+
+def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
+    """Write ``payload`` (see :data:`REQUIRED_KEYS`) atomically to ``path``.
+
+    The format tag is added here. The file is written beside ``path`` first and then renamed, so
+    an interrupted save never leaves a truncated checkpoint.
+
+    Raises:
+        ValueError: if a required key is missing.
+    """
+    missing = [key for key in REQUIRED_KEYS if key != "format" and key not in payload]
+    if missing:
+        raise ValueError(f"checkpoint payload is missing {missing}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    torch.save({"format": CHECKPOINT_FORMAT, **payload}, temporary)
+    os.replace(temporary, path)
+    return path
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load a checkpoint written by :func:`save_checkpoint`.
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        ValueError: if the file is not a checkpoint of this format.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    payload = torch.load(path, map_location=map_location, weights_only=True)
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(
+            f"{path} is not an mbag baselines checkpoint (expected format {CHECKPOINT_FORMAT!r})"
+        )
+    missing = [key for key in REQUIRED_KEYS if key not in payload]
+    if missing:
+        raise ValueError(f"checkpoint {path} is missing {missing}")
+    return payload

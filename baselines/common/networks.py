@@ -1,0 +1,284 @@
+"""The actor-critic network for MBAG: a 3-D convolutional world encoder and a spatial action head.
+
+The observation's ``world`` is a ``(C, W, H, D)`` uint8 array whose channels hold small integer
+ids (blocks 0..9, players 0..P, last interacted 0..P, goal 0..9). The encoder one-hot encodes each
+channel, adds three coordinate channels and the episode's time fraction, and runs a stack of
+same-padding 3-D convolutions, so every cell keeps its own feature vector.
+
+The action head mirrors the env's flat action layout (:mod:`mbag_env.core.actions`):
+
+* 7 *global* logits (NOOP and the six moves) come from pooled features;
+* ``K`` *per-cell* logits (8 PLACE types, BREAK, and 8 GIVE types with finite blocks) come from a
+  1×1×1 convolution over the cell features;
+
+and :func:`flatten_action_logits` lays them out exactly as the env numbers its actions:
+``[global 7 | kind 0 cells | kind 1 cells | ...]`` with cells in C order over (x, y, z).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from torch import nn
+
+NUM_GLOBAL_ACTIONS = 7
+"""NOOP plus the six moves: the actions that do not name a cell (env indices 0..6)."""
+
+INVENTORY_SCALE = float(np.log1p(1_000_000))
+"""``log1p`` of the infinite-blocks inventory count, so inventory features lie in [0, 1]."""
+
+
+@dataclass(frozen=True)
+class ObservationSpec:
+    """What the network needs to know about an env's observations and actions.
+
+    Attributes:
+        world_shape: ``(C, W, H, D)`` of the ``world`` observation.
+        channel_classes: number of one-hot classes of each world channel (max id + 1).
+        inventory_size: length of the ``inventory`` vector.
+        horizon: the episode horizon (to scale ``timestep`` into [0, 1]).
+        n_actions: size of the flat discrete action space.
+    """
+
+    world_shape: tuple[int, int, int, int]
+    channel_classes: tuple[int, ...]
+    inventory_size: int
+    horizon: int
+    n_actions: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "world_shape", tuple(int(s) for s in self.world_shape))
+        object.__setattr__(self, "channel_classes", tuple(int(c) for c in self.channel_classes))
+        if len(self.world_shape) != 4:
+            raise ValueError(f"world_shape must be (C, W, H, D), got {self.world_shape}")
+        if len(self.channel_classes) != self.world_shape[0]:
+            raise ValueError(
+                f"channel_classes has {len(self.channel_classes)} entries but the world has "
+                f"{self.world_shape[0]} channels"
+            )
+        extra = self.n_actions - NUM_GLOBAL_ACTIONS
+        if extra <= 0 or extra % self.num_cells != 0:
+            raise ValueError(
+                f"n_actions={self.n_actions} is not 7 + K * V for V={self.num_cells} cells; "
+                "is this an mbag_env action space?"
+            )
+
+    @property
+    def num_cells(self) -> int:
+        """``V = W * H * D``."""
+        _, width, height, depth = self.world_shape
+        return width * height * depth
+
+    @property
+    def cell_action_kinds(self) -> int:
+        """``K``: per-cell action kinds (9 = 8 PLACE types + BREAK, 17 with GIVE)."""
+        return (self.n_actions - NUM_GLOBAL_ACTIONS) // self.num_cells
+
+    @classmethod
+    def from_spaces(cls, observation_space: spaces.Dict, action_space: spaces.Discrete) -> ObservationSpec:
+        """Read the spec from one env's (unbatched) observation and action spaces.
+
+        Raises:
+            ValueError: if the spaces are not shaped like an mbag_env player's spaces.
+        """
+        if not isinstance(observation_space, spaces.Dict) or "world" not in observation_space.spaces:
+            raise ValueError(
+                f"expected a Dict observation space with a 'world' entry, got {observation_space}"
+            )
+        if not isinstance(action_space, spaces.Discrete):
+            raise ValueError(f"expected a Discrete action space, got {action_space}")
+        world = observation_space["world"]
+        high = np.asarray(world.high).reshape(world.shape[0], -1).max(axis=1)
+        timestep_high = int(np.asarray(observation_space["timestep"].high).max())
+        return cls(
+            world_shape=tuple(world.shape),  # type: ignore[arg-type]
+            channel_classes=tuple(int(h) + 1 for h in high),
+            inventory_size=int(observation_space["inventory"].shape[0]),
+            horizon=max(timestep_high, 1),
+            n_actions=int(action_space.n),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python form for checkpoints."""
+        return {
+            key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ObservationSpec:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Sizes of the actor-critic network.
+
+    Attributes:
+        hidden_channels: feature channels of the per-cell features.
+        conv_layers: number of residual 3×3×3 convolutions after the 1×1×1 stem (the receptive
+            field is ``2 * conv_layers + 1`` cells; 3×3×3 convolutions dominate the CPU cost).
+        global_hidden: width of the MLP over pooled features (global logits and value).
+    """
+
+    hidden_channels: int = 32
+    conv_layers: int = 2
+    global_hidden: int = 128
+
+    def __post_init__(self) -> None:
+        for name in ("hidden_channels", "conv_layers", "global_hidden"):
+            value = getattr(self, name)
+            low = 0 if name == "conv_layers" else 1
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ValueError(f"NetworkConfig.{name} must be an integer >= {low}, got {value!r}")
+
+
+def observation_to_tensors(
+    observation: dict[str, np.ndarray], device: torch.device | str
+) -> dict[str, torch.Tensor]:
+    """Batched numpy observations (leading env axis) as torch tensors on ``device``.
+
+    ``world`` stays uint8 (the network one-hot encodes it); ``action_mask`` stays bool; the rest
+    become float32.
+    """
+    tensors = {
+        "world": torch.as_tensor(np.asarray(observation["world"]), device=device),
+        "inventory": torch.as_tensor(
+            np.asarray(observation["inventory"]), device=device, dtype=torch.float32
+        ),
+        "timestep": torch.as_tensor(np.asarray(observation["timestep"]), device=device, dtype=torch.float32),
+    }
+    if "action_mask" in observation:
+        tensors["action_mask"] = torch.as_tensor(np.asarray(observation["action_mask"]), device=device)
+    return tensors
+
+
+def flatten_action_logits(global_logits: torch.Tensor, cell_logits: torch.Tensor) -> torch.Tensor:
+    """Lay out action logits in the env's action index order.
+
+    Args:
+        global_logits: ``(B, 7)`` logits of NOOP and MOVE +x, -x, +y, -y, +z, -z.
+        cell_logits: ``(B, K, W, H, D)`` logits of per-cell action kind ``k`` (PLACE type 0..7,
+            BREAK, then GIVE types) at cell ``(x, y, z)``.
+
+    Returns:
+        ``(B, 7 + K * W * H * D)`` logits where index ``7 + k * V + cell`` (cell in C order over
+        x, y, z) is ``cell_logits[:, k, x, y, z]``: the env's numbering of PLACE/BREAK/GIVE.
+    """
+    if global_logits.shape[-1] != NUM_GLOBAL_ACTIONS:
+        raise ValueError(f"global_logits must have {NUM_GLOBAL_ACTIONS} entries, got {global_logits.shape}")
+    if cell_logits.dim() != 5 or cell_logits.shape[0] != global_logits.shape[0]:
+        raise ValueError(
+            f"cell_logits must be (B, K, W, H, D) with B={global_logits.shape[0]}, "
+            f"got {tuple(cell_logits.shape)}"
+        )
+    # A contiguous (B, K, W, H, D) tensor flattens to k-major, then x, y, z in C order.
+    return torch.cat([global_logits, cell_logits.reshape(cell_logits.shape[0], -1)], dim=1)
+
+
+def _layer_init(layer: nn.Module, std: float = float(np.sqrt(2)), bias: float = 0.0) -> nn.Module:
+    """Orthogonal weights and constant bias, as in CleanRL."""
+    nn.init.orthogonal_(layer.weight, std)  # type: ignore[arg-type]
+    nn.init.constant_(layer.bias, bias)  # type: ignore[arg-type]
+    return layer
+
+
+class WorldEncoder(nn.Module):
+    """One-hot world channels + coordinates + time fraction -> per-cell features ``(B, F, W, H, D)``.
+
+    Args:
+        spec: the env's observation spec.
+        config: network sizes.
+    """
+
+    def __init__(self, spec: ObservationSpec, config: NetworkConfig) -> None:
+        super().__init__()
+        self.spec = spec
+        _, width, height, depth = spec.world_shape
+        classes = torch.cat([torch.arange(k) for k in spec.channel_classes])
+        channel_of_class = torch.cat(
+            [torch.full((k,), c, dtype=torch.long) for c, k in enumerate(spec.channel_classes)]
+        )
+        self.register_buffer("classes", classes.view(1, -1, 1, 1, 1).to(torch.uint8), persistent=False)
+        self.register_buffer("channel_of_class", channel_of_class, persistent=False)
+        axes = [torch.linspace(-1.0, 1.0, n) if n > 1 else torch.zeros(1) for n in (width, height, depth)]
+        grid = torch.stack(torch.meshgrid(*axes, indexing="ij"))
+        self.register_buffer("coordinates", grid.unsqueeze(0), persistent=False)
+        in_channels = classes.numel() + 3 + 1
+        self.in_channels = in_channels
+        hidden = config.hidden_channels
+        # A 1x1x1 stem sees one cell at a time (block vs goal, who is there); the 3x3x3 residual
+        # convolutions then spread context to the neighbours.
+        self.stem = nn.Sequential(_layer_init(nn.Conv3d(in_channels, hidden, 1)), nn.ReLU())
+        self.convolutions = nn.ModuleList(
+            _layer_init(nn.Conv3d(hidden, hidden, 3, padding=1)) for _ in range(config.conv_layers)
+        )
+
+    def inputs(self, world: torch.Tensor, time_fraction: torch.Tensor) -> torch.Tensor:
+        """The per-cell inputs ``(B, in_channels, W, H, D)``: one-hot channels, x/y/z in [-1, 1] and
+        the time fraction, from ``world`` ``(B, C, W, H, D)`` uint8 and ``time_fraction`` ``(B,)``.
+        """
+        if tuple(world.shape[1:]) != self.spec.world_shape:
+            raise ValueError(f"world must have shape (B, {self.spec.world_shape}), got {tuple(world.shape)}")
+        batch = world.shape[0]
+        one_hot = (world[:, self.channel_of_class] == self.classes).float()  # type: ignore[index]
+        coordinates = self.coordinates.expand(batch, -1, -1, -1, -1)  # type: ignore[operator]
+        time = time_fraction.view(batch, 1, 1, 1, 1).expand(-1, 1, *world.shape[2:])
+        return torch.cat([one_hot, coordinates, time], dim=1)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Cell features ``(B, hidden_channels, W, H, D)`` from :meth:`inputs`."""
+        features = self.stem(inputs)
+        for convolution in self.convolutions:
+            features = features + torch.relu(convolution(features))
+        return features
+
+
+class ActorCritic(nn.Module):
+    """Shared-trunk actor-critic with a spatial action head (see the module docstring).
+
+    Args:
+        spec: the env's observation spec (:meth:`ObservationSpec.from_spaces`).
+        config: network sizes.
+    """
+
+    def __init__(self, spec: ObservationSpec, config: NetworkConfig | None = None) -> None:
+        super().__init__()
+        config = config or NetworkConfig()
+        self.spec = spec
+        self.config = config
+        hidden = config.hidden_channels
+        self.encoder = WorldEncoder(spec, config)
+        self.global_mlp = nn.Sequential(
+            _layer_init(nn.Linear(2 * hidden + spec.inventory_size + 1, config.global_hidden)),
+            nn.ReLU(),
+        )
+        self.global_policy = _layer_init(nn.Linear(config.global_hidden, NUM_GLOBAL_ACTIONS), std=0.01)
+        self.value_head = _layer_init(nn.Linear(config.global_hidden, 1), std=1.0)
+        self.context = _layer_init(nn.Linear(config.global_hidden, hidden))
+        # The cell head also sees the raw one-hot inputs, so "the goal has block b here" can raise
+        # PLACE b linearly from the first update on.
+        self.cell_policy = _layer_init(
+            nn.Conv3d(hidden + self.encoder.in_channels, spec.cell_action_kinds, 1), std=0.01
+        )
+
+    def forward(self, observation: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Unmasked action logits ``(B, n_actions)`` in env order and values ``(B,)``."""
+        time_fraction = observation["timestep"].float() / float(self.spec.horizon)
+        inputs = self.encoder.inputs(observation["world"], time_fraction)
+        cells = self.encoder(inputs)
+        pooled = torch.cat([cells.mean(dim=(2, 3, 4)), cells.amax(dim=(2, 3, 4))], dim=1)
+        inventory = torch.log1p(observation["inventory"].float().clamp(min=0)) / INVENTORY_SCALE
+        hidden = self.global_mlp(torch.cat([pooled, inventory, time_fraction.unsqueeze(1)], dim=1))
+        context = self.context(hidden)[:, :, None, None, None]
+        cell_logits = self.cell_policy(torch.cat([torch.relu(cells + context), inputs], dim=1))
+        logits = flatten_action_logits(self.global_policy(hidden), cell_logits)
+        return logits, self.value_head(hidden).squeeze(1)
+
+    def value(self, observation: dict[str, torch.Tensor]) -> torch.Tensor:
+        """State values ``(B,)``."""
+        return self.forward(observation)[1]

@@ -1,0 +1,113 @@
+"""Trained actor-critic networks as env policies: ``act(observation) -> int`` for one env.
+
+:func:`load_policy` turns a checkpoint into an object that satisfies :class:`mbag_env.Policy`, so a
+trained network can play as the assistant (or the builder) in the play and leaderboard scripts, or
+be handed to ``gymnasium.make(..., human_policy=...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from baselines.common.checkpoint import load_checkpoint
+from baselines.common.masking import masked_logits, sample_masked
+from baselines.common.networks import ActorCritic, NetworkConfig, ObservationSpec, observation_to_tensors
+
+
+class ActorCriticPolicy:
+    """Acts with an :class:`~baselines.common.networks.ActorCritic`, never choosing a masked action.
+
+    Args:
+        model: the network (put into eval mode here).
+        device: where to run it.
+        deterministic: take the most likely valid action instead of sampling.
+        seed: seed of the sampling generator (``None``: from torch's global RNG).
+    """
+
+    def __init__(
+        self,
+        model: ActorCritic,
+        device: torch.device | str = "cpu",
+        deterministic: bool = False,
+        seed: int | None = None,
+    ) -> None:
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.deterministic = deterministic
+        self.generator = torch.Generator(device=self.device)
+        if seed is None:
+            self.generator.seed()
+        else:
+            self.generator.manual_seed(seed)
+
+    @property
+    def spec(self) -> ObservationSpec:
+        """The observation spec the network was built for."""
+        return self.model.spec
+
+    @torch.no_grad()
+    def act_batch(self, observations: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Actions ``(N,)`` for batched observations (a vector env's observation dict)."""
+        tensors = observation_to_tensors(dict(observations), self.device)
+        logits, _ = self.model(tensors)
+        mask = tensors.get("action_mask")
+        if self.deterministic:
+            actions = masked_logits(logits, mask).argmax(dim=-1)
+        else:
+            actions = sample_masked(logits, mask, generator=self.generator)
+        return actions.cpu().numpy().astype(np.int64)
+
+    def act(self, observation: Mapping[str, np.ndarray]) -> int:
+        """The action for one env's observation dict (``world``, ``inventory``, ``timestep``,
+        optionally ``action_mask``).
+
+        Raises:
+            ValueError: if the observation does not match the network's spec.
+        """
+        world = np.asarray(observation["world"])
+        if world.shape != self.spec.world_shape:
+            raise ValueError(
+                f"observation world has shape {world.shape}, but the policy was trained on "
+                f"{self.spec.world_shape} (channels, W, H, D)"
+            )
+        batched = {key: np.asarray(value)[None] for key, value in observation.items() if key != "info"}
+        return int(self.act_batch(batched)[0])
+
+    __call__ = act
+
+
+def model_from_checkpoint(payload: Mapping[str, object]) -> ActorCritic:
+    """Rebuild the network stored in a loaded checkpoint (see :func:`load_checkpoint`)."""
+    spec = ObservationSpec.from_dict(dict(payload["observation_spec"]))  # type: ignore[arg-type]
+    config = NetworkConfig(**dict(payload["network_config"]))  # type: ignore[arg-type]
+    model = ActorCritic(spec, config)
+    model.load_state_dict(payload["model"])  # type: ignore[arg-type]
+    return model
+
+
+def load_policy(
+    checkpoint_path: str | Path,
+    device: str | torch.device = "cpu",
+    deterministic: bool = False,
+    seed: int | None = None,
+) -> ActorCriticPolicy:
+    """Load a baseline checkpoint (e.g. from ``python -m baselines.ppo``) as a policy.
+
+    The result has ``act(observation) -> int`` for one env's observation dict, and
+    ``act_batch(observations) -> np.ndarray`` for a vector env's.
+
+    Args:
+        checkpoint_path: a ``.pt`` file written by a baseline.
+        device: where to run the network.
+        deterministic: greedy actions instead of samples from the policy.
+        seed: seed for sampling.
+
+    Raises:
+        FileNotFoundError, ValueError: see :func:`~baselines.common.checkpoint.load_checkpoint`.
+    """
+    payload = load_checkpoint(checkpoint_path, map_location=device)
+    return ActorCriticPolicy(model_from_checkpoint(payload), device, deterministic, seed)

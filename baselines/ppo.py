@@ -1,0 +1,596 @@
+"""PPO for MBAG, in the CleanRL style: one file, read top to bottom.
+
+Proximal Policy Optimization (Schulman et al., 2017) with the usual details (Huang et al., "The
+37 implementation details of PPO"): GAE, the clipped surrogate, value clipping, an entropy bonus,
+per-minibatch advantage normalisation, learning-rate annealing, several epochs of minibatches and
+gradient clipping. It runs on the batched vector env
+(``gymnasium.make_vec(env_id, num_envs=N, vectorization_mode="vector_entry_point")``) with the
+spatial actor-critic of :mod:`baselines.common.networks` and invalid actions masked out.
+
+**Autoreset.** The vector env uses Gymnasium's *next-step* autoreset: after a world ends (terminated
+or truncated) its next ``step`` ignores the action, resets it and returns the new episode's first
+observation with reward 0. Such a step is not an agent decision, so the rollout marks it
+(``resetting``) and leaves it out of GAE and out of every loss. GAE stops at every episode end and
+bootstraps with ``V(final observation)`` only on truncation (the final observation is the one
+stored at the following ``resetting`` step, or the observation after the rollout).
+
+Two uses::
+
+    # a builder that sees the goal
+    python -m baselines.ppo --env mbag/Build-Small-v0 --total-steps 200000
+    # an assistant beside the compiled scripted human
+    python -m baselines.ppo --env mbag/Assist-Small-v0 --total-steps 200000
+    # continue an interrupted run (step counter, optimizer state and RNG state are restored)
+    python -m baselines.ppo --resume runs/ppo-Build-Small-v0-s1/checkpoints/last.pt
+
+A run folder holds ``progress.csv``, TensorBoard events, ``learning_curve.png`` and
+``checkpoints/{last,final}.pt``. :func:`load_policy` turns a checkpoint into a policy with
+``act(observation) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+import mbag_env  # noqa: F401  (registers the mbag/ ids)
+from baselines.common.checkpoint import from_plain, load_checkpoint, save_checkpoint, to_plain
+from baselines.common.masking import masked_entropy, masked_log_probs, sample_masked
+from baselines.common.networks import ActorCritic, NetworkConfig, ObservationSpec, observation_to_tensors
+from baselines.common.policy import ActorCriticPolicy, load_policy
+from baselines.common.seeding import (
+    rng_state,
+    seed_everything,
+    select_device,
+    set_rng_state,
+    set_torch_threads,
+)
+from baselines.common.training_log import TrainingLog, plot_learning_curve, progress_bar, throughput_summary
+from mbag_env.core.actions import FIRST_PLACE, NOOP
+
+EPISODE_KEYS = ("return", "length", "goal_percentage", "completed", "human_actions", "human_place_break")
+"""Per-episode statistics logged as ``episode/<key>`` (means over the episodes ending in an iteration).
+``completed`` is 1 for an episode that ended with the goal built (terminated), else 0;
+``human_*`` count the scripted human's non-NOOP and PLACE/BREAK actions (logged only when the agent
+is not player 0, i.e. in the Assist envs)."""
+
+__all__ = ["PPOConfig", "compute_gae", "load_policy", "main", "train", "ActorCriticPolicy"]
+
+
+# ----------------------------------------------------------------------------------------- config
+@dataclass
+class PPOConfig:
+    """Everything that defines a PPO run (stored in every checkpoint).
+
+    Attributes:
+        env_id: a registered ``mbag/`` id.
+        env_kwargs: extra keyword arguments for the env (e.g. ``{"goal": "houses:test"}``, a
+            fixed ``np.ndarray`` goal, or ``{"horizon": 50}``).
+        total_steps: environment steps to train for (summed over the vector env's worlds).
+        num_envs: worlds stepped together.
+        num_steps: steps per world per rollout (batch = ``num_envs * num_steps``).
+        learning_rate: Adam step size (annealed linearly to 0 when ``anneal_lr``).
+        anneal_lr: anneal the learning rate over ``total_steps``.
+        gamma: discount (0.95: a place or break is rewarded at once, so a short horizon of
+            credit lowers the variance of the advantages).
+        gae_lambda: GAE λ.
+        num_minibatches: minibatches per epoch.
+        update_epochs: passes over each rollout.
+        norm_adv: normalise advantages per minibatch.
+        clip_coef: PPO ratio clip ε.
+        clip_vloss: clip the value update to ``clip_coef`` around the rollout's values.
+        ent_coef: entropy bonus weight.
+        vf_coef: value loss weight.
+        max_grad_norm: global gradient-norm clip.
+        target_kl: stop the epochs early when the approximate KL exceeds it (``None``: never).
+        hidden_channels, conv_layers, global_hidden: network sizes (:class:`NetworkConfig`). The
+            default has no 3×3×3 convolution (each one costs ~5× the rest of an update on a CPU);
+            per-cell features plus pooled global context already learn the small tasks.
+        seed: seed of every RNG and of the env's worlds.
+        torch_threads: torch CPU threads (<= 0: torch's default).
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        run_dir: output folder (default ``runs/ppo-<env>-s<seed>``).
+        checkpoint_every: save ``checkpoints/last.pt`` every this many iterations.
+        tensorboard: write TensorBoard events.
+        progress: show a progress bar.
+    """
+
+    env_id: str = "mbag/Build-Small-v0"
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    total_steps: int = 200_000
+    num_envs: int = 16
+    num_steps: int = 64
+    learning_rate: float = 1e-3
+    anneal_lr: bool = True
+    gamma: float = 0.95
+    gae_lambda: float = 0.8
+    num_minibatches: int = 8
+    update_epochs: int = 4
+    norm_adv: bool = True
+    clip_coef: float = 0.2
+    clip_vloss: bool = True
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    target_kl: float | None = None
+    hidden_channels: int = 32
+    conv_layers: int = 0
+    global_hidden: int = 128
+    seed: int = 1
+    torch_threads: int = 1
+    device: str = "auto"
+    run_dir: str = ""
+    checkpoint_every: int = 10
+    tensorboard: bool = True
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in (
+            "total_steps",
+            "num_envs",
+            "num_steps",
+            "num_minibatches",
+            "update_epochs",
+            "checkpoint_every",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"PPOConfig.{name} must be a positive integer, got {value!r}")
+        if self.batch_size < self.num_minibatches:
+            raise ValueError(
+                f"PPOConfig: batch size num_envs*num_steps={self.batch_size} is smaller than "
+                f"num_minibatches={self.num_minibatches}"
+            )
+        for name, low, high in (("gamma", 0.0, 1.0), ("gae_lambda", 0.0, 1.0), ("clip_coef", 0.0, 10.0)):
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ValueError(f"PPOConfig.{name}={value} is outside [{low}, {high}]")
+        if self.learning_rate <= 0:
+            raise ValueError(f"PPOConfig.learning_rate must be positive, got {self.learning_rate}")
+        if not self.run_dir:
+            self.run_dir = f"runs/ppo-{self.env_id.split('/')[-1]}-s{self.seed}"
+
+    @property
+    def batch_size(self) -> int:
+        """Environment steps per rollout."""
+        return self.num_envs * self.num_steps
+
+    @property
+    def num_iterations(self) -> int:
+        """Rollout-and-update iterations (``total_steps // batch_size``, at least 1)."""
+        return max(1, self.total_steps // self.batch_size)
+
+    def network_config(self) -> NetworkConfig:
+        """The network sizes as a :class:`NetworkConfig`."""
+        return NetworkConfig(self.hidden_channels, self.conv_layers, self.global_hidden)
+
+
+# ------------------------------------------------------------------------------------------ GAE
+def compute_gae(
+    rewards: np.ndarray,
+    values: np.ndarray,
+    terminated: np.ndarray,
+    truncated: np.ndarray,
+    resetting: np.ndarray,
+    next_value: np.ndarray,
+    gamma: float,
+    gae_lambda: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Generalised advantage estimates under next-step autoreset.
+
+    All arrays are ``(T, N)`` except ``next_value`` ``(N,)``, the value of the observation after
+    the rollout. Step ``t`` is a real decision unless ``resetting[t]`` (the world ended at
+    ``t - 1`` and this step only reset it); those steps get advantage 0 and return their value.
+    An episode that ends at ``t`` does not pass advantages back from ``t + 1``; it bootstraps with
+    the value of the next stored observation (its final observation) only if truncated.
+
+    Returns:
+        ``(advantages, returns)``, both ``(T, N)`` float32.
+    """
+    terminated = np.asarray(terminated, dtype=bool)
+    truncated = np.asarray(truncated, dtype=bool)
+    resetting = np.asarray(resetting, dtype=bool)
+    num_steps = rewards.shape[0]
+    advantages = np.zeros_like(rewards, dtype=np.float32)
+    last_advantage = np.zeros(rewards.shape[1], dtype=np.float32)
+    for t in reversed(range(num_steps)):
+        following_value = next_value if t == num_steps - 1 else values[t + 1]
+        ended = terminated[t] | truncated[t]
+        delta = rewards[t] + gamma * np.where(terminated[t], 0.0, following_value) - values[t]
+        last_advantage = delta + gamma * gae_lambda * np.where(ended, 0.0, last_advantage)
+        last_advantage = np.where(resetting[t], 0.0, last_advantage).astype(np.float32)
+        advantages[t] = last_advantage
+    return advantages, (advantages + values).astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------ training
+def make_envs(config: PPOConfig) -> gym.vector.VectorEnv:
+    """The batched vector env of ``config``."""
+    return gym.make_vec(
+        config.env_id, num_envs=config.num_envs, vectorization_mode="vector_entry_point", **config.env_kwargs
+    )
+
+
+def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]:
+    """Train PPO; return a summary (final step, run folder, checkpoint and throughput numbers).
+
+    Args:
+        config: the run's configuration (when resuming, the caller usually builds it from the
+            checkpoint with :func:`config_from_checkpoint`).
+        resume: a checkpoint to continue from: its network, optimizer, step counter and RNG
+            states are restored. The env's worlds start fresh episodes (partial episodes in
+            flight at the interruption are dropped).
+
+    Raises:
+        ValueError: if the checkpoint does not match the env's observation and action spaces.
+        FileExistsError: if a fresh run would write into a run folder that already has a log.
+    """
+    set_torch_threads(config.torch_threads)
+    device = select_device(config.device)
+    seed_everything(config.seed)
+    envs = make_envs(config)
+    spec = ObservationSpec.from_spaces(envs.single_observation_space, envs.single_action_space)
+    if "action_mask" not in envs.single_observation_space.spaces:
+        raise ValueError("PPO here needs action masks in the observation (leave action_masks=True)")
+    agent = ActorCritic(spec, config.network_config()).to(device)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=config.learning_rate, eps=1e-5)
+    run_dir = Path(config.run_dir)
+    checkpoint_dir = run_dir / "checkpoints"
+
+    global_step, start_iteration = 0, 1
+    if resume is None and (run_dir / "progress.csv").exists():
+        raise FileExistsError(
+            f"{run_dir} already holds a run (progress.csv); pass another --run-dir, or --resume "
+            f"{checkpoint_dir / 'last.pt'} to continue it"
+        )
+    if resume is not None:
+        payload = load_checkpoint(resume, map_location=device)
+        if ObservationSpec.from_dict(payload["observation_spec"]) != spec:
+            raise ValueError(f"checkpoint {resume} was trained on other spaces than {config.env_id} has now")
+        agent.load_state_dict(payload["model"])
+        optimizer.load_state_dict(payload["optimizer"])
+        global_step = int(payload["global_step"])
+        start_iteration = int(payload["iteration"]) + 1
+        set_rng_state(payload["rng"])
+    (run_dir / "config.json").parent.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(json.dumps(to_plain(asdict(config)), indent=2))
+    log = TrainingLog(run_dir, tensorboard=config.tensorboard, resume_step=global_step if resume else None)
+
+    def save(name: str, iteration: int) -> Path:
+        return save_checkpoint(
+            checkpoint_dir / name,
+            {
+                "algorithm": "ppo",
+                "config": to_plain(asdict(config)),
+                "observation_spec": spec.to_dict(),
+                "network_config": asdict(agent.config),
+                "model": agent.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "global_step": global_step,
+                "iteration": iteration,
+                "rng": rng_state(),
+            },
+        )
+
+    # Rollout storage, (T, N, ...). World observations stay uint8 and masks bool.
+    T, N = config.num_steps, config.num_envs
+    space = envs.single_observation_space
+    obs_world = torch.zeros((T, N, *space["world"].shape), dtype=torch.uint8, device=device)
+    obs_inventory = torch.zeros((T, N, *space["inventory"].shape), dtype=torch.float32, device=device)
+    obs_timestep = torch.zeros((T, N), dtype=torch.float32, device=device)
+    obs_mask = torch.zeros((T, N, spec.n_actions), dtype=torch.bool, device=device)
+    actions = torch.zeros((T, N), dtype=torch.long, device=device)
+    logprobs = torch.zeros((T, N), dtype=torch.float32, device=device)
+    values = np.zeros((T, N), dtype=np.float32)
+    rewards = np.zeros((T, N), dtype=np.float32)
+    terminated = np.zeros((T, N), dtype=bool)
+    truncated = np.zeros((T, N), dtype=bool)
+    resetting = np.zeros((T, N), dtype=bool)
+
+    # The worlds' seeds differ per (re)start so a resumed run does not replay the first goals.
+    next_obs, _ = envs.reset(seed=config.seed + (start_iteration - 1) * N)
+    next_resetting = np.zeros(N, dtype=bool)
+    episode_return = np.zeros(N)
+    episode_length = np.zeros(N, dtype=np.int64)
+    has_human = getattr(envs.unwrapped, "agent", 0) != 0  # player 0 is then the scripted human
+    episode_human_actions = np.zeros(N, dtype=np.int64)
+    episode_human_place_break = np.zeros(N, dtype=np.int64)
+
+    bar = progress_bar(
+        config.num_iterations * config.batch_size, global_step, config.env_id, not config.progress
+    )
+    last_iteration = start_iteration - 1
+    updating = False
+    try:
+        for iteration in range(start_iteration, config.num_iterations + 1):
+            if config.anneal_lr:
+                fraction = 1.0 - (iteration - 1.0) / config.num_iterations
+                optimizer.param_groups[0]["lr"] = fraction * config.learning_rate
+
+            # ---- rollout
+            collect_start = time.perf_counter()
+            env_seconds = 0.0
+            finished: dict[str, list[float]] = {key: [] for key in EPISODE_KEYS}
+            agent.eval()
+            for step in range(T):
+                tensors = observation_to_tensors(next_obs, device)
+                obs_world[step] = tensors["world"]
+                obs_inventory[step] = tensors["inventory"]
+                obs_timestep[step] = tensors["timestep"]
+                obs_mask[step] = tensors["action_mask"]
+                resetting[step] = next_resetting
+                with torch.no_grad():
+                    logits, value = agent(tensors)
+                    action = sample_masked(logits, tensors["action_mask"])
+                    logprobs[step] = (
+                        masked_log_probs(logits, tensors["action_mask"]).gather(1, action[:, None]).squeeze(1)
+                    )
+                actions[step] = action
+                values[step] = value.cpu().numpy()
+
+                env_start = time.perf_counter()
+                next_obs, reward, term, trunc, infos = envs.step(action.cpu().numpy())
+                env_seconds += time.perf_counter() - env_start
+                rewards[step], terminated[step], truncated[step] = reward, term, trunc
+                stepped = ~next_resetting
+
+                episode_return += np.where(stepped, reward, 0.0)
+                episode_length += stepped
+                human = np.asarray(infos["human_action"])
+                episode_human_actions += stepped & (human != NOOP)
+                episode_human_place_break += stepped & (human >= FIRST_PLACE)
+                next_resetting = (term | trunc) & stepped
+                for world in np.flatnonzero(next_resetting):
+                    finished["return"].append(float(episode_return[world]))
+                    finished["length"].append(float(episode_length[world]))
+                    finished["goal_percentage"].append(float(infos["goal_percentage"][world]))
+                    finished["completed"].append(float(term[world]))
+                    finished["human_actions"].append(float(episode_human_actions[world]))
+                    finished["human_place_break"].append(float(episode_human_place_break[world]))
+                for counter in (
+                    episode_return,
+                    episode_length,
+                    episode_human_actions,
+                    episode_human_place_break,
+                ):
+                    counter[next_resetting] = 0
+            with torch.no_grad():
+                next_value = agent.value(observation_to_tensors(next_obs, device)).cpu().numpy()
+            collect_seconds = time.perf_counter() - collect_start
+            global_step += T * N
+
+            # ---- advantages (resetting steps carry no decision: advantage 0, left out below)
+            advantages, returns = compute_gae(
+                rewards, values, terminated, truncated, resetting, next_value, config.gamma, config.gae_lambda
+            )
+
+            # ---- update
+            update_start = time.perf_counter()
+            updating = True
+            agent.train()
+            decisions = np.flatnonzero(~resetting.reshape(-1))
+            b_world = obs_world.reshape(T * N, *obs_world.shape[2:])
+            b_inventory = obs_inventory.reshape(T * N, -1)
+            b_timestep = obs_timestep.reshape(-1)
+            b_mask = obs_mask.reshape(T * N, -1)
+            b_actions = actions.reshape(-1)
+            b_logprobs = logprobs.reshape(-1)
+            b_advantages = torch.as_tensor(advantages.reshape(-1), device=device)
+            b_returns = torch.as_tensor(returns.reshape(-1), device=device)
+            b_values = torch.as_tensor(values.reshape(-1), device=device)
+            minibatch_size = max(1, len(decisions) // config.num_minibatches)
+            clip_fractions: list[float] = []
+            stats: dict[str, float] = {}
+            for _epoch in range(config.update_epochs):
+                np.random.shuffle(decisions)
+                for start in range(0, len(decisions) - minibatch_size + 1, minibatch_size):
+                    index = torch.as_tensor(decisions[start : start + minibatch_size], device=device)
+                    mask = b_mask[index]
+                    logits, new_value = agent(
+                        {
+                            "world": b_world[index],
+                            "inventory": b_inventory[index],
+                            "timestep": b_timestep[index],
+                        }
+                    )
+                    log_probs = masked_log_probs(logits, mask)
+                    new_logprob = log_probs.gather(1, b_actions[index][:, None]).squeeze(1)
+                    entropy = masked_entropy(log_probs, mask)
+                    log_ratio = new_logprob - b_logprobs[index]
+                    ratio = log_ratio.exp()
+                    with torch.no_grad():
+                        approx_kl = ((ratio - 1) - log_ratio).mean()
+                        clip_fractions.append(float(((ratio - 1.0).abs() > config.clip_coef).float().mean()))
+
+                    mb_advantages = b_advantages[index]
+                    if config.norm_adv and len(index) > 1:
+                        mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
+                    policy_loss = torch.max(
+                        -mb_advantages * ratio,
+                        -mb_advantages * torch.clamp(ratio, 1 - config.clip_coef, 1 + config.clip_coef),
+                    ).mean()
+
+                    if config.clip_vloss:
+                        unclipped = (new_value - b_returns[index]) ** 2
+                        clipped_value = b_values[index] + torch.clamp(
+                            new_value - b_values[index], -config.clip_coef, config.clip_coef
+                        )
+                        value_loss = (
+                            0.5 * torch.max(unclipped, (clipped_value - b_returns[index]) ** 2).mean()
+                        )
+                    else:
+                        value_loss = 0.5 * ((new_value - b_returns[index]) ** 2).mean()
+
+                    entropy_loss = entropy.mean()
+                    loss = policy_loss - config.ent_coef * entropy_loss + config.vf_coef * value_loss
+                    optimizer.zero_grad()
+                    loss.backward()
+                    nn.utils.clip_grad_norm_(agent.parameters(), config.max_grad_norm)
+                    optimizer.step()
+                    stats = {
+                        "losses/policy": policy_loss.item(),
+                        "losses/value": value_loss.item(),
+                        "losses/entropy": entropy_loss.item(),
+                        "losses/approx_kl": approx_kl.item(),
+                    }
+                if config.target_kl is not None and stats and stats["losses/approx_kl"] > config.target_kl:
+                    break
+            update_seconds = time.perf_counter() - update_start
+            updating = False
+
+            # ---- logging
+            decided_values, decided_returns = values.reshape(-1)[decisions], returns.reshape(-1)[decisions]
+            variance = np.var(decided_returns)
+            explained = (
+                float("nan")
+                if variance == 0
+                else float(1 - np.var(decided_returns - decided_values) / variance)
+            )
+            steps_this_iteration = T * N
+            throughput = {
+                "throughput/sps_total": steps_this_iteration / (collect_seconds + update_seconds),
+                "throughput/sps_collect": steps_this_iteration / collect_seconds,
+                "throughput/sps_env_only": steps_this_iteration / max(env_seconds, 1e-9),
+                "throughput/collect_seconds": collect_seconds,
+                "throughput/env_seconds": env_seconds,
+                "throughput/update_seconds": update_seconds,
+            }
+            log.log(
+                global_step,
+                {
+                    "iteration": iteration,
+                    **{
+                        f"episode/{key}": float(np.mean(value)) if value else float("nan")
+                        for key, value in finished.items()
+                        if has_human or not key.startswith("human")
+                    },
+                    "episode/count": len(finished["return"]),
+                    **stats,
+                    "losses/clipfrac": float(np.mean(clip_fractions)) if clip_fractions else float("nan"),
+                    "losses/explained_variance": explained,
+                    "charts/learning_rate": optimizer.param_groups[0]["lr"],
+                    **throughput,
+                },
+            )
+            bar.update(steps_this_iteration)
+            if finished["goal_percentage"]:
+                bar.set_postfix(
+                    goal=f"{np.mean(finished['goal_percentage']):.3f}",
+                    ret=f"{np.mean(finished['return']):.2f}",
+                    sps=f"{throughput['throughput/sps_total']:.0f}",
+                )
+            last_iteration = iteration
+            if iteration % config.checkpoint_every == 0:
+                save("last.pt", iteration)
+                plot_learning_curve(
+                    log.csv_path, run_dir / "learning_curve.png", title=f"PPO on {config.env_id}"
+                )
+    except KeyboardInterrupt:
+        # Interrupted while collecting: the network and optimizer are exactly as after the last
+        # finished iteration, so save them. Mid-update they are half-way, so keep the older file.
+        path = checkpoint_dir / "last.pt"
+        if not updating:
+            save("last.pt", last_iteration)
+        print(f"\ninterrupted: continue with --resume {path}", file=sys.stderr)
+        raise
+    finally:
+        bar.close()
+        log.close()
+        envs.close()
+    save("last.pt", last_iteration)
+    final = save("final.pt", last_iteration)
+    plot_learning_curve(log.csv_path, run_dir / "learning_curve.png", title=f"PPO on {config.env_id}")
+    return {
+        "global_step": global_step,
+        "iteration": last_iteration,
+        "run_dir": str(run_dir),
+        "checkpoint": str(final),
+        **throughput_summary(log.csv_path),
+    }
+
+
+def config_from_checkpoint(path: str | Path, overrides: dict[str, Any] | None = None) -> PPOConfig:
+    """The :class:`PPOConfig` stored in a checkpoint, with some fields replaced.
+
+    Raises:
+        ValueError: if the checkpoint is not a PPO checkpoint or an override names no field.
+    """
+    payload = load_checkpoint(path)
+    if payload["algorithm"] != "ppo":
+        raise ValueError(f"{path} is a {payload['algorithm']!r} checkpoint, not a PPO one")
+    stored = from_plain(payload["config"])
+    known = {f.name for f in fields(PPOConfig)}
+    unknown = set(overrides or {}) - known
+    if unknown:
+        raise ValueError(f"unknown PPOConfig fields {sorted(unknown)}")
+    return PPOConfig(**{key: value for key, value in stored.items() if key in known} | dict(overrides or {}))
+
+
+# ------------------------------------------------------------------------------------------ CLI
+def build_parser(defaults: bool = True) -> argparse.ArgumentParser:
+    """The command-line parser (with ``defaults=False`` every option defaults to 'not given')."""
+    default = PPOConfig()
+
+    def value(name: str) -> Any:
+        return getattr(default, name) if defaults else argparse.SUPPRESS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m baselines.ppo",
+        description="Train PPO on an mbag_env id (a builder or an assistant).",
+        argument_default=None if defaults else argparse.SUPPRESS,
+    )
+    parser.add_argument("--env", dest="env_id", default=value("env_id"), help="registered env id")
+    parser.add_argument(
+        "--env-kwargs", type=json.loads, default=value("env_kwargs"),
+        help='env keyword arguments as JSON, e.g. \'{"goal": "houses:test", "horizon": 100}\'',
+    )  # fmt: skip
+    for name, kind in (
+        ("total_steps", int), ("num_envs", int), ("num_steps", int), ("learning_rate", float),
+        ("gamma", float), ("gae_lambda", float), ("num_minibatches", int), ("update_epochs", int),
+        ("clip_coef", float), ("ent_coef", float), ("vf_coef", float), ("max_grad_norm", float),
+        ("target_kl", float), ("hidden_channels", int), ("conv_layers", int), ("global_hidden", int),
+        ("seed", int), ("torch_threads", int), ("device", str), ("run_dir", str), ("checkpoint_every", int),
+    ):  # fmt: skip
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=value(name))
+    for name in ("anneal_lr", "norm_adv", "clip_vloss", "tensorboard", "progress"):
+        parser.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            action=argparse.BooleanOptionalAction,
+            default=value(name),
+        )
+    parser.add_argument(
+        "--resume", default=None if defaults else argparse.SUPPRESS,
+        help="checkpoint to continue from (its config is used; options given here override it)",
+    )  # fmt: skip
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Command-line entry point (see the module docstring)."""
+    args = vars(build_parser().parse_args(argv))
+    resume = args.pop("resume")
+    if resume is None:
+        config = PPOConfig(**args)
+    else:
+        given = vars(build_parser(defaults=False).parse_args(argv))
+        given.pop("resume", None)
+        config = config_from_checkpoint(resume, given)
+    summary = train(config, resume=resume)
+    print(json.dumps(summary, indent=2))
+    return summary
+
+
+if __name__ == "__main__":
+    main()
