@@ -22,6 +22,8 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
+import mbag_env  # noqa: F401  (registers the mbag/ ids)
+
 
 def time_loop(step: Callable[[], None], seconds: float) -> float:
     """Call ``step`` repeatedly for about ``seconds``; return calls per second."""
