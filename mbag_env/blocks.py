@@ -45,9 +45,7 @@ FIRST_PLACEABLE = DIRT
 IS_SOLID = np.array([block != AIR for block in range(NUM_BLOCK_TYPES)], dtype=np.bool_)
 """Every non-air block is solid: it supports placement and blocks line of sight (glass too)."""
 
-IS_BREAKABLE = np.array(
-    [block not in (AIR, BEDROCK) for block in range(NUM_BLOCK_TYPES)], dtype=np.bool_
-)
+IS_BREAKABLE = np.array([block not in (AIR, BEDROCK) for block in range(NUM_BLOCK_TYPES)], dtype=np.bool_)
 """Air and bedrock cannot be broken."""
 
 BLOCK_COLORS = np.array(

@@ -18,5 +18,7 @@ Function = TypeVar("Function", bound=Callable[..., Any])
 
 def kernel(**options: Any) -> Callable[[Function], Function]:
     """``numba.njit(cache=True, _nrt=False, **options)``, typed so that callers keep their signature."""
-    decorator: Callable[[Function], Function] = numba.njit(cache=True, _nrt=False, **options)
+    decorator: Callable[[Function], Function] = numba.njit(  # type: ignore[call-overload]
+        cache=True, _nrt=False, **options
+    )
     return decorator

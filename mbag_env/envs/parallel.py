@@ -19,6 +19,7 @@ from mbag_env.config import MbagConfig
 from mbag_env.envs.batch import WorldBatch
 from mbag_env.envs.single import RENDER_MODES, config_from_arguments
 
+
 def agent_names(num_players: int) -> list[str]:
     """``["human", "assistant"]`` for two players, else ``["player_0", ...]``."""
     if num_players == 2:
@@ -36,17 +37,21 @@ class MbagParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
 
     Args:
         config: a full :class:`~mbag_env.config.MbagConfig`; or give its fields as keywords.
-        render_mode: ``"rgb_array"``, ``"ansi"`` or ``None``.
+        render_mode: ``"rgb_array"``, ``"ansi"``, ``"human"`` (a pygame window, redrawn on every
+            step) or ``None``.
     """
 
     metadata = {"name": "mbag_v0", "render_modes": RENDER_MODES, "render_fps": 10, "is_parallelizable": True}
 
-    def __init__(self, config: MbagConfig | None = None, render_mode: str | None = None, **config_fields: Any):
+    def __init__(
+        self, config: MbagConfig | None = None, render_mode: str | None = None, **config_fields: Any
+    ):
         config = config_from_arguments(config, config_fields)
         if render_mode is not None and render_mode not in RENDER_MODES:
             raise ValueError(f"render_mode must be one of {RENDER_MODES} or None, got {render_mode!r}")
         self.config = config
         self.render_mode = render_mode
+        self._viewer: Any = None  # the human render mode's window, opened on first use
         self.batch = WorldBatch(config, num_envs=1)
         self.possible_agents = agent_names(config.num_players)
         self.agents: list[str] = []
@@ -59,12 +64,12 @@ class MbagParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
         self._actions = np.zeros((1, config.num_players), dtype=np.int64)
         self._np_random: np.random.Generator | None = None
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - spaces are fixed per env, as PettingZoo recommends
+    @functools.cache  # noqa: B019 - spaces are fixed per env, as PettingZoo recommends
     def observation_space(self, agent: str) -> gymnasium.spaces.Space[Any]:
         """The observation space of ``agent``."""
         return self._observation_spaces[agent]
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019
+    @functools.cache  # noqa: B019
     def action_space(self, agent: str) -> gymnasium.spaces.Space[Any]:
         """The (shared) flat discrete action space."""
         return self._action_space
@@ -79,9 +84,13 @@ class MbagParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
         self.agents = list(self.possible_agents)
         observations = {name: self._observe(index) for name, index in self._index.items()}
         infos = {name: self.batch.reset_info(0) for name in self.agents}
+        if self.render_mode == "human":
+            self.render()
         return observations, infos
 
-    def step(self, actions: Mapping[str, int]) -> tuple[
+    def step(
+        self, actions: Mapping[str, int]
+    ) -> tuple[
         dict[str, dict[str, np.ndarray]],
         dict[str, float],
         dict[str, bool],
@@ -118,12 +127,23 @@ class MbagParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
         infos = {name: self.batch.info(0, self._index[name]) for name in self.agents}
         if terminated or truncated:
             self.agents = []
+        if self.render_mode == "human":
+            self.render()
         return observations, reward_dict, terminations, truncations, infos
 
     def render(self) -> np.ndarray | str | None:
-        """An RGB image (``rgb_array``) or text layers (``ansi``) of the world, with the goal ghost."""
+        """An RGB image (``rgb_array``) or text layers (``ansi``) of the world, with the goal ghost;
+        ``human`` draws the window (:class:`~mbag_env.render.window.EnvViewer`) and returns ``None``."""
         if self.render_mode is None:
             gymnasium.logger.warn("render() called without a render_mode; pass render_mode= to the env")
+            return None
+        if self.render_mode == "human":
+            from mbag_env.render.window import open_env_viewer
+
+            if self._viewer is None:
+                fps = float(self.metadata["render_fps"])  # type: ignore[arg-type]
+                self._viewer = open_env_viewer(self.config.world_size, fps, "mbag_env")
+            self._viewer.show(self.batch, True, float(self.batch.rewards[0, 0]))
             return None
         from mbag_env.render import render_ansi, render_isometric
 
@@ -132,6 +152,12 @@ class MbagParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
         if self.render_mode == "ansi":
             return render_ansi(state.blocks[0], players, state.goal[0])
         return render_isometric(state.blocks[0], players, state.goal[0])
+
+    def close(self) -> None:
+        """Close the ``human`` render mode's window, if one is open."""
+        if self._viewer is not None:
+            self._viewer.close()
+            self._viewer = None
 
     def state(self) -> np.ndarray:
         """The global state for centralised critics: the world with goal, as seen by player 0."""

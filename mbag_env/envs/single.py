@@ -133,7 +133,7 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
             from mbag_env.render.window import open_env_viewer
 
             if self._viewer is None:
-                fps = self.metadata["render_fps"]
+                fps = float(self.metadata["render_fps"])
                 self._viewer = open_env_viewer(self.config.world_size, fps, "mbag_env")
             reward = float(self.batch.rewards[0, self.agent])
             self._viewer.show(self.batch, self.batch.sees_goal(self.agent), reward)

@@ -1,8 +1,9 @@
-"""Human models: the :class:`Policy` protocol and scripted humans.
+"""Human models: the :class:`Policy` protocol and the compiled scripted humans.
 
-The goal-seeking human (:mod:`.goal_seeking`) is compiled into the env core so that
-``mbag/Assist-v0`` and the vector env stay fast; any other policy object or callable can
-stand in for the human through :func:`as_policy`.
+The scripted humans (:class:`HumanModel`: the goal-seeking builder of :mod:`.goal_seeking`, the
+layer-by-layer builder of :mod:`.layer_builder`, and the noise models of :mod:`.noise` on top)
+are compiled into the env core so that ``mbag/Assist-v0`` and the vector env stay fast; any
+other policy object or callable can stand in for the human through :func:`as_policy`.
 """
 
 from mbag_env.humans.policy import Policy, as_policy

@@ -13,8 +13,9 @@ Behaviour, each step, from the state it observes:
    positions finds the shortest path to a spot from which the human could act on one of
    them (for a placement, a spot under open sky, so it builds roofs from above, not from
    inside, with the same two exceptions), and it takes the first step.
-4. If no such spot can be reached it takes a uniformly random valid move (from the world's own
-   generator). When the world equals the goal it does NOOP.
+4. If no such spot can be reached for any cell of the layer, it goes on to the next layer up;
+   if no layer has work it can reach, it takes a uniformly random valid move (from the world's
+   own generator). When the world equals the goal it does NOOP.
 """
 
 from __future__ import annotations
@@ -80,8 +81,6 @@ def goal_seeking_action(
     # Squared eye-to-centre distances in hundredths of a cell², kept integral: the eye is at
     # (px + 0.5, py + 1.6, pz + 0.5), so 10 * offset is an integer on each axis.
     candidate_distances = scratch[4 * num_cells + width * depth : 4 * num_cells + 2 * width * depth]
-    # Whether the human can still get out under open sky; if it cannot, placements cannot
-    # shut it in any further, so they are all safe.
     # Placements must leave the human a way out under open sky, unless it is already shut in
     # (then they cannot make it worse) or the placement finishes the house.
     finishing = env_ints[ENV_EDIT_DISTANCE] == 1
@@ -90,6 +89,7 @@ def goal_seeking_action(
         or finishing
         or not _reaches_sky(blocks, player_ints, params, player, scratch, 0, px, py, pz, NO_CELL)
     )
+    stuck = False
     for y in range(height):
         if layer_errors[y] == 0:
             continue
@@ -132,8 +132,10 @@ def goal_seeking_action(
             )
             if 0 <= direction < 6:
                 return 1 + direction
-        if teleportation:
-            return NOOP
+        # Nothing in this layer can be worked on from any spot the human can reach (say, the
+        # last gap of a layer is boxed in): like a person, it goes on with the next layer.
+        stuck = True
+    if stuck and not teleportation:
         return random_valid_move(blocks, player_ints, env_ints, params, player)
     return NOOP
 

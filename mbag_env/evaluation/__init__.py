@@ -1,0 +1,60 @@
+"""Evaluation of assistants: scripted reference assistants, metrics, recordings and the leaderboard.
+
+Modules:
+
+- :mod:`~mbag_env.evaluation.assistants`: ``idle``, ``random`` and the privileged ``oracle``;
+- :mod:`~mbag_env.evaluation.metrics`: per-episode metrics and 95% confidence intervals;
+- :mod:`~mbag_env.evaluation.recording`: :class:`EpisodeRecording` (``.npz``), bit-exact
+  replay, GIF and per-layer image export;
+- :mod:`~mbag_env.evaluation.leaderboard`: the ``mbag-leaderboard`` command.
+"""
+
+from mbag_env.evaluation.assistants import (
+    SCRIPTED_ASSISTANTS,
+    IdleAssistant,
+    OracleAssistant,
+    RandomAssistant,
+    make_scripted_assistant,
+)
+from mbag_env.evaluation.metrics import (
+    EpisodeMetrics,
+    Estimate,
+    aggregate,
+    compute_episode_metrics,
+    episode_metrics,
+    mean_confidence_interval,
+)
+from mbag_env.evaluation.recording import (
+    RECORDING_FORMAT_VERSION,
+    EpisodeRecording,
+    InvalidActionError,
+    ReplayMismatchError,
+    export_gif,
+    export_layer_images,
+    replay,
+    run_episode,
+    verify_replay,
+)
+
+__all__ = [
+    "RECORDING_FORMAT_VERSION",
+    "SCRIPTED_ASSISTANTS",
+    "EpisodeMetrics",
+    "EpisodeRecording",
+    "Estimate",
+    "IdleAssistant",
+    "InvalidActionError",
+    "OracleAssistant",
+    "RandomAssistant",
+    "ReplayMismatchError",
+    "aggregate",
+    "compute_episode_metrics",
+    "episode_metrics",
+    "export_gif",
+    "export_layer_images",
+    "make_scripted_assistant",
+    "mean_confidence_interval",
+    "replay",
+    "run_episode",
+    "verify_replay",
+]

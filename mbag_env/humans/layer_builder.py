@@ -1,0 +1,330 @@
+"""The layer-by-layer scripted human: sweeps the lowest unfinished layer in a fixed scan order.
+
+A simpler, more predictable builder than the goal-seeking human (:mod:`.goal_seeking`): it does
+not look for the nearest work, it works through each layer like a printer head. Each step,
+from the state it observes:
+
+1. Take the lowest y layer that still differs from the goal.
+2. Scan that layer in a fixed serpentine order: rows of increasing x, each row along z
+   (increasing z on even x, decreasing on odd x). The *target* is the first *workable* cell:
+   a wrong block with an air face (to break; the assistant's blocks included), or an air cell
+   that the goal fills and that has a solid neighbour (to place; with finite blocks only if it
+   holds the block). Cells inside another player's body are skipped.
+3. If it can act on the target from where it stands, it does: BREAK a wrong block, else PLACE
+   the goal's block.
+4. Otherwise it flies along a shortest path (breadth-first search over body positions) to the
+   nearest spot from which it could act on the target, and takes the first step.
+5. Placements are made only from a spot under open sky (every cell above the head is air) and
+   never into the column above its own head, so it cannot roof itself in; this is waived for
+   the placement that finishes the house, and when no spot under open sky can be reached.
+6. A target that no reachable spot can work on is passed over for the next cell in scan order
+   (then the next layer's). If no target can be worked on at all it takes a uniformly random
+   valid move (from the world's own generator); with teleportation it does NOOP instead. When
+   the world equals the goal it does NOOP.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
+from mbag_env.core.actions import FIRST_PLACE, MOVE_DIRECTIONS, NOOP
+from mbag_env.core.jit import kernel
+from mbag_env.core.rules import (
+    body_fits,
+    can_break,
+    can_place_any,
+    has_neighbour_of_kind,
+    occupied_by_player,
+)
+from mbag_env.core.state import (
+    ENV_EDIT_DISTANCE,
+    PARAM_INFINITE_BLOCKS,
+    PARAM_NUM_PLAYERS,
+    PARAM_TELEPORTATION,
+    PLAYER_INVENTORY,
+    PLAYER_X,
+    PLAYER_Y,
+    PLAYER_Z,
+)
+from mbag_env.humans.goal_seeking import random_valid_move
+
+UNVISITED = -1
+START_MOVE = 6
+"""The ``first move`` recorded for the search's start: the human acts where it stands."""
+
+MAX_ACT_DISTANCE_SQUARED = 36
+"""No face of a cell farther than this (squared, from the feet cell's head) is within reach."""
+
+
+def layer_builder_scratch_size(world_size: tuple[int, int, int]) -> int:
+    """Length of the int32 scratch row that :func:`layer_builder_action` needs per world (2 per cell)."""
+    width, height, depth = world_size
+    return 2 * width * height * depth
+
+
+@kernel()
+def layer_builder_action(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    player_ints: np.ndarray,
+    layer_errors: np.ndarray,
+    env_ints: np.ndarray,
+    params: np.ndarray,
+    player: int,
+    scratch: np.ndarray,
+) -> int:
+    """The action of the layer-by-layer human ``player`` in one world (see the module docstring).
+
+    ``scratch`` is an int32 work array of at least :func:`layer_builder_scratch_size` entries.
+    """
+    width, height, depth = blocks.shape
+    num_cells = width * height * depth
+    if scratch.shape[0] < 2 * num_cells:
+        raise ValueError("layer_builder_action: the scratch row needs 2 entries per cell of the world")
+    if env_ints[ENV_EDIT_DISTANCE] == 0:
+        return NOOP
+    teleportation = params[PARAM_TELEPORTATION] != 0
+    # The sky rule (module docstring, point 5); switched off below if no sky spot is reachable.
+    sky_rule = not (teleportation or env_ints[ENV_EDIT_DISTANCE] == 1)
+    px = player_ints[player, PLAYER_X]
+    py = player_ints[player, PLAYER_Y]
+    pz = player_ints[player, PLAYER_Z]
+    visit = scratch[:num_cells]
+    queue = scratch[num_cells : 2 * num_cells]
+    searched = False
+    for y in range(height):
+        if layer_errors[y] == 0:
+            continue
+        for x in range(width):
+            for step in range(depth):
+                z = step if x % 2 == 0 else depth - 1 - step
+                if not is_workable(blocks, goal, player_ints, params, player, x, y, z):
+                    continue
+                if not searched:
+                    # Fast path: the human can act on the target from where it stands.
+                    if (
+                        not sky_rule
+                        or blocks[x, y, z] != AIR
+                        or _placement_spot_ok(blocks, px, py, pz, x, y, z)
+                    ):
+                        action = _action_on(blocks, goal, player_ints, params, player, x, y, z)
+                        if action >= 0:
+                            return action
+                    if teleportation:
+                        continue
+                    if not _search(blocks, player_ints, params, player, visit, queue):
+                        sky_rule = False
+                    searched = True
+                move = _best_move(blocks, player_ints, params, player, visit, x, y, z, sky_rule)
+                if move == START_MOVE:
+                    return _action_on(blocks, goal, player_ints, params, player, x, y, z)
+                if move >= 0:
+                    return 1 + move
+    if teleportation:
+        return NOOP
+    return random_valid_move(blocks, player_ints, env_ints, params, player)
+
+
+@kernel()
+def is_workable(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    player_ints: np.ndarray,
+    params: np.ndarray,
+    player: int,
+    x: int,
+    y: int,
+    z: int,
+) -> bool:
+    """Whether ``(x, y, z)`` is a cell a scripted human could work on (module docstring, point 2):
+    a wrong breakable block with an air face, or an air cell the goal fills that has a solid
+    neighbour (and whose block the human holds, with finite blocks); not inside another player."""
+    block = blocks[x, y, z]
+    goal_block = goal[x, y, z]
+    if block == goal_block:
+        return False
+    if block != AIR:
+        if not IS_BREAKABLE[block] or not has_neighbour_of_kind(blocks, x, y, z, True):
+            return False
+    else:
+        if not has_neighbour_of_kind(blocks, x, y, z, False):
+            return False
+        if params[PARAM_INFINITE_BLOCKS] == 0 and player_ints[player, PLAYER_INVENTORY + goal_block] <= 0:
+            return False
+    other = occupied_by_player(player_ints, params[PARAM_NUM_PLAYERS], x, y, z)
+    return other < 0 or other == player
+
+
+@kernel()
+def lowest_workable_layer(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    player_ints: np.ndarray,
+    layer_errors: np.ndarray,
+    params: np.ndarray,
+    player: int,
+) -> int:
+    """The lowest y layer holding a cell :func:`is_workable` for ``player``, or -1 if there is none."""
+    width, height, depth = blocks.shape
+    for y in range(height):
+        if layer_errors[y] == 0:
+            continue
+        for x in range(width):
+            for z in range(depth):
+                if is_workable(blocks, goal, player_ints, params, player, x, y, z):
+                    return y
+    return -1
+
+
+@kernel()
+def _action_on(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    player_ints: np.ndarray,
+    params: np.ndarray,
+    player: int,
+    x: int,
+    y: int,
+    z: int,
+) -> int:
+    """The BREAK or PLACE the human would take on ``(x, y, z)`` from where it stands, or -1."""
+    _, height, depth = blocks.shape
+    num_cells = blocks.size
+    cell = (x * height + y) * depth + z
+    if blocks[x, y, z] != AIR:
+        if can_break(blocks, player_ints, params, player, x, y, z):
+            return FIRST_PLACE + NUM_PLACEABLE * num_cells + cell
+        return -1
+    if can_place_any(blocks, player_ints, params, player, x, y, z):
+        return FIRST_PLACE + (goal[x, y, z] - FIRST_PLACEABLE) * num_cells + cell
+    return -1
+
+
+@kernel()
+def _placement_spot_ok(blocks: np.ndarray, x: int, y: int, z: int, tx: int, ty: int, tz: int) -> bool:
+    """Whether a body with feet at ``(x, y, z)`` is under open sky and placing at ``t`` keeps it so."""
+    if tx == x and tz == z and ty >= y + 2:
+        return False
+    for above in range(y + 2, blocks.shape[1]):
+        if blocks[x, above, z] != AIR:
+            return False
+    return True
+
+
+@kernel()
+def _search(
+    blocks: np.ndarray,
+    player_ints: np.ndarray,
+    params: np.ndarray,
+    player: int,
+    visit: np.ndarray,
+    queue: np.ndarray,
+) -> bool:
+    """Breadth-first search over the body positions the human can fly to.
+
+    Fills ``visit[position]`` with ``8 * order + first_move`` for reached positions (``order``:
+    the position's rank in the search, so a smaller value is at most as far; ``first_move``:
+    the direction of the first move of a shortest path, :data:`START_MOVE` for the start) and
+    :data:`UNVISITED` elsewhere. Returns whether some reached position is under open sky.
+    """
+    _, height, depth = blocks.shape
+    num_players = params[PARAM_NUM_PLAYERS]
+    visit[:] = UNVISITED
+    start = (player_ints[player, PLAYER_X] * height + player_ints[player, PLAYER_Y]) * depth + player_ints[
+        player, PLAYER_Z
+    ]
+    visit[start] = START_MOVE
+    queue[0] = start
+    head = 0
+    tail = 1
+    sky = False
+    while head < tail:
+        position = queue[head]
+        head += 1
+        x = position // (height * depth)
+        y = (position // depth) % height
+        z = position % depth
+        if not sky and _placement_spot_ok(blocks, x, y, z, -1, -1, -1):
+            sky = True
+        first = visit[position] % 8
+        for direction in range(6):
+            nx = x + MOVE_DIRECTIONS[direction, 0]
+            ny = y + MOVE_DIRECTIONS[direction, 1]
+            nz = z + MOVE_DIRECTIONS[direction, 2]
+            if not body_fits(blocks, player_ints, num_players, player, nx, ny, nz):
+                continue
+            neighbour = (nx * height + ny) * depth + nz
+            if visit[neighbour] != UNVISITED:
+                continue
+            visit[neighbour] = 8 * tail + (direction if first == START_MOVE else first)
+            queue[tail] = neighbour
+            tail += 1
+    return sky
+
+
+@kernel()
+def _best_move(
+    blocks: np.ndarray,
+    player_ints: np.ndarray,
+    params: np.ndarray,
+    player: int,
+    visit: np.ndarray,
+    tx: int,
+    ty: int,
+    tz: int,
+    sky_rule: bool,
+) -> int:
+    """First move toward the nearest reached spot from which the human can act on ``t``.
+
+    Returns :data:`START_MOVE` when that spot is where it stands, -1 when there is none.
+    """
+    width, height, depth = blocks.shape
+    placing = blocks[tx, ty, tz] == AIR
+    best = -1
+    for x in range(max(0, tx - 6), min(width, tx + 7)):
+        for z in range(max(0, tz - 6), min(depth, tz + 7)):
+            for y in range(max(0, ty - 7), min(height - 1, ty + 6)):
+                if (tx - x) ** 2 + (ty - y - 1) ** 2 + (tz - z) ** 2 > MAX_ACT_DISTANCE_SQUARED:
+                    continue
+                value = visit[(x * height + y) * depth + z]
+                if value == UNVISITED or (best >= 0 and value >= best):
+                    continue
+                if placing and sky_rule and not _placement_spot_ok(blocks, x, y, z, tx, ty, tz):
+                    continue
+                if _can_act_from(blocks, player_ints, params, player, x, y, z, tx, ty, tz):
+                    best = value
+    if best < 0:
+        return -1
+    return best % 8
+
+
+@kernel()
+def _can_act_from(
+    blocks: np.ndarray,
+    player_ints: np.ndarray,
+    params: np.ndarray,
+    player: int,
+    x: int,
+    y: int,
+    z: int,
+    tx: int,
+    ty: int,
+    tz: int,
+) -> bool:
+    """Whether the human, with feet at ``(x, y, z)``, could break or place at ``t`` (the rules'
+    own :func:`~mbag_env.core.rules.can_break` / ``can_place_any`` with the body moved there)."""
+    saved_x = player_ints[player, PLAYER_X]
+    saved_y = player_ints[player, PLAYER_Y]
+    saved_z = player_ints[player, PLAYER_Z]
+    player_ints[player, PLAYER_X] = x
+    player_ints[player, PLAYER_Y] = y
+    player_ints[player, PLAYER_Z] = z
+    if blocks[tx, ty, tz] == AIR:
+        able = can_place_any(blocks, player_ints, params, player, tx, ty, tz)
+    else:
+        able = can_break(blocks, player_ints, params, player, tx, ty, tz)
+    player_ints[player, PLAYER_X] = saved_x
+    player_ints[player, PLAYER_Y] = saved_y
+    player_ints[player, PLAYER_Z] = saved_z
+    return able
