@@ -211,7 +211,10 @@ def _porch_depth_that_fits(
         cells = _porch_cells(door, out, porch_depth)
         # The porch, too, stays off the outermost ring of cells (where there is one to spare).
         low_x, low_z = int(width >= 6), int(depth >= 6)
-        if all(low_x <= x < width - low_x and low_z <= z < depth - low_z and not footprint[x, z] for x, z in cells):
+        if all(
+            low_x <= x < width - low_x and low_z <= z < depth - low_z and not footprint[x, z]
+            for x, z in cells
+        ):
             return porch_depth
     return 0
 

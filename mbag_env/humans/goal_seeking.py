@@ -265,7 +265,7 @@ def _path_to_work(
         y = (position // depth) % height
         z = position % depth
         for target in targets:
-            if not _can_act_from(blocks, player_ints, params, player, x, y, z, target):
+            if not can_act_from(blocks, player_ints, params, player, x, y, z, target):
                 continue
             tx = target // (height * depth)
             ty = (target // depth) % height
@@ -327,7 +327,7 @@ def _push_neighbours(
 
 
 @kernel()
-def _can_act_from(
+def can_act_from(
     blocks: np.ndarray,
     player_ints: np.ndarray,
     params: np.ndarray,

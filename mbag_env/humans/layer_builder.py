@@ -47,7 +47,7 @@ from mbag_env.core.state import (
     PLAYER_Y,
     PLAYER_Z,
 )
-from mbag_env.humans.goal_seeking import random_valid_move
+from mbag_env.humans.goal_seeking import can_act_from, random_valid_move
 
 UNVISITED = -1
 START_MOVE = 6
@@ -281,6 +281,7 @@ def _best_move(
     """
     width, height, depth = blocks.shape
     placing = blocks[tx, ty, tz] == AIR
+    target = (tx * height + ty) * depth + tz
     best = -1
     for x in range(max(0, tx - 6), min(width, tx + 7)):
         for z in range(max(0, tz - 6), min(depth, tz + 7)):
@@ -292,39 +293,8 @@ def _best_move(
                     continue
                 if placing and sky_rule and not _placement_spot_ok(blocks, x, y, z, tx, ty, tz):
                     continue
-                if _can_act_from(blocks, player_ints, params, player, x, y, z, tx, ty, tz):
+                if can_act_from(blocks, player_ints, params, player, x, y, z, target):
                     best = value
     if best < 0:
         return -1
     return best % 8
-
-
-@kernel()
-def _can_act_from(
-    blocks: np.ndarray,
-    player_ints: np.ndarray,
-    params: np.ndarray,
-    player: int,
-    x: int,
-    y: int,
-    z: int,
-    tx: int,
-    ty: int,
-    tz: int,
-) -> bool:
-    """Whether the human, with feet at ``(x, y, z)``, could break or place at ``t`` (the rules'
-    own :func:`~mbag_env.core.rules.can_break` / ``can_place_any`` with the body moved there)."""
-    saved_x = player_ints[player, PLAYER_X]
-    saved_y = player_ints[player, PLAYER_Y]
-    saved_z = player_ints[player, PLAYER_Z]
-    player_ints[player, PLAYER_X] = x
-    player_ints[player, PLAYER_Y] = y
-    player_ints[player, PLAYER_Z] = z
-    if blocks[tx, ty, tz] == AIR:
-        able = can_place_any(blocks, player_ints, params, player, tx, ty, tz)
-    else:
-        able = can_break(blocks, player_ints, params, player, tx, ty, tz)
-    player_ints[player, PLAYER_X] = saved_x
-    player_ints[player, PLAYER_Y] = saved_y
-    player_ints[player, PLAYER_Z] = saved_z
-    return able

@@ -158,4 +158,5 @@ def test_bad_world_size() -> None:
 )
 def test_every_world_size_samples(world_size: tuple[int, int, int]) -> None:
     for source in ("houses", "houses:test"):
-        _check(make_goal_sampler(source, world_size), world_size, draws=10)
+        goals = _check(make_goal_sampler(source, world_size), world_size, draws=10)
+        assert len(goals) == 10
