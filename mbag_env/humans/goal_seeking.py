@@ -207,11 +207,9 @@ def _reaches_sky(
     """Breadth-first search: can a human at ``start`` fly to a spot under open sky, with
     ``extra_solid`` (or ``NO_CELL``) treated as a block? Works in scratch ``region``."""
     _, height, depth = blocks.shape
-    first_move, queue = _search_arrays(scratch, blocks.size, region)
-    first_move[:] = -2
-    start = (start_x * height + start_y) * depth + start_z
-    first_move[start] = 6
-    queue[0] = start
+    first_move, queue = _start_search(
+        scratch, blocks.size, region, (start_x * height + start_y) * depth + start_z
+    )
     head = 0
     tail = 1
     while head < tail:
@@ -248,14 +246,11 @@ def _path_to_work(
     checks); ``targets`` must lie beyond both regions.
     """
     _, height, depth = blocks.shape
-    first_move, queue = _search_arrays(scratch, blocks.size, 0)
-    first_move[:] = -2
-    start_x = player_ints[player, PLAYER_X]
-    start_y = player_ints[player, PLAYER_Y]
-    start_z = player_ints[player, PLAYER_Z]
-    start = (start_x * height + start_y) * depth + start_z
-    first_move[start] = 6
-    queue[0] = start
+    feet_x = player_ints[player, PLAYER_X]
+    feet_y = player_ints[player, PLAYER_Y]
+    feet_z = player_ints[player, PLAYER_Z]
+    start = (feet_x * height + feet_y) * depth + feet_z
+    first_move, queue = _start_search(scratch, blocks.size, 0, start)
     head = 0
     tail = 1
     while head < tail:
@@ -283,13 +278,21 @@ def _path_to_work(
 
 
 @kernel()
-def _search_arrays(scratch: np.ndarray, num_cells: int, region: int) -> tuple[np.ndarray, np.ndarray]:
-    """The (first move, queue) arrays of scratch ``region`` (0 or 1), ``num_cells`` each.
+def _start_search(
+    scratch: np.ndarray, num_cells: int, region: int, start: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (first move, queue) arrays of scratch ``region`` (0 or 1), ``num_cells`` each, set up
+    for a breadth-first search from position ``start``.
 
     ``first_move`` holds -2 for unvisited positions, 6 for the start, else the first move.
     """
     offset = 2 * region * num_cells
-    return scratch[offset : offset + num_cells], scratch[offset + num_cells : offset + 2 * num_cells]
+    first_move = scratch[offset : offset + num_cells]
+    queue = scratch[offset + num_cells : offset + 2 * num_cells]
+    first_move[:] = -2
+    first_move[start] = 6
+    queue[0] = start
+    return first_move, queue
 
 
 @kernel()
