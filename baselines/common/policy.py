@@ -7,8 +7,10 @@ be handed to ``gymnasium.make(..., human_policy=...)``.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -89,16 +91,29 @@ def model_from_checkpoint(payload: Mapping[str, object]) -> ActorCritic:
     return model
 
 
+POLICY_LOADERS: dict[str, str] = {
+    "assistance_zero": "baselines.assistance_zero.policy:policy_from_checkpoint",
+    "alpha_zero": "baselines.assistance_zero.policy:policy_from_checkpoint",
+    "dreamer": "baselines.dreamer:policy_from_checkpoint",
+    "option_critic": "baselines.option_critic:policy_from_checkpoint",
+    "ppo_options": "baselines.options.ppo_options:policy_from_checkpoint",
+}
+"""Checkpoint ``algorithm`` -> ``module:function(payload, device, deterministic, seed)`` building its
+policy. Algorithms not listed here (PPO) hold an :class:`ActorCritic` and load as
+:class:`ActorCriticPolicy`."""
+
+
 def load_policy(
     checkpoint_path: str | Path,
     device: str | torch.device = "cpu",
     deterministic: bool = False,
     seed: int | None = None,
-) -> ActorCriticPolicy:
-    """Load a baseline checkpoint (e.g. from ``python -m baselines.ppo``) as a policy.
+) -> Any:
+    """Load a baseline checkpoint (from ``python -m baselines.ppo`` or any other baseline) as a policy.
 
     The result has ``act(observation) -> int`` for one env's observation dict, and
-    ``act_batch(observations) -> np.ndarray`` for a vector env's.
+    ``act_batch(observations) -> np.ndarray`` for a vector env's. The checkpoint's ``algorithm``
+    picks the policy class (see :data:`POLICY_LOADERS`).
 
     Args:
         checkpoint_path: a ``.pt`` file written by a baseline.
@@ -110,4 +125,9 @@ def load_policy(
         FileNotFoundError, ValueError: see :func:`~baselines.common.checkpoint.load_checkpoint`.
     """
     payload = load_checkpoint(checkpoint_path, map_location=device)
+    target = POLICY_LOADERS.get(str(payload["algorithm"]))
+    if target is not None:
+        module_name, function_name = target.split(":")
+        build = getattr(importlib.import_module(module_name), function_name)
+        return build(payload, device=device, deterministic=deterministic, seed=seed)
     return ActorCriticPolicy(model_from_checkpoint(payload), device, deterministic, seed)
