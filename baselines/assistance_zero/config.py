@@ -1,0 +1,262 @@
+"""The run configuration of AssistanceZero / AlphaZero, with the ``cpu-small`` and ``paper`` presets.
+
+One dataclass holds everything a run needs (env, network, search, loss weights, schedule); it is
+stored in every checkpoint. :data:`PRESETS` names the two shipped configurations:
+
+* ``cpu-small``: ``mbag/Assist-Small-v0`` (6×6×6, horizon 200), a 32-channel network with one
+  3×3×3 residual convolution, 16 simulations in training and evaluation, 32 worlds searched
+  together; it learns within the ~40-minute one-thread CPU budget of the results in ``docs/``.
+* ``paper``: the released configuration of Laidlaw et al. (2025) as far as this code base has
+  its parts: ``mbag/Assist-v0`` (11×10×10, horizon 1500), γ = 0.95, 8 convolution layers of
+  5×5×5 filters with 64 channels, 100 simulations in training and 20 at evaluation, PUCT
+  coefficient 1, Dirichlet ε = 0.25, action temperature 1.5, bilevel action selection,
+  learning rate 1e-3, goal-loss weight 3, previous-goal KL weight ramped 0 → 30, 16 × 16 worlds,
+  replay of 262,144 steps, 2,000 iterations. Not reproduced: the LSTM interleaved every 4 layers
+  and training on 64-step sequences (this network is feed-forward on the current observation,
+  whose ``last_interacted`` channel carries most of the history).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from baselines.assistance_zero.mcts import SearchConfig
+from baselines.assistance_zero.network import AZNetworkConfig
+
+ALGORITHMS = ("assistance_zero", "alpha_zero")
+"""``assistance_zero``: the assistant, θ hidden, goal and human-action heads used in the tree.
+``alpha_zero``: the builder, θ visible in its observation, no human in the tree."""
+
+
+@dataclass
+class AZConfig:
+    """Everything that defines an AssistanceZero or AlphaZero run (stored in every checkpoint).
+
+    Attributes:
+        algorithm: one of :data:`ALGORITHMS`.
+        env_id: a registered ``mbag/`` id (an ``Assist`` id for ``assistance_zero``, a ``Build``
+            id for ``alpha_zero``).
+        env_kwargs: extra env keyword arguments (e.g. ``{"goal": "houses:train"}``).
+        human: the compiled scripted human in the env (``HumanModel.parse`` text).
+        num_envs: worlds played (and searched) together; the network sees one batch per
+            simulation.
+        num_simulations: MCTS simulations per move in training.
+        eval_simulations: simulations per move when the checkpoint acts as a policy.
+        c_puct: PUCT exploration coefficient.
+        bilevel: bilevel action selection (type, then action within the type).
+        dirichlet_epsilon, dirichlet_alpha: root noise ``(1-ε)P + ε Dir(α)`` over valid actions.
+        temperature: training action temperature on the visit counts (``N^(1/τ)``).
+        eval_temperature: the temperature when a checkpoint acts as a policy without
+            ``deterministic=True`` (0: the most visited action, AlphaZero's evaluation play; the
+            search itself stays stochastic through the sampled human actions).
+        gamma: discount of the tree backups and of the value targets ``G``.
+        hidden_channels, conv_layers, kernel_size, global_hidden: network sizes.
+        learning_rate, weight_decay, max_grad_norm: the optimiser.
+        lambda_policy, lambda_value, lambda_reward, lambda_prev, lambda_action: the weights of
+            loss (1); ``lambda_prev`` is reached after ``prev_ramp_iterations`` (linear from 0).
+        total_env_steps: environment steps to train for (summed over worlds).
+        steps_per_iteration: vector-env steps between network updates.
+        updates_per_iteration: minibatch updates per iteration.
+        batch_size: minibatch size.
+        replay_size: replay capacity in steps.
+        min_replay: steps in the replay before updates start.
+        time_budget_minutes: stop after the iteration that passes this much wall-clock time
+            (0: no limit) and save ``final.pt`` as usual; the run's budget, stated in its log.
+        seed, torch_threads, device: reproducibility and placement.
+        run_dir: output folder (default ``runs/az-<env>-s<seed>``).
+        checkpoint_every: iterations between ``checkpoints/last.pt`` saves.
+        tensorboard, progress: logging switches.
+    """
+
+    algorithm: str = "assistance_zero"
+    env_id: str = "mbag/Assist-Small-v0"
+    env_kwargs: dict[str, Any] = field(default_factory=lambda: {"goal": "houses:train"})
+    human: str = "goal_seeking"
+    num_envs: int = 32
+    num_simulations: int = 16
+    eval_simulations: int = 16
+    c_puct: float = 1.0
+    bilevel: bool = True
+    dirichlet_epsilon: float = 0.25
+    dirichlet_alpha: float = 0.3
+    temperature: float = 1.5
+    eval_temperature: float = 0.0
+    gamma: float = 0.95
+    hidden_channels: int = 32
+    conv_layers: int = 1
+    kernel_size: int = 3
+    global_hidden: int = 128
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    lambda_policy: float = 1.0
+    lambda_value: float = 0.5
+    lambda_reward: float = 3.0
+    lambda_prev: float = 1.0
+    prev_ramp_iterations: int = 100
+    lambda_action: float = 1.0
+    total_env_steps: int = 100_000
+    steps_per_iteration: int = 8
+    updates_per_iteration: int = 4
+    batch_size: int = 128
+    replay_size: int = 16_384
+    min_replay: int = 1024
+    time_budget_minutes: float = 0.0
+    seed: int = 1
+    torch_threads: int = 1
+    device: str = "auto"
+    run_dir: str = ""
+    checkpoint_every: int = 10
+    tensorboard: bool = True
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"AZConfig.algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
+        for name in (
+            "num_envs",
+            "num_simulations",
+            "eval_simulations",
+            "hidden_channels",
+            "kernel_size",
+            "global_hidden",
+            "total_env_steps",
+            "steps_per_iteration",
+            "batch_size",
+            "replay_size",
+            "checkpoint_every",
+            "prev_ramp_iterations",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"AZConfig.{name} must be a positive integer, got {value!r}")
+        for name in ("conv_layers", "updates_per_iteration", "min_replay"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"AZConfig.{name} must be a non-negative integer, got {value!r}")
+        if self.kernel_size % 2 == 0:
+            raise ValueError(f"AZConfig.kernel_size must be odd (same padding), got {self.kernel_size}")
+        for name, low, high in (("gamma", 0.0, 1.0), ("dirichlet_epsilon", 0.0, 1.0)):
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ValueError(f"AZConfig.{name}={value} is outside [{low}, {high}]")
+        if self.eval_temperature < 0:
+            raise ValueError(f"AZConfig.eval_temperature must be >= 0, got {self.eval_temperature}")
+        for name in ("c_puct", "dirichlet_alpha", "temperature", "learning_rate"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"AZConfig.{name} must be positive, got {getattr(self, name)}")
+        for name in ("lambda_policy", "lambda_value", "lambda_reward", "lambda_prev", "lambda_action"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"AZConfig.{name} must be >= 0, got {getattr(self, name)}")
+        if self.time_budget_minutes < 0:
+            raise ValueError(f"AZConfig.time_budget_minutes must be >= 0, got {self.time_budget_minutes}")
+        if self.min_replay > self.replay_size:
+            raise ValueError(f"AZConfig.min_replay={self.min_replay} exceeds replay_size={self.replay_size}")
+        if not self.run_dir:
+            prefix = "az" if self.algorithm == "assistance_zero" else "alphazero"
+            self.run_dir = f"runs/{prefix}-{self.env_id.split('/')[-1]}-s{self.seed}"
+
+    @property
+    def goal_visible(self) -> bool:
+        """Whether the acting player sees θ (the AlphaZero builder)."""
+        return self.algorithm == "alpha_zero"
+
+    @property
+    def batch_steps(self) -> int:
+        """Environment steps per iteration (``num_envs * steps_per_iteration``)."""
+        return self.num_envs * self.steps_per_iteration
+
+    @property
+    def num_iterations(self) -> int:
+        """Iterations to run (at least 1)."""
+        return max(1, self.total_env_steps // self.batch_steps)
+
+    def network_config(self) -> AZNetworkConfig:
+        """The network sizes and heads."""
+        return AZNetworkConfig(
+            hidden_channels=self.hidden_channels,
+            conv_layers=self.conv_layers,
+            kernel_size=self.kernel_size,
+            global_hidden=self.global_hidden,
+            goal_head=not self.goal_visible,
+            human_head=not self.goal_visible,
+        )
+
+    def search_config(self, evaluation: bool = False) -> SearchConfig:
+        """The MCTS settings for training (with root noise) or evaluation (without)."""
+        return SearchConfig(
+            num_simulations=self.eval_simulations if evaluation else self.num_simulations,
+            c_puct=self.c_puct,
+            bilevel=self.bilevel,
+            dirichlet_epsilon=0.0 if evaluation else self.dirichlet_epsilon,
+            dirichlet_alpha=self.dirichlet_alpha,
+            gamma=self.gamma,
+        )
+
+    def lambda_prev_at(self, iteration: int) -> float:
+        """The previous-goal KL weight at ``iteration`` (linear ramp from 0)."""
+        return self.lambda_prev * min(1.0, max(0.0, iteration / self.prev_ramp_iterations))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AZConfig:
+        """Inverse of :meth:`to_dict` (unknown keys are an error).
+
+        Raises:
+            ValueError: naming unknown keys.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown AZConfig fields {sorted(unknown)}")
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> AZConfig:
+        """A copy with some fields changed (validated again; ``run_dir`` kept unless given)."""
+        return replace(self, **changes)
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "cpu-small": {},
+    "paper": {
+        "env_id": "mbag/Assist-v0",
+        "num_envs": 256,
+        "num_simulations": 100,
+        "eval_simulations": 20,
+        "c_puct": 1.0,
+        "bilevel": True,
+        "dirichlet_epsilon": 0.25,
+        "temperature": 1.5,
+        "gamma": 0.95,
+        "hidden_channels": 64,
+        "conv_layers": 8,
+        "kernel_size": 5,
+        "global_hidden": 256,
+        "learning_rate": 1e-3,
+        "lambda_reward": 3.0,
+        "lambda_prev": 30.0,
+        "prev_ramp_iterations": 1000,
+        "replay_size": 262_144,
+        "min_replay": 4096,
+        "steps_per_iteration": 64,
+        "total_env_steps": 2000 * 256 * 64,
+        "updates_per_iteration": 64,
+        "batch_size": 512,
+    },
+}
+"""Named configurations (overrides of the :class:`AZConfig` defaults); see the module docstring."""
+
+
+def preset(name: str, **overrides: Any) -> AZConfig:
+    """The named preset with ``overrides`` applied.
+
+    Raises:
+        ValueError: for an unknown preset name.
+    """
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return AZConfig(**{**PRESETS[name], **overrides})

@@ -1,0 +1,409 @@
+"""Batched MCTS for the assistance POMDP (and, with θ visible, plain AlphaZero).
+
+:class:`BatchedMCTS` runs ``B`` searches at once: the tree work is compiled
+(:mod:`baselines.assistance_zero.tree_kernels`) and each simulation makes one network call on
+the ``B`` new leaves. The network is given as an *evaluator*::
+
+    evaluate(world, timestep, mask, human_mask) -> (prior, value, belief, human_probs)
+
+with ``world`` ``(B, C, W, H, D)`` uint8, ``timestep`` ``(B,)``, the acting player's and the
+human's valid-action masks ``(B, A)``; it returns the masked policy ``(B, A)``, values ``(B,)``,
+the goal belief ``(B, 10, W, H, D)`` and the masked human-action distribution ``(B, A)`` (zeros
+where there is no human). :func:`network_evaluator` builds one from an
+:class:`~baselines.assistance_zero.network.AssistanceZeroNetwork`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from mbag_env.blocks import NUM_BLOCK_TYPES
+from mbag_env.compile_cache import package_kernel_cache
+from mbag_env.config import MbagConfig
+from mbag_env.core.state import NUM_ENV_FIELDS, NUM_PLAYER_FIELDS
+from mbag_env.envs.batch import WorldBatch
+from mbag_env.humans.goal_seeking import human_scratch_size
+
+with package_kernel_cache():
+    from baselines.assistance_zero import tree_kernels
+
+Evaluator = Callable[
+    [np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+]
+"""``(world, timestep, mask, human_mask) -> (prior, value, belief, human_probs)`` (module docstring)."""
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """MCTS settings.
+
+    Attributes:
+        num_simulations: simulations per search (each adds at most one node).
+        c_puct: PUCT exploration coefficient.
+        bilevel: select the action type first, then the action within it.
+        dirichlet_epsilon: weight of the root's Dirichlet noise (0: none).
+        dirichlet_alpha: its concentration.
+        gamma: discount of the backups.
+    """
+
+    num_simulations: int = 16
+    c_puct: float = 1.0
+    bilevel: bool = True
+    dirichlet_epsilon: float = 0.25
+    dirichlet_alpha: float = 0.3
+    gamma: float = 0.95
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.num_simulations, int) or self.num_simulations < 1:
+            raise ValueError(
+                f"SearchConfig.num_simulations must be a positive integer, got {self.num_simulations!r}"
+            )
+        if self.c_puct <= 0 or self.dirichlet_alpha <= 0:
+            raise ValueError("SearchConfig.c_puct and dirichlet_alpha must be positive")
+        if not 0.0 <= self.dirichlet_epsilon <= 1.0 or not 0.0 <= self.gamma <= 1.0:
+            raise ValueError("SearchConfig.dirichlet_epsilon and gamma must lie in [0, 1]")
+
+
+class SearchResult(NamedTuple):
+    """What a search returns for each of its ``B`` roots (rows of inactive roots are zero)."""
+
+    visits: np.ndarray
+    """``(B, A)`` int: root visit counts per action."""
+    root_value: np.ndarray
+    """``(B,)``: the network's value of the root."""
+    search_value: np.ndarray
+    """``(B,)``: the visit-weighted mean return of the root's edges."""
+    q: np.ndarray
+    """``(B, A)``: mean backed-up return of each root edge (``-inf`` where never visited)."""
+    belief: np.ndarray
+    """``(B, 10, W, H, D)`` float32: the network's goal belief at the root."""
+    mask: np.ndarray
+    """``(B, A)`` bool: the acting player's valid actions at the root."""
+    human_mask: np.ndarray
+    """``(B, A)`` bool: the human's valid actions at the root (all False without a human)."""
+
+
+class BatchedMCTS:
+    """``num_trees`` search trees over worlds of ``env_config``, searched together.
+
+    Args:
+        env_config: the game (world size, players, rules); infinite blocks only.
+        agent: the acting player (the assistant, 1, or the builder, 0).
+        num_trees: ``B``, searches run per call.
+        search: MCTS settings.
+        goal_visible: the acting player sees θ (channel 3 of its observation): the tree uses it
+            and has no human (AlphaZero); otherwise the tree's rewards come from the belief and
+            the human (player 0) acts from ``p̂(aᴴ|h)``.
+
+    Raises:
+        ValueError: for finite blocks, or an assistant setting with other than two players.
+    """
+
+    def __init__(
+        self, env_config: MbagConfig, agent: int, num_trees: int, search: SearchConfig, goal_visible: bool
+    ) -> None:
+        if not env_config.infinite_blocks:
+            raise ValueError("the MCTS rebuilds states from observations and needs infinite_blocks=True")
+        if not goal_visible and (env_config.num_players != 2 or agent != 1):
+            raise ValueError(
+                "AssistanceZero plans for the assistant (agent 1) beside one human (num_players=2), "
+                f"got agent={agent}, num_players={env_config.num_players}"
+            )
+        self.search_config = search
+        self.agent = agent
+        self.human = -1 if goal_visible else 0
+        self.goal_visible = goal_visible
+        batch = WorldBatch(env_config, num_envs=1)
+        self.params = batch.params
+        self.shaping = batch.shaping
+        self.human_model = batch.human_model
+        self.num_actions = batch.actions.n
+        width, height, depth = env_config.world_size
+        self.world_size = (width, height, depth)
+        self.num_cells = width * height * depth
+        self.channels = batch.num_channels(agent)
+        self.num_trees = num_trees
+        players = env_config.num_players
+        B, M, A = num_trees, search.num_simulations + 1, self.num_actions
+        shape = (width, height, depth)
+        self.node_blocks = np.zeros((B, M, *shape), dtype=np.uint8)
+        self.node_goal = np.zeros((B, *shape), dtype=np.uint8)
+        self.node_last = np.zeros((B, M, *shape), dtype=np.uint8)
+        self.node_env = np.zeros((B, M, NUM_ENV_FIELDS), dtype=np.int64)
+        self.node_players = np.zeros((B, M, players, NUM_PLAYER_FIELDS), dtype=np.int64)
+        self.node_layers = np.zeros((B, M, height), dtype=np.int32)
+        self.node_solid = np.zeros((B, M, *shape), dtype=np.uint8)
+        self.node_count = np.zeros(B, dtype=np.int64)
+        self.node_first_child = np.full((B, M, A), -1, dtype=np.int32)
+        self.node_next_sibling = np.full((B, M), -1, dtype=np.int32)
+        self.node_human_action = np.zeros((B, M), dtype=np.int64)
+        self.node_reward = np.zeros((B, M), dtype=np.float64)
+        self.node_terminal = np.zeros((B, M), dtype=np.bool_)
+        self.node_mask = np.zeros((B, M, A), dtype=np.bool_)
+        self.node_prior = np.zeros((B, M, A), dtype=np.float32)
+        self.node_value = np.zeros((B, M), dtype=np.float32)
+        self.node_belief = np.zeros((B, M, NUM_BLOCK_TYPES, self.num_cells), dtype=np.float32)
+        self.node_human_probs = np.zeros((B, M, A), dtype=np.float32)
+        self.node_fpu = np.zeros((B, M, A), dtype=np.float32)
+        self.node_type_prior = np.zeros((B, M, tree_kernels.NUM_ACTION_TYPES), dtype=np.float32)
+        self.node_type_fpu = np.zeros((B, M, tree_kernels.NUM_ACTION_TYPES), dtype=np.float32)
+        self.edge_visits = np.zeros((B, M, A), dtype=np.int32)
+        self.edge_value = np.zeros((B, M, A), dtype=np.float64)
+        self.type_visits = np.zeros((B, M, tree_kernels.NUM_ACTION_TYPES), dtype=np.int32)
+        self.type_value = np.zeros((B, M, tree_kernels.NUM_ACTION_TYPES), dtype=np.float64)
+        self.node_visits = np.zeros((B, M), dtype=np.int32)
+        self.path_nodes = np.zeros((B, M), dtype=np.int64)
+        self.path_actions = np.zeros((B, M), dtype=np.int64)
+        self.path_length = np.zeros(B, dtype=np.int64)
+        self.leaf = np.zeros(B, dtype=np.int64)
+        self.scratch = np.zeros((B, human_scratch_size(env_config.world_size)), dtype=np.int32)
+        self.no_mirror = np.zeros((0, 1, 1, 1), dtype=np.uint8)
+        self.out_world = np.zeros((B, self.channels, *shape), dtype=np.uint8)
+        self.out_timestep = np.zeros(B, dtype=np.int64)
+        self.out_mask = np.zeros((B, A), dtype=np.bool_)
+        self.out_human_mask = np.zeros((B, A), dtype=np.bool_)
+        # NOOP is always valid: rows of inactive trees must still be valid network inputs.
+        self.out_mask[:, 0] = True
+        self.out_human_mask[:, 0] = True
+        self.zero_goals = np.zeros((B, *shape), dtype=np.uint8)
+        self.types = np.array([tree_kernels.action_type(a, self.num_cells) for a in range(A)], dtype=np.int64)
+
+    def search(
+        self,
+        world: np.ndarray,
+        timestep: np.ndarray,
+        evaluate: Evaluator,
+        rng: np.random.Generator,
+        active: np.ndarray | None = None,
+    ) -> SearchResult:
+        """Search from the observed states ``world`` ``(B, C, W, H, D)`` at ``timestep`` ``(B,)``.
+
+        Only rows with ``active`` (default all) are searched; the network is still called on
+        all ``B`` rows (inactive rows repeat stale inputs) so its batch shape stays fixed.
+
+        Raises:
+            ValueError: if the observations do not match the trees' world.
+        """
+        cfg = self.search_config
+        B = self.num_trees
+        world = np.ascontiguousarray(world, dtype=np.uint8)
+        if world.shape != (B, self.channels, *self.world_size):
+            raise ValueError(
+                f"world must have shape {(B, self.channels, *self.world_size)}, got {world.shape}"
+            )
+        active = np.ones(B, dtype=np.bool_) if active is None else np.asarray(active, dtype=np.bool_)
+        timestep = np.asarray(timestep, dtype=np.int64)
+        goals = world[:, 3] if self.goal_visible else self.zero_goals
+        goals = np.ascontiguousarray(goals)
+        tree_kernels.prepare_roots(
+            active,
+            world,
+            timestep,
+            goals,
+            self.agent,
+            self.human,
+            self.params,
+            self.node_blocks,
+            self.node_goal,
+            self.node_last,
+            self.node_env,
+            self.node_players,
+            self.node_layers,
+            self.node_solid,
+            self.node_count,
+            self.node_first_child,
+            self.edge_visits,
+            self.edge_value,
+            self.type_visits,
+            self.type_value,
+            self.node_visits,
+            self.node_terminal,
+            self.path_length,
+            self.out_world,
+            self.out_timestep,
+            self.out_mask,
+            self.out_human_mask,
+        )
+        self.leaf[:] = np.where(active, 0, -1)
+        root_mask = self.out_mask.copy()
+        root_human_mask = self.out_human_mask.copy() if self.human >= 0 else np.zeros_like(root_mask)
+        outputs = evaluate(self.out_world, self.out_timestep, self.out_mask, self.out_human_mask)
+        self._expand_and_backup(active, outputs)
+        root_belief = self.node_belief[:, 0].reshape(B, NUM_BLOCK_TYPES, *self.world_size).copy()
+        if cfg.dirichlet_epsilon > 0:
+            self._add_root_noise(active, rng)
+        for _ in range(cfg.num_simulations):
+            uniforms = rng.random((B, self.path_nodes.shape[1]))
+            tree_kernels.select_leaves(
+                active,
+                uniforms,
+                cfg.c_puct,
+                cfg.bilevel,
+                self.agent,
+                self.human,
+                self.params,
+                self.shaping,
+                self.human_model,
+                self.scratch,
+                self.no_mirror,
+                self.node_blocks,
+                self.node_goal,
+                self.node_last,
+                self.node_env,
+                self.node_players,
+                self.node_layers,
+                self.node_solid,
+                self.node_count,
+                self.node_first_child,
+                self.node_next_sibling,
+                self.node_human_action,
+                self.node_reward,
+                self.node_terminal,
+                self.node_mask,
+                self.node_prior,
+                self.node_belief,
+                self.node_human_probs,
+                self.node_fpu,
+                self.node_type_prior,
+                self.node_type_fpu,
+                self.edge_visits,
+                self.edge_value,
+                self.type_visits,
+                self.type_value,
+                self.node_visits,
+                self.path_nodes,
+                self.path_actions,
+                self.path_length,
+                self.leaf,
+                self.out_world,
+                self.out_timestep,
+                self.out_mask,
+                self.out_human_mask,
+            )
+            outputs = evaluate(self.out_world, self.out_timestep, self.out_mask, self.out_human_mask)
+            self._expand_and_backup(active, outputs)
+        visits = np.where(active[:, None], self.edge_visits[:, 0], 0)
+        total = np.maximum(visits.sum(axis=1), 1)
+        search_value = self.edge_value[:, 0].sum(axis=1) / total
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = np.where(visits > 0, self.edge_value[:, 0] / np.maximum(visits, 1), -np.inf)
+        return SearchResult(
+            visits=visits,
+            root_value=np.where(active, self.node_value[:, 0], 0.0),
+            search_value=np.where(active, search_value, 0.0),
+            q=q,
+            belief=root_belief,
+            mask=root_mask,
+            human_mask=root_human_mask,
+        )
+
+    def _expand_and_backup(
+        self, active: np.ndarray, outputs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    ) -> None:
+        prior, value, belief, human_probs = outputs
+        B = self.num_trees
+        tree_kernels.expand_and_backup(
+            active,
+            self.leaf,
+            self.out_mask,
+            np.ascontiguousarray(prior, dtype=np.float32),
+            np.ascontiguousarray(value, dtype=np.float32),
+            np.ascontiguousarray(belief, dtype=np.float32).reshape(B, NUM_BLOCK_TYPES, self.num_cells),
+            np.ascontiguousarray(human_probs, dtype=np.float32),
+            self.search_config.gamma,
+            self.node_blocks,
+            self.node_reward,
+            self.node_terminal,
+            self.node_mask,
+            self.node_prior,
+            self.node_value,
+            self.node_belief,
+            self.node_human_probs,
+            self.node_fpu,
+            self.node_type_prior,
+            self.node_type_fpu,
+            self.edge_visits,
+            self.edge_value,
+            self.type_visits,
+            self.type_value,
+            self.node_visits,
+            self.path_nodes,
+            self.path_actions,
+            self.path_length,
+        )
+
+    def _add_root_noise(self, active: np.ndarray, rng: np.random.Generator) -> None:
+        """Mix Dirichlet noise into every active root's prior over its valid actions."""
+        cfg = self.search_config
+        for b in np.flatnonzero(active):
+            valid = np.flatnonzero(self.node_mask[b, 0])
+            noise = rng.dirichlet(np.full(len(valid), cfg.dirichlet_alpha))
+            prior = self.node_prior[b, 0]
+            prior[valid] = (1 - cfg.dirichlet_epsilon) * prior[valid] + cfg.dirichlet_epsilon * noise
+            self.node_type_prior[b, 0] = np.bincount(
+                self.types[valid], weights=prior[valid], minlength=tree_kernels.NUM_ACTION_TYPES
+            )
+
+
+def most_visited(visits: np.ndarray, q: np.ndarray | None = None) -> np.ndarray:
+    """The most visited action per row ``(B,)``; ties (common with few simulations) go to the higher
+    mean return ``q`` (then the lower index)."""
+    visits = np.asarray(visits, dtype=np.float64)
+    if q is None:
+        return visits.argmax(axis=1)
+    best = visits == visits.max(axis=1, keepdims=True)
+    return np.where(best, np.asarray(q, dtype=np.float64), -np.inf).argmax(axis=1)
+
+
+def visit_policy(visits: np.ndarray, temperature: float, q: np.ndarray | None = None) -> np.ndarray:
+    """``N^(1/τ)`` normalised per row (``τ = 0``: all mass on :func:`most_visited`, ties broken by ``q``)."""
+    visits = np.asarray(visits, dtype=np.float64)
+    if temperature == 0:
+        policy = np.zeros_like(visits)
+        policy[np.arange(len(visits)), most_visited(visits, q)] = 1.0
+        return policy
+    powered = visits ** (1.0 / temperature)
+    total = powered.sum(axis=1, keepdims=True)
+    return powered / np.where(total > 0, total, 1.0)
+
+
+def network_evaluator(model: torch.nn.Module, device: torch.device | str, goal_visible: bool) -> Evaluator:
+    """An :data:`Evaluator` running ``model`` (an ``AssistanceZeroNetwork``) without gradients.
+
+    With ``goal_visible`` the belief is the one-hot of the observed goal channel (θ is known).
+    """
+    from baselines.common.masking import masked_logits
+
+    device = torch.device(device)
+
+    @torch.no_grad()
+    def evaluate(
+        world: np.ndarray, timestep: np.ndarray, mask: np.ndarray, human_mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        world_t = torch.as_tensor(world, device=device)
+        output = model(world_t, torch.as_tensor(timestep, device=device, dtype=torch.float32))
+        mask_t = torch.as_tensor(mask, device=device)
+        prior = torch.softmax(masked_logits(output.policy_logits, mask_t), dim=-1)
+        if goal_visible or output.goal_logits is None:
+            belief = torch.nn.functional.one_hot(world_t[:, 3].long(), NUM_BLOCK_TYPES).permute(0, 4, 1, 2, 3)
+            belief = belief.float()
+        else:
+            belief = torch.softmax(output.goal_logits, dim=1)
+        if output.human_logits is not None and not goal_visible:
+            human_t = torch.as_tensor(human_mask, device=device)
+            human = torch.softmax(masked_logits(output.human_logits, human_t), dim=-1)
+        else:
+            human = torch.zeros_like(prior)
+        return (
+            prior.cpu().numpy(),
+            output.value.cpu().numpy(),
+            belief.cpu().numpy(),
+            human.cpu().numpy(),
+        )
+
+    return evaluate

@@ -1,0 +1,187 @@
+"""The AssistanceZero network: a 3-D convolutional trunk with policy, value, goal and human heads.
+
+Input: the acting player's ``world`` observation ``(C, W, H, D)`` (blocks, players, last
+interacted, and θ for the goal-visible builder), one-hot encoded per channel, plus x/y/z
+coordinates and the episode's time fraction. The trunk is a 1×1×1 stem and ``conv_layers``
+residual ``kernel_size``³ convolutions, so every cell keeps a feature vector; mean/max pooled
+features feed a global MLP.
+
+Heads (all logits):
+
+* ``policy``: π(a|h) over the flat action space, laid out as the env numbers actions (7 global
+  logits from the pooled features, 9 per-cell logits for the 8 PLACE types and BREAK);
+* ``value``: V(h);
+* ``goal``: p̂(θ|h) as an independent 10-way categorical over block types per cell. Its logits
+  start with the current block's one-hot added (scaled by a learnt factor initialised to 4), so
+  an untrained belief says "the goal is the world as it is" and the tree's expected rewards
+  start near 0 instead of rewarding random breaks;
+* ``human``: p̂(aᴴ|h), the human's next action, laid out like the policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from baselines.common.networks import NUM_GLOBAL_ACTIONS, ObservationSpec, flatten_action_logits
+from mbag_env.blocks import NUM_BLOCK_TYPES
+
+GOAL_PRIOR_SCALE = 4.0
+"""Initial weight of the current block's one-hot in the goal logits (see the module docstring)."""
+
+
+@dataclass(frozen=True)
+class AZNetworkConfig:
+    """Sizes and heads of :class:`AssistanceZeroNetwork`.
+
+    Attributes:
+        hidden_channels: per-cell feature channels.
+        conv_layers: residual convolutions after the stem.
+        kernel_size: their (odd) filter size.
+        global_hidden: width of the MLP over pooled features.
+        goal_head: build the goal-belief head (the assistant; not the goal-visible builder).
+        human_head: build the human-action head.
+    """
+
+    hidden_channels: int = 32
+    conv_layers: int = 2
+    kernel_size: int = 3
+    global_hidden: int = 128
+    goal_head: bool = True
+    human_head: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("hidden_channels", "kernel_size", "global_hidden"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"AZNetworkConfig.{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.conv_layers, int) or self.conv_layers < 0:
+            raise ValueError(f"AZNetworkConfig.conv_layers must be >= 0, got {self.conv_layers!r}")
+        if self.kernel_size % 2 == 0:
+            raise ValueError(f"AZNetworkConfig.kernel_size must be odd, got {self.kernel_size}")
+
+
+class NetworkOutput(NamedTuple):
+    """Raw outputs of :class:`AssistanceZeroNetwork` (``None`` for heads it does not have)."""
+
+    policy_logits: torch.Tensor
+    """``(B, n_actions)`` unmasked, in env action order."""
+    value: torch.Tensor
+    """``(B,)``."""
+    goal_logits: torch.Tensor | None
+    """``(B, NUM_BLOCK_TYPES, W, H, D)``."""
+    human_logits: torch.Tensor | None
+    """``(B, n_actions)`` unmasked, in env action order."""
+
+
+def _init(layer: nn.Module, std: float = float(np.sqrt(2))) -> nn.Module:
+    nn.init.orthogonal_(layer.weight, std)  # type: ignore[arg-type]
+    nn.init.zeros_(layer.bias)  # type: ignore[arg-type]
+    return layer
+
+
+class _SpatialHead(nn.Module):
+    """Global logits from the pooled MLP state plus ``kinds`` per-cell logits (a 1×1×1 convolution
+    over the cell features with the global context added, and the raw inputs)."""
+
+    def __init__(self, hidden: int, global_hidden: int, in_channels: int, kinds: int, globals_: int) -> None:
+        super().__init__()
+        self.context = _init(nn.Linear(global_hidden, hidden))
+        self.cells = _init(nn.Conv3d(hidden + in_channels, kinds, 1), std=0.01)
+        self.globals = _init(nn.Linear(global_hidden, globals_), std=0.01) if globals_ else None
+
+    def forward(
+        self, cells: torch.Tensor, inputs: torch.Tensor, state: torch.Tensor
+    ) -> tuple[torch.Tensor | None, torch.Tensor]:
+        context = self.context(state)[:, :, None, None, None]
+        cell_logits = self.cells(torch.cat([torch.relu(cells + context), inputs], dim=1))
+        return (self.globals(state) if self.globals is not None else None), cell_logits
+
+
+class AssistanceZeroNetwork(nn.Module):
+    """Policy, value, goal-belief and human-action heads on one trunk (module docstring).
+
+    Args:
+        spec: the acting player's observation spec (:meth:`ObservationSpec.from_spaces`).
+        config: sizes and heads.
+    """
+
+    def __init__(self, spec: ObservationSpec, config: AZNetworkConfig | None = None) -> None:
+        super().__init__()
+        config = config or AZNetworkConfig()
+        self.spec = spec
+        self.config = config
+        _, width, height, depth = spec.world_shape
+        classes = torch.cat([torch.arange(k) for k in spec.channel_classes])
+        channel_of_class = torch.cat(
+            [torch.full((k,), c, dtype=torch.long) for c, k in enumerate(spec.channel_classes)]
+        )
+        self.register_buffer("classes", classes.view(1, -1, 1, 1, 1).to(torch.uint8), persistent=False)
+        self.register_buffer("channel_of_class", channel_of_class, persistent=False)
+        axes = [torch.linspace(-1.0, 1.0, n) if n > 1 else torch.zeros(1) for n in (width, height, depth)]
+        self.register_buffer(
+            "coordinates", torch.stack(torch.meshgrid(*axes, indexing="ij")).unsqueeze(0), persistent=False
+        )
+        in_channels = int(classes.numel()) + 3 + 1
+        self.in_channels = in_channels
+        hidden = config.hidden_channels
+        self.stem = nn.Sequential(_init(nn.Conv3d(in_channels, hidden, 1)), nn.ReLU())
+        padding = config.kernel_size // 2
+        self.convolutions = nn.ModuleList(
+            _init(nn.Conv3d(hidden, hidden, config.kernel_size, padding=padding))
+            for _ in range(config.conv_layers)
+        )
+        self.global_mlp = nn.Sequential(_init(nn.Linear(2 * hidden + 1, config.global_hidden)), nn.ReLU())
+        self.value_head = _init(nn.Linear(config.global_hidden, 1), std=1.0)
+        kinds = spec.cell_action_kinds
+        self.policy_head = _SpatialHead(hidden, config.global_hidden, in_channels, kinds, NUM_GLOBAL_ACTIONS)
+        self.goal_head = (
+            _SpatialHead(hidden, config.global_hidden, in_channels, NUM_BLOCK_TYPES, 0)
+            if config.goal_head
+            else None
+        )
+        self.goal_prior_scale = nn.Parameter(torch.tensor(GOAL_PRIOR_SCALE)) if config.goal_head else None
+        self.human_head = (
+            _SpatialHead(hidden, config.global_hidden, in_channels, kinds, NUM_GLOBAL_ACTIONS)
+            if config.human_head
+            else None
+        )
+
+    def forward(self, world: torch.Tensor, timestep: torch.Tensor) -> NetworkOutput:
+        """All heads for ``world`` ``(B, C, W, H, D)`` uint8 and ``timestep`` ``(B,)``.
+
+        Raises:
+            ValueError: if ``world`` does not have the spec's shape.
+        """
+        if tuple(world.shape[1:]) != self.spec.world_shape:
+            raise ValueError(f"world must have shape (B, {self.spec.world_shape}), got {tuple(world.shape)}")
+        batch = world.shape[0]
+        time_fraction = timestep.float() / float(self.spec.horizon)
+        one_hot = (world[:, self.channel_of_class] == self.classes).float()  # type: ignore[index]
+        time = time_fraction.view(batch, 1, 1, 1, 1).expand(-1, 1, *world.shape[2:])
+        inputs = torch.cat([one_hot, self.coordinates.expand(batch, -1, -1, -1, -1), time], dim=1)  # type: ignore[operator]
+        cells = self.stem(inputs)
+        for convolution in self.convolutions:
+            cells = cells + torch.relu(convolution(cells))
+        pooled = torch.cat(
+            [cells.mean(dim=(2, 3, 4)), cells.amax(dim=(2, 3, 4)), time_fraction[:, None]], dim=1
+        )
+        state = self.global_mlp(pooled)
+        global_logits, cell_logits = self.policy_head(cells, inputs, state)
+        assert global_logits is not None
+        policy_logits = flatten_action_logits(global_logits, cell_logits)
+        goal_logits = None
+        if self.goal_head is not None and self.goal_prior_scale is not None:
+            _, goal_cells = self.goal_head(cells, inputs, state)
+            current = one_hot[:, :NUM_BLOCK_TYPES]  # channel 0 (blocks) comes first
+            goal_logits = goal_cells + self.goal_prior_scale * current
+        human_logits = None
+        if self.human_head is not None:
+            human_global, human_cells = self.human_head(cells, inputs, state)
+            assert human_global is not None
+            human_logits = flatten_action_logits(human_global, human_cells)
+        return NetworkOutput(policy_logits, self.value_head(state).squeeze(1), goal_logits, human_logits)

@@ -1,0 +1,384 @@
+"""Self-play training of AssistanceZero (the assistant) and AlphaZero (the goal-visible builder).
+
+Each iteration plays ``steps_per_iteration`` steps in ``num_envs`` worlds of the batched vector
+env (the compiled scripted human acts inside the Assist envs), choosing every move by a batched
+MCTS (:mod:`baselines.assistance_zero.mcts`) and sampling it from the visit counts at the
+action temperature. Finished episodes go into the replay buffer with their discounted returns;
+then ``updates_per_iteration`` minibatches minimise loss (1) (:mod:`baselines.assistance_zero.losses`).
+
+**Autoreset.** The vector env uses next-step autoreset: the step after an episode ends only
+resets that world. Such a step is no decision: its world is not searched and not stored.
+
+Run folder: ``progress.csv``, TensorBoard events, ``learning_curve.png``, ``config.json`` and
+``checkpoints/{last,final}.pt`` (``algorithm`` ``"assistance_zero"`` or ``"alpha_zero"``, loadable
+with :func:`baselines.common.policy.load_policy`). ``--resume checkpoints/last.pt`` continues a run
+(network, optimiser, counters and RNG states; the replay buffer starts empty again).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+import mbag_env  # noqa: F401  (registers the mbag/ ids)
+from baselines.assistance_zero.config import AZConfig
+from baselines.assistance_zero.losses import LossWeights, az_loss
+from baselines.assistance_zero.mcts import BatchedMCTS, network_evaluator, visit_policy
+from baselines.assistance_zero.network import AssistanceZeroNetwork
+from baselines.assistance_zero.replay import ReplayBuffer
+from baselines.common.checkpoint import from_plain, load_checkpoint, save_checkpoint, to_plain
+from baselines.common.networks import ObservationSpec
+from baselines.common.seeding import (
+    rng_state,
+    seed_everything,
+    select_device,
+    set_rng_state,
+    set_torch_threads,
+)
+from baselines.common.training_log import TrainingLog, plot_learning_curve, progress_bar
+from mbag_env.core.actions import FIRST_PLACE, NOOP
+from mbag_env.humans.scripted import HumanModel
+
+EPISODE_KEYS = ("return", "length", "goal_percentage", "completed", "human_actions", "human_place_break")
+"""Per-episode statistics logged as ``episode/<key>`` (means over the episodes ending in an iteration)."""
+
+
+def make_envs(config: AZConfig) -> gym.vector.VectorEnv:
+    """The batched vector env of ``config`` (with ``config.human`` inside Assist envs)."""
+    kwargs = dict(config.env_kwargs)
+    if not config.goal_visible:
+        kwargs.setdefault("human_policy", HumanModel.parse(config.human))
+    return gym.make_vec(
+        config.env_id, num_envs=config.num_envs, vectorization_mode="vector_entry_point", **kwargs
+    )
+
+
+def build_network(config: AZConfig, spec: ObservationSpec) -> AssistanceZeroNetwork:
+    """A fresh network for ``config`` and the env's ``spec``."""
+    return AssistanceZeroNetwork(spec, config.network_config())
+
+
+def belief_accuracy(belief: np.ndarray, goal: np.ndarray, blocks: np.ndarray) -> tuple[float, float, float]:
+    """``(accuracy over all cells, accuracy over cells still to change, mean log-likelihood per
+    cell)`` of the beliefs ``(n, 10, W, H, D)`` against the goals and current blocks ``(n, W, H, D)``."""
+    guess = belief.argmax(axis=1)
+    correct = guess == goal
+    to_change = goal != blocks
+    changed_accuracy = float(correct[to_change].mean()) if to_change.any() else float("nan")
+    likelihood = np.take_along_axis(belief, goal[:, None].astype(np.int64), axis=1)[:, 0]
+    return float(correct.mean()), changed_accuracy, float(np.log(np.maximum(likelihood, 1e-12)).mean())
+
+
+def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
+    """Train; return a summary (final step, run folder, checkpoint, throughput).
+
+    Raises:
+        ValueError: if a resumed checkpoint does not match the env or is another algorithm.
+        FileExistsError: if a fresh run would write into a run folder that already has a log.
+    """
+    set_torch_threads(config.torch_threads)
+    device = select_device(config.device)
+    seed_everything(config.seed)
+    envs = make_envs(config)
+    vector = envs.unwrapped
+    agent = int(getattr(vector, "agent", 0))
+    spec = ObservationSpec.from_spaces(envs.single_observation_space, envs.single_action_space)
+    model = build_network(config, spec).to(device)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    run_dir = Path(config.run_dir)
+    checkpoint_dir = run_dir / "checkpoints"
+    global_step, start_iteration = 0, 1
+    if resume is None and (run_dir / "progress.csv").exists():
+        raise FileExistsError(
+            f"{run_dir} already holds a run (progress.csv); pass another --run-dir, or --resume "
+            f"{checkpoint_dir / 'last.pt'} to continue it"
+        )
+    if resume is not None:
+        payload = load_checkpoint(resume, map_location=device)
+        if payload["algorithm"] != config.algorithm:
+            raise ValueError(f"{resume} is a {payload['algorithm']!r} checkpoint, not {config.algorithm!r}")
+        if ObservationSpec.from_dict(payload["observation_spec"]) != spec:
+            raise ValueError(f"checkpoint {resume} was trained on other spaces than {config.env_id} has now")
+        model.load_state_dict(payload["model"])
+        optimizer.load_state_dict(payload["optimizer"])
+        global_step = int(payload["global_step"])
+        start_iteration = int(payload["iteration"]) + 1
+        set_rng_state(payload["rng"])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(json.dumps(to_plain(asdict(config)), indent=2))
+    log = TrainingLog(run_dir, tensorboard=config.tensorboard, resume_step=global_step if resume else None)
+    rng = np.random.default_rng([config.seed, start_iteration])
+
+    def save(name: str, iteration: int) -> Path:
+        return save_checkpoint(
+            checkpoint_dir / name,
+            {
+                "algorithm": config.algorithm,
+                "config": to_plain(asdict(config)),
+                "observation_spec": spec.to_dict(),
+                "network_config": asdict(model.config),
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "global_step": global_step,
+                "iteration": iteration,
+                "rng": rng_state(),
+            },
+        )
+
+    N = config.num_envs
+    search = BatchedMCTS(vector.config, agent, N, config.search_config(), config.goal_visible)
+    evaluate = network_evaluator(model, device, config.goal_visible)
+    replay = ReplayBuffer(config.replay_size, spec.world_shape, spec.n_actions, config.num_simulations + 1)
+    has_human = not config.goal_visible
+    episodes: list[list[dict[str, Any]]] = [[] for _ in range(N)]
+    counters = {key: np.zeros(N) for key in EPISODE_KEYS}
+    observations, _ = envs.reset(seed=config.seed + (start_iteration - 1) * N)
+    resetting = np.zeros(N, dtype=bool)
+    bar = progress_bar(
+        config.num_iterations * config.batch_steps, global_step, config.env_id, not config.progress
+    )
+    last_iteration = start_iteration - 1
+    updating = False
+    title = f"{'AssistanceZero' if has_human else 'AlphaZero'} on {config.env_id}"
+    started = time.perf_counter()
+    try:
+        for iteration in range(start_iteration, config.num_iterations + 1):
+            # ---- self-play
+            model.eval()
+            collect_start = time.perf_counter()
+            search_seconds = 0.0
+            finished: dict[str, list[float]] = {key: [] for key in EPISODE_KEYS}
+            accuracy: list[tuple[float, float, float]] = []
+            place_break, correct = 0, 0
+            decisions = 0
+            for _ in range(config.steps_per_iteration):
+                active = ~resetting
+                search_start = time.perf_counter()
+                result = search.search(observations["world"], observations["timestep"], evaluate, rng, active)
+                search_seconds += time.perf_counter() - search_start
+                policy = visit_policy(np.maximum(result.visits, 0), config.temperature)
+                actions = np.full(N, NOOP, dtype=np.int64)
+                for world in np.flatnonzero(active):
+                    actions[world] = rng.choice(policy.shape[1], p=policy[world])
+                goals = vector.batch.state.goal.copy()
+                if has_human and active.any():
+                    blocks = observations["world"][:, 0]
+                    accuracy.append(belief_accuracy(result.belief[active], goals[active], blocks[active]))
+                world_obs, timesteps = observations["world"].copy(), observations["timestep"].copy()
+                observations, rewards, terminated, truncated, infos = envs.step(actions)
+                human_actions = np.asarray(infos["human_action"])
+                for world in np.flatnonzero(active):
+                    episodes[world].append(
+                        {
+                            "world": world_obs[world],
+                            "timestep": timesteps[world],
+                            "mask": result.mask[world],
+                            "visits": result.visits[world],
+                            "goal": goals[world],
+                            "belief": result.belief[world].astype(np.float16),
+                            "reward": float(rewards[world]),
+                            "human_action": int(human_actions[world]),
+                            "human_mask": result.human_mask[world],
+                        }
+                    )
+                    counters["return"][world] += rewards[world]
+                    counters["length"][world] += 1
+                    counters["human_actions"][world] += human_actions[world] != NOOP
+                    counters["human_place_break"][world] += human_actions[world] >= FIRST_PLACE
+                    place_break += actions[world] >= FIRST_PLACE
+                    correct += bool(infos["action_correct"][world])
+                    decisions += 1
+                ended = (terminated | truncated) & active
+                for world in np.flatnonzero(ended):
+                    _store_episode(replay, episodes[world], config.gamma)
+                    episodes[world] = []
+                    finished["goal_percentage"].append(float(infos["goal_percentage"][world]))
+                    finished["completed"].append(float(terminated[world]))
+                    for key in ("return", "length", "human_actions", "human_place_break"):
+                        finished[key].append(float(counters[key][world]))
+                        counters[key][world] = 0
+                resetting = ended
+            collect_seconds = time.perf_counter() - collect_start
+            global_step += config.batch_steps
+
+            # ---- learning
+            update_start = time.perf_counter()
+            terms: dict[str, float] = {}
+            updates = 0
+            if len(replay) >= config.min_replay:
+                updating = True
+                model.train()
+                weights = LossWeights(
+                    policy=config.lambda_policy,
+                    value=config.lambda_value,
+                    reward=config.lambda_reward,
+                    prev=config.lambda_prev_at(iteration),
+                    action=config.lambda_action,
+                )
+                sums: dict[str, float] = {}
+                for _ in range(config.updates_per_iteration):
+                    batch = {
+                        key: torch.as_tensor(value, device=device)
+                        for key, value in replay.sample(config.batch_size, rng).items()
+                    }
+                    loss, step_terms = az_loss(model, batch, weights)
+                    optimizer.zero_grad()
+                    loss.backward()
+                    nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                    optimizer.step()
+                    updates += 1
+                    for key, value in step_terms.items():
+                        sums[key] = sums.get(key, 0.0) + value
+                terms = {key: value / updates for key, value in sums.items()}
+                updating = False
+            update_seconds = time.perf_counter() - update_start
+
+            # ---- logging
+            accuracy_array = np.array(accuracy).reshape(-1, 3)
+            loss_keys = ("policy_kl", "value", "goal_nll", "prev_goal_kl", "human_action_nll", "total")
+            row = {
+                "iteration": iteration,
+                **{
+                    f"episode/{key}": float(np.mean(value)) if value else float("nan")
+                    for key, value in finished.items()
+                    if has_human or not key.startswith("human")
+                },
+                "episode/count": len(finished["return"]),
+                **{f"losses/{key}": terms.get(f"losses/{key}", float("nan")) for key in loss_keys},
+                "losses/lambda_prev": config.lambda_prev_at(iteration),
+                "agent/place_break_fraction": place_break / max(decisions, 1),
+                "agent/correct_fraction": correct / max(decisions, 1),
+                "replay/size": len(replay),
+                "throughput/sps_total": config.batch_steps / (collect_seconds + update_seconds),
+                "throughput/sps_collect": config.batch_steps / collect_seconds,
+                "throughput/simulations_per_second": decisions
+                * config.num_simulations
+                / max(search_seconds, 1e-9),
+                "throughput/collect_seconds": collect_seconds,
+                "throughput/search_seconds": search_seconds,
+                "throughput/update_seconds": update_seconds,
+            }
+            if has_human:
+                for column, key in enumerate(("accuracy", "accuracy_to_change", "log_likelihood")):
+                    row[f"belief/{key}"] = _finite_mean(accuracy_array[:, column])
+            log.log(global_step, row)
+            bar.update(config.batch_steps)
+            if finished["goal_percentage"]:
+                bar.set_postfix(
+                    goal=f"{np.mean(finished['goal_percentage']):.3f}",
+                    length=f"{np.mean(finished['length']):.1f}",
+                    sps=f"{row['throughput/sps_total']:.0f}",
+                )
+            last_iteration = iteration
+            out_of_time = (
+                config.time_budget_minutes > 0
+                and time.perf_counter() - started > 60 * config.time_budget_minutes
+            )
+            if out_of_time:
+                print(
+                    f"\nstopping after iteration {iteration}: time budget of "
+                    f"{config.time_budget_minutes:g} minutes used",
+                    file=sys.stderr,
+                )
+                break
+            if iteration % config.checkpoint_every == 0:
+                save("last.pt", iteration)
+                plot_learning_curve(
+                    log.csv_path,
+                    run_dir / "learning_curve.png",
+                    metrics=_curve_metrics(has_human),
+                    title=title,
+                )
+    except KeyboardInterrupt:
+        path = checkpoint_dir / "last.pt"
+        if not updating:
+            save("last.pt", last_iteration)
+        print(f"\ninterrupted: continue with --resume {path}", file=sys.stderr)
+        raise
+    finally:
+        bar.close()
+        log.close()
+        envs.close()
+    save("last.pt", last_iteration)
+    final = save("final.pt", last_iteration)
+    plot_learning_curve(
+        log.csv_path, run_dir / "learning_curve.png", metrics=_curve_metrics(has_human), title=title
+    )
+    return {
+        "global_step": global_step,
+        "iteration": last_iteration,
+        "run_dir": str(run_dir),
+        "checkpoint": str(final),
+        "wall_seconds": time.perf_counter() - started,
+    }
+
+
+def _finite_mean(values: np.ndarray) -> float:
+    """Mean of the finite entries (NaN when there are none)."""
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else float("nan")
+
+
+def _curve_metrics(has_human: bool) -> tuple[str, ...]:
+    if has_human:
+        return ("episode/length", "episode/human_place_break", "belief/accuracy_to_change", "losses/goal_nll")
+    return ("episode/goal_percentage", "episode/return", "losses/policy_kl")
+
+
+def _store_episode(replay: ReplayBuffer, steps: list[dict[str, Any]], gamma: float) -> None:
+    """Compute the discounted returns of one finished episode and append its decisions."""
+    if not steps:
+        return
+    returns = np.zeros(len(steps), dtype=np.float32)
+    following = 0.0
+    for index in range(len(steps) - 1, -1, -1):
+        following = steps[index]["reward"] + gamma * following
+        returns[index] = following
+    replay.add(
+        world=np.stack([s["world"] for s in steps]),
+        timestep=np.array([s["timestep"] for s in steps]),
+        mask=np.stack([s["mask"] for s in steps]),
+        visits=np.stack([s["visits"] for s in steps]),
+        returns=returns,
+        goal=np.stack([s["goal"] for s in steps]),
+        belief=np.stack([s["belief"] for s in steps]),
+        human_action=np.array([s["human_action"] for s in steps]),
+        human_mask=np.stack([s["human_mask"] for s in steps]),
+    )
+
+
+def config_from_checkpoint(path: str | Path, overrides: dict[str, Any] | None = None) -> AZConfig:
+    """The :class:`AZConfig` stored in a checkpoint, with some fields replaced.
+
+    Raises:
+        ValueError: if the checkpoint is not an AssistanceZero/AlphaZero one or an override names no field.
+    """
+    payload = load_checkpoint(path)
+    if payload["algorithm"] not in ("assistance_zero", "alpha_zero"):
+        raise ValueError(
+            f"{path} is a {payload['algorithm']!r} checkpoint, not an AssistanceZero/AlphaZero one"
+        )
+    stored = from_plain(payload["config"])
+    return AZConfig.from_dict({**stored, **dict(overrides or {})})
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Command-line entry point (see :mod:`baselines.assistance_zero.__main__`)."""
+    from baselines.assistance_zero.cli import parse_config
+
+    config, resume = parse_config(argv)
+    summary = train(config, resume=resume)
+    print(json.dumps(summary, indent=2))
+    return summary

@@ -1,0 +1,659 @@
+"""Compiled MCTS kernels for the assistance POMDP (numba): many search trees stepped at once.
+
+A *forest* holds ``B`` trees of at most ``M`` nodes. Every node stores a full copy of one world's
+:class:`~mbag_env.core.state.BatchState` row, so a tree transition is one call of the core's
+:func:`~mbag_env.core.step.step_world` with a given human action and assistant action: the rules
+exist only in ``mbag_env/core``. Observations and masks of new nodes are written with the core's
+:func:`~mbag_env.core.step.write_world` and :func:`~mbag_env.core.masks.write_action_mask`.
+
+The tree's reward is not the env's: the assistant does not know θ, so a transition's reward is
+the *expected* edit-distance drop under the node's goal belief ``p̂(θ|h)``, which factorises over
+cells, so a change at cell ``c`` from block ``o`` to ``n`` is worth
+``Σ_k p̂(θ_c = k) (cost(o, k) − cost(n, k))`` with the core's per-cell :func:`cell_cost`.
+With the goal visible (the AlphaZero builder) the belief is the goal's one-hot and this is
+exactly the env's reward.
+
+Selection is PUCT (``Q + c·P·sqrt(N)/(1 + n)``), either flat over all actions or *bilevel*
+(first the action type — NOOP, each move, PLACE, BREAK — then the action within the type).
+An edge that was never visited has ``Q = V(node) + E[r(a)]``: the node's value plus the
+assistant action's own expected reward under the belief (a first-play value that uses the
+learned reward model, so a handful of simulations already finds the actions the belief
+supports). One step of a simulation is ``(assistant action a, human action aᴴ ~ p̂(aᴴ|h))``;
+children are keyed by the pair.
+
+The Python side (:mod:`baselines.assistance_zero.mcts`) calls :func:`select_leaves`, evaluates
+the leaves' observations with the network in one batch, and calls :func:`expand_and_backup`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from mbag_env.blocks import FIRST_PLACEABLE, NUM_BLOCK_TYPES, NUM_PLACEABLE
+from mbag_env.core.actions import FIRST_PLACE
+from mbag_env.core.masks import write_action_mask
+from mbag_env.core.reward import cell_cost
+from mbag_env.core.state import (
+    ENV_BEST_EDIT_DISTANCE,
+    ENV_EDIT_DISTANCE,
+    ENV_INITIAL_EDIT_DISTANCE,
+    ENV_TERMINATED,
+    ENV_TIMESTEP,
+    PARAM_HORIZON,
+    PARAM_NUM_PLAYERS,
+    PLAYER_X,
+    PLAYER_Y,
+    PLAYER_Z,
+)
+from mbag_env.core.step import recount_world, step_world, write_world
+
+NUM_ACTION_TYPES = 9
+"""Action types of bilevel selection: NOOP, the six moves (one type each), PLACE and BREAK."""
+TYPE_PLACE = 7
+TYPE_BREAK = 8
+
+
+@numba.njit(cache=True, inline="always")
+def action_type(action: int, num_cells: int) -> int:
+    """The bilevel type of a flat action (NOOP 0, moves 1..6, PLACE 7, BREAK 8)."""
+    if action < FIRST_PLACE:
+        return action
+    if action < FIRST_PLACE + NUM_PLACEABLE * num_cells:
+        return TYPE_PLACE
+    return TYPE_BREAK
+
+
+@numba.njit(cache=True, inline="always")
+def action_cell(action: int, num_cells: int) -> int:
+    """The cell a PLACE/BREAK action names (C order), or -1 for NOOP and moves."""
+    if action < FIRST_PLACE:
+        return -1
+    return (action - FIRST_PLACE) % num_cells
+
+
+@numba.njit(cache=True)
+def expected_cell_change(belief: np.ndarray, cell: int, old: int, new: int) -> float:
+    """``E[cost(old, θ_c) − cost(new, θ_c)]`` under ``belief`` ``(NUM_BLOCK_TYPES, V)``."""
+    if old == new:
+        return 0.0
+    total = 0.0
+    for block in range(NUM_BLOCK_TYPES):
+        total += belief[block, cell] * (cell_cost(old, block) - cell_cost(new, block))
+    return total
+
+
+@numba.njit(cache=True)
+def expected_action_reward(blocks_flat: np.ndarray, belief: np.ndarray, action: int, num_cells: int) -> float:
+    """Expected reward of a PLACE/BREAK ``action`` on the world ``blocks_flat`` ``(V,)`` if it succeeds
+    (0 for NOOP and moves)."""
+    if action < FIRST_PLACE:
+        return 0.0
+    cell = (action - FIRST_PLACE) % num_cells
+    if action < FIRST_PLACE + NUM_PLACEABLE * num_cells:
+        new = FIRST_PLACEABLE + (action - FIRST_PLACE) // num_cells
+    else:
+        new = 0
+    return expected_cell_change(belief, cell, blocks_flat[cell], new)
+
+
+@numba.njit(cache=True)
+def set_root(
+    b: int,
+    world_obs: np.ndarray,
+    timestep: int,
+    goal: np.ndarray,
+    viewer: int,
+    params: np.ndarray,
+    node_blocks: np.ndarray,
+    node_goal: np.ndarray,
+    node_last: np.ndarray,
+    node_env: np.ndarray,
+    node_players: np.ndarray,
+    node_layers: np.ndarray,
+    node_solid: np.ndarray,
+) -> None:
+    """Rebuild tree ``b``'s root (node 0) state from ``viewer``'s observation.
+
+    The observation holds everything the rules need with infinite blocks: blocks, player cells
+    (feet = the lower of a player's two cells), and who last touched each cell; ``goal`` is the
+    goal the tree plans against (θ if visible, else any fixed array: its rewards are unused).
+    """
+    num_players = params[PARAM_NUM_PLAYERS]
+    width, height, depth = world_obs.shape[1], world_obs.shape[2], world_obs.shape[3]
+    node_players[b, 0] = 0
+    node_env[b, 0] = 0
+    found = np.zeros(num_players, dtype=np.bool_)
+    for x in range(width):
+        for y in range(height):
+            for z in range(depth):
+                node_blocks[b, 0, x, y, z] = world_obs[0, x, y, z]
+                node_goal[b, x, y, z] = goal[x, y, z]
+                label = world_obs[2, x, y, z]
+                node_last[b, 0, x, y, z] = 0 if label == 0 else label_owner(label, viewer) + 1
+                player_label = world_obs[1, x, y, z]
+                if player_label > 0:
+                    player = label_owner(player_label, viewer)
+                    if player < num_players and not found[player]:
+                        found[player] = True
+                        node_players[b, 0, player, PLAYER_X] = x
+                        node_players[b, 0, player, PLAYER_Y] = y
+                        node_players[b, 0, player, PLAYER_Z] = z
+    recount_world(node_blocks[b, 0], node_goal[b], node_env[b, 0], node_layers[b, 0], node_solid[b, 0])
+    distance = node_env[b, 0, ENV_EDIT_DISTANCE]
+    node_env[b, 0, ENV_INITIAL_EDIT_DISTANCE] = distance
+    node_env[b, 0, ENV_BEST_EDIT_DISTANCE] = distance
+    node_env[b, 0, ENV_TIMESTEP] = timestep
+
+
+@numba.njit(cache=True, inline="always")
+def label_owner(label: int, viewer: int) -> int:
+    """The player index behind an observation label (inverse of the core's ``viewer_label``)."""
+    if label == 1:
+        return viewer
+    other = label - 2
+    return other if other < viewer else other + 1
+
+
+@numba.njit(cache=True)
+def write_node_observation(
+    b: int,
+    node: int,
+    viewer: int,
+    human: int,
+    params: np.ndarray,
+    node_blocks: np.ndarray,
+    node_goal: np.ndarray,
+    node_last: np.ndarray,
+    node_env: np.ndarray,
+    node_players: np.ndarray,
+    node_solid: np.ndarray,
+    out_world: np.ndarray,
+    out_timestep: np.ndarray,
+    out_mask: np.ndarray,
+    out_human_mask: np.ndarray,
+) -> None:
+    """Write node ``node`` of tree ``b``'s observation, the viewer's mask and the human's mask
+    (when ``human >= 0``) into row ``b`` of the output buffers."""
+    write_world(
+        node_blocks[b, node],
+        node_goal[b],
+        node_last[b, node],
+        node_players[b, node],
+        params,
+        viewer,
+        out_world[b],
+    )
+    out_timestep[b] = node_env[b, node, ENV_TIMESTEP]
+    write_action_mask(
+        out_mask[b], node_blocks[b, node], node_solid[b, node], node_players[b, node], params, viewer
+    )
+    if human >= 0:
+        write_action_mask(
+            out_human_mask[b], node_blocks[b, node], node_solid[b, node], node_players[b, node], params, human
+        )
+
+
+@numba.njit(cache=True)
+def prepare_roots(
+    active: np.ndarray,
+    world_obs: np.ndarray,
+    timesteps: np.ndarray,
+    goals: np.ndarray,
+    viewer: int,
+    human: int,
+    params: np.ndarray,
+    node_blocks: np.ndarray,
+    node_goal: np.ndarray,
+    node_last: np.ndarray,
+    node_env: np.ndarray,
+    node_players: np.ndarray,
+    node_layers: np.ndarray,
+    node_solid: np.ndarray,
+    node_count: np.ndarray,
+    node_first_child: np.ndarray,
+    edge_visits: np.ndarray,
+    edge_value: np.ndarray,
+    type_visits: np.ndarray,
+    type_value: np.ndarray,
+    node_visits: np.ndarray,
+    node_terminal: np.ndarray,
+    path_length: np.ndarray,
+    out_world: np.ndarray,
+    out_timestep: np.ndarray,
+    out_mask: np.ndarray,
+    out_human_mask: np.ndarray,
+) -> None:
+    """Clear every active tree, set its root from the observation and write the root's
+    observation and masks for the first network call."""
+    for b in range(active.shape[0]):
+        if not active[b]:
+            continue
+        node_count[b] = 1
+        node_first_child[b, 0, :] = -1
+        edge_visits[b, 0, :] = 0
+        edge_value[b, 0, :] = 0.0
+        type_visits[b, 0, :] = 0
+        type_value[b, 0, :] = 0.0
+        node_visits[b, 0] = 0
+        node_terminal[b, 0] = False
+        path_length[b] = 0
+        set_root(
+            b,
+            world_obs[b],
+            timesteps[b],
+            goals[b],
+            viewer,
+            params,
+            node_blocks,
+            node_goal,
+            node_last,
+            node_env,
+            node_players,
+            node_layers,
+            node_solid,
+        )
+        write_node_observation(
+            b,
+            0,
+            viewer,
+            human,
+            params,
+            node_blocks,
+            node_goal,
+            node_last,
+            node_env,
+            node_players,
+            node_solid,
+            out_world,
+            out_timestep,
+            out_mask,
+            out_human_mask,
+        )
+
+
+@numba.njit(cache=True)
+def expand_node(
+    b: int,
+    node: int,
+    mask: np.ndarray,
+    prior: np.ndarray,
+    value: float,
+    belief: np.ndarray,
+    human_probs: np.ndarray,
+    num_cells: int,
+    node_blocks: np.ndarray,
+    node_mask: np.ndarray,
+    node_prior: np.ndarray,
+    node_value: np.ndarray,
+    node_belief: np.ndarray,
+    node_human_probs: np.ndarray,
+    node_fpu: np.ndarray,
+    node_type_prior: np.ndarray,
+    node_type_fpu: np.ndarray,
+) -> None:
+    """Store a node's network outputs and its first-play values ``V + E[r(a)]`` (per action and,
+    for bilevel selection, the best of each type)."""
+    node_mask[b, node] = mask
+    node_prior[b, node] = prior
+    node_value[b, node] = value
+    node_belief[b, node] = belief
+    node_human_probs[b, node] = human_probs
+    blocks_flat = node_blocks[b, node].ravel()
+    node_type_prior[b, node, :] = 0.0
+    node_type_fpu[b, node, :] = -np.inf
+    for action in range(mask.shape[0]):
+        if not mask[action]:
+            node_fpu[b, node, action] = -np.inf
+            continue
+        fpu = value + expected_action_reward(blocks_flat, belief, action, num_cells)
+        node_fpu[b, node, action] = fpu
+        kind = action_type(action, num_cells)
+        node_type_prior[b, node, kind] += prior[action]
+        if fpu > node_type_fpu[b, node, kind]:
+            node_type_fpu[b, node, kind] = fpu
+
+
+@numba.njit(cache=True)
+def select_action(
+    b: int,
+    node: int,
+    c_puct: float,
+    bilevel: bool,
+    num_cells: int,
+    node_mask: np.ndarray,
+    node_prior: np.ndarray,
+    node_fpu: np.ndarray,
+    node_type_prior: np.ndarray,
+    node_type_fpu: np.ndarray,
+    edge_visits: np.ndarray,
+    edge_value: np.ndarray,
+    type_visits: np.ndarray,
+    type_value: np.ndarray,
+    node_visits: np.ndarray,
+) -> int:
+    """PUCT choice at an expanded node (flat, or type first then action within the type)."""
+    mask = node_mask[b, node]
+    prior = node_prior[b, node]
+    total = node_visits[b, node]
+    chosen_type = -1
+    parent_visits = total
+    type_prior = 1.0
+    if bilevel:
+        best = -np.inf
+        root = math.sqrt(max(total, 1))
+        for kind in range(NUM_ACTION_TYPES):
+            if node_type_fpu[b, node, kind] == -np.inf:
+                continue
+            visits = type_visits[b, node, kind]
+            q = type_value[b, node, kind] / visits if visits > 0 else node_type_fpu[b, node, kind]
+            score = q + c_puct * node_type_prior[b, node, kind] * root / (1.0 + visits)
+            if score > best:
+                best = score
+                chosen_type = kind
+        parent_visits = type_visits[b, node, chosen_type]
+        type_prior = max(node_type_prior[b, node, chosen_type], 1e-12)
+    root = math.sqrt(max(parent_visits, 1))
+    best = -np.inf
+    chosen = 0
+    start, stop = 0, mask.shape[0]
+    if bilevel:
+        if chosen_type < TYPE_PLACE:
+            start, stop = chosen_type, chosen_type + 1
+        elif chosen_type == TYPE_PLACE:
+            start, stop = FIRST_PLACE, FIRST_PLACE + NUM_PLACEABLE * num_cells
+        else:
+            start, stop = (
+                FIRST_PLACE + NUM_PLACEABLE * num_cells,
+                FIRST_PLACE + (NUM_PLACEABLE + 1) * num_cells,
+            )
+    for action in range(start, stop):
+        if not mask[action]:
+            continue
+        visits = edge_visits[b, node, action]
+        q = edge_value[b, node, action] / visits if visits > 0 else node_fpu[b, node, action]
+        score = q + c_puct * (prior[action] / type_prior) * root / (1.0 + visits)
+        if score > best:
+            best = score
+            chosen = action
+    return chosen
+
+
+@numba.njit(cache=True)
+def sample_index(probs: np.ndarray, uniform: float) -> int:
+    """Inverse-CDF sample from ``probs`` (last positive entry on rounding)."""
+    running = 0.0
+    last = 0
+    for index in range(probs.shape[0]):
+        p = probs[index]
+        if p > 0.0:
+            running += p
+            last = index
+            if uniform < running:
+                return index
+    return last
+
+
+@numba.njit(cache=True)
+def select_leaves(
+    active: np.ndarray,
+    uniforms: np.ndarray,
+    c_puct: float,
+    bilevel: bool,
+    viewer: int,
+    human: int,
+    params: np.ndarray,
+    shaping: np.ndarray,
+    human_model: np.ndarray,
+    scratch: np.ndarray,
+    no_mirror: np.ndarray,
+    node_blocks: np.ndarray,
+    node_goal: np.ndarray,
+    node_last: np.ndarray,
+    node_env: np.ndarray,
+    node_players: np.ndarray,
+    node_layers: np.ndarray,
+    node_solid: np.ndarray,
+    node_count: np.ndarray,
+    node_first_child: np.ndarray,
+    node_next_sibling: np.ndarray,
+    node_human_action: np.ndarray,
+    node_reward: np.ndarray,
+    node_terminal: np.ndarray,
+    node_mask: np.ndarray,
+    node_prior: np.ndarray,
+    node_belief: np.ndarray,
+    node_human_probs: np.ndarray,
+    node_fpu: np.ndarray,
+    node_type_prior: np.ndarray,
+    node_type_fpu: np.ndarray,
+    edge_visits: np.ndarray,
+    edge_value: np.ndarray,
+    type_visits: np.ndarray,
+    type_value: np.ndarray,
+    node_visits: np.ndarray,
+    path_nodes: np.ndarray,
+    path_actions: np.ndarray,
+    path_length: np.ndarray,
+    leaf: np.ndarray,
+    out_world: np.ndarray,
+    out_timestep: np.ndarray,
+    out_mask: np.ndarray,
+    out_human_mask: np.ndarray,
+) -> None:
+    """One simulation's descent in every active tree.
+
+    From the root, pick an action by PUCT, sample the human's action from the node's
+    ``p̂(aᴴ|h)`` (``uniforms[b, depth]``), and follow the child for the pair; at a pair not seen
+    yet, create the child by stepping a copy of the node's state with the core's ``step_world``
+    and store the expected reward under the node's belief. The new node (or a terminal node
+    reached) is the leaf: ``leaf[b]``, with its observation written for the network call.
+    """
+    num_cells = node_blocks.shape[2] * node_blocks.shape[3] * node_blocks.shape[4]
+    num_players = params[PARAM_NUM_PLAYERS]
+    horizon = params[PARAM_HORIZON]
+    actions = np.zeros(num_players, dtype=np.int64)
+    rewards = np.zeros(num_players, dtype=np.float64)
+    max_depth = path_nodes.shape[1]
+    for b in range(active.shape[0]):
+        if not active[b]:
+            leaf[b] = -1
+            continue
+        node = 0
+        depth = 0
+        while True:
+            if node_terminal[b, node] or depth >= max_depth:
+                leaf[b] = node
+                break
+            action = select_action(
+                b,
+                node,
+                c_puct,
+                bilevel,
+                num_cells,
+                node_mask,
+                node_prior,
+                node_fpu,
+                node_type_prior,
+                node_type_fpu,
+                edge_visits,
+                edge_value,
+                type_visits,
+                type_value,
+                node_visits,
+            )
+            human_action = 0
+            if human >= 0:
+                human_action = sample_index(node_human_probs[b, node], uniforms[b, depth])
+            path_nodes[b, depth] = node
+            path_actions[b, depth] = action
+            depth += 1
+            child = node_first_child[b, node, action]
+            while child >= 0 and node_human_action[b, child] != human_action:
+                child = node_next_sibling[b, child]
+            if child >= 0:
+                node = child
+                continue
+            # A new node: copy the state and step it with (human action, assistant action).
+            child = node_count[b]
+            node_count[b] += 1
+            node_blocks[b, child] = node_blocks[b, node]
+            node_last[b, child] = node_last[b, node]
+            node_env[b, child] = node_env[b, node]
+            node_players[b, child] = node_players[b, node]
+            node_layers[b, child] = node_layers[b, node]
+            node_solid[b, child] = node_solid[b, node]
+            actions[:] = 0
+            actions[viewer] = action
+            if human >= 0:
+                actions[human] = human_action
+            step_world(
+                node_blocks[b, child],
+                node_goal[b],
+                node_last[b, child],
+                node_env[b, child],
+                node_players[b, child],
+                node_layers[b, child],
+                node_solid[b, child],
+                params,
+                shaping,
+                human_model,
+                actions,
+                rewards,
+                scratch[b],
+                no_mirror,
+                viewer,
+            )
+            node_reward[b, child] = transition_reward(
+                node_blocks[b, node], node_blocks[b, child], node_belief[b, node], actions, num_cells
+            )
+            node_terminal[b, child] = (
+                node_env[b, child, ENV_TIMESTEP] >= horizon or node_env[b, child, ENV_TERMINATED] != 0
+            )
+            node_human_action[b, child] = human_action
+            node_next_sibling[b, child] = node_first_child[b, node, action]
+            node_first_child[b, node, action] = child
+            node_first_child[b, child, :] = -1
+            edge_visits[b, child, :] = 0
+            edge_value[b, child, :] = 0.0
+            type_visits[b, child, :] = 0
+            type_value[b, child, :] = 0.0
+            node_visits[b, child] = 0
+            leaf[b] = child
+            break
+        path_length[b] = depth
+        write_node_observation(
+            b,
+            leaf[b],
+            viewer,
+            human,
+            params,
+            node_blocks,
+            node_goal,
+            node_last,
+            node_env,
+            node_players,
+            node_solid,
+            out_world,
+            out_timestep,
+            out_mask,
+            out_human_mask,
+        )
+
+
+@numba.njit(cache=True)
+def transition_reward(
+    before: np.ndarray, after: np.ndarray, belief: np.ndarray, actions: np.ndarray, num_cells: int
+) -> float:
+    """Expected edit-distance drop of one joint step under ``belief``: the sum over the cells the
+    players' PLACE/BREAK actions name (each counted once) of the expected change there."""
+    before_flat = before.ravel()
+    after_flat = after.ravel()
+    total = 0.0
+    for player in range(actions.shape[0]):
+        cell = action_cell(actions[player], num_cells)
+        if cell < 0:
+            continue
+        repeated = False
+        for other in range(player):
+            if action_cell(actions[other], num_cells) == cell:
+                repeated = True
+        if not repeated:
+            total += expected_cell_change(belief, cell, before_flat[cell], after_flat[cell])
+    return total
+
+
+@numba.njit(cache=True)
+def expand_and_backup(
+    active: np.ndarray,
+    leaf: np.ndarray,
+    masks: np.ndarray,
+    priors: np.ndarray,
+    values: np.ndarray,
+    beliefs: np.ndarray,
+    human_probs: np.ndarray,
+    gamma: float,
+    node_blocks: np.ndarray,
+    node_reward: np.ndarray,
+    node_terminal: np.ndarray,
+    node_mask: np.ndarray,
+    node_prior: np.ndarray,
+    node_value: np.ndarray,
+    node_belief: np.ndarray,
+    node_human_probs: np.ndarray,
+    node_fpu: np.ndarray,
+    node_type_prior: np.ndarray,
+    node_type_fpu: np.ndarray,
+    edge_visits: np.ndarray,
+    edge_value: np.ndarray,
+    type_visits: np.ndarray,
+    type_value: np.ndarray,
+    node_visits: np.ndarray,
+    path_nodes: np.ndarray,
+    path_actions: np.ndarray,
+    path_length: np.ndarray,
+) -> None:
+    """Store the leaves' network outputs and back the discounted return up each path.
+
+    A terminal leaf is worth 0; otherwise its value is the network's ``V(h)``. Each edge on the
+    path gets ``G = r + γ G_child`` (``r`` the child's expected reward).
+    """
+    num_cells = node_blocks.shape[2] * node_blocks.shape[3] * node_blocks.shape[4]
+    for b in range(active.shape[0]):
+        if not active[b] or leaf[b] < 0:
+            continue
+        node = leaf[b]
+        expand_node(
+            b,
+            node,
+            masks[b],
+            priors[b],
+            values[b],
+            beliefs[b].reshape(NUM_BLOCK_TYPES, num_cells),
+            human_probs[b],
+            num_cells,
+            node_blocks,
+            node_mask,
+            node_prior,
+            node_value,
+            node_belief,
+            node_human_probs,
+            node_fpu,
+            node_type_prior,
+            node_type_fpu,
+        )
+        ret = 0.0 if node_terminal[b, node] else float(values[b])
+        child = node
+        for depth in range(path_length[b] - 1, -1, -1):
+            parent = path_nodes[b, depth]
+            action = path_actions[b, depth]
+            ret = node_reward[b, child] + gamma * ret
+            edge_visits[b, parent, action] += 1
+            edge_value[b, parent, action] += ret
+            kind = action_type(action, num_cells)
+            type_visits[b, parent, kind] += 1
+            type_value[b, parent, kind] += ret
+            node_visits[b, parent] += 1
+            child = parent
