@@ -1,0 +1,410 @@
+"""Dreamer's training loop (collection on the vector env, replay, updates, logs, checkpoints), the
+trained agent as a policy, and the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+import mbag_env  # noqa: F401  (registers the mbag/ ids)
+from baselines.common.checkpoint import from_plain, load_checkpoint, save_checkpoint, to_plain
+from baselines.common.evaluation import random_valid_policy
+from baselines.common.networks import ObservationSpec
+from baselines.common.seeding import (
+    rng_state,
+    seed_everything,
+    select_device,
+    set_rng_state,
+    set_torch_threads,
+)
+from baselines.common.training_log import TrainingLog, plot_learning_curve, progress_bar
+from baselines.dreamer.core import PRESETS, DreamerConfig, config_for_preset
+from baselines.dreamer.networks import DreamerAgent, observation_tensors
+from baselines.dreamer.replay import ReplayBuffer
+from mbag_env.core.actions import FIRST_PLACE, NOOP
+
+# --------------------------------------------------------------------------------------- training
+EPISODE_KEYS = ("return", "length", "goal_percentage", "completed", "human_actions", "human_place_break")
+
+
+def make_envs(config: DreamerConfig) -> gym.vector.VectorEnv:
+    """The batched vector env of ``config``."""
+    return gym.make_vec(
+        config.env_id, num_envs=config.num_envs, vectorization_mode="vector_entry_point", **config.env_kwargs
+    )
+
+
+def network_config(config: DreamerConfig) -> dict[str, Any]:
+    """The size fields of ``config`` (stored as the checkpoint's ``network_config``)."""
+    names = (
+        "deter",
+        "stoch",
+        "classes",
+        "hidden",
+        "mlp_layers",
+        "cnn_depth",
+        "cnn_stages",
+        "channel_embedding",
+    )
+    return {name: getattr(config, name) for name in names}
+
+
+def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, Any]:
+    """Train Dreamer; return a summary (steps, updates, run folder, checkpoint, throughput).
+
+    Raises:
+        FileExistsError: if a fresh run would overwrite a run folder's log.
+        ValueError: if a resumed checkpoint does not match the env's spaces.
+    """
+    set_torch_threads(config.torch_threads)
+    device = select_device(config.device)
+    seed_everything(config.seed)
+    envs = make_envs(config)
+    spec = ObservationSpec.from_spaces(envs.single_observation_space, envs.single_action_space)
+    agent = DreamerAgent(spec, config).to(device)
+    replay = ReplayBuffer(spec, config.num_envs, config.replay_capacity, seed=config.seed)
+    run_dir, checkpoint_dir = Path(config.run_dir), Path(config.run_dir) / "checkpoints"
+    env_step, updates, update_budget = 0, 0, 0.0
+    if resume is None and (run_dir / "progress.csv").exists():
+        raise FileExistsError(
+            f"{run_dir} already holds a run; pass another --run-dir or --resume {checkpoint_dir / 'last.pt'}"
+        )
+    if resume is not None:
+        payload = load_checkpoint(resume, map_location=device)
+        if ObservationSpec.from_dict(payload["observation_spec"]) != spec:
+            raise ValueError(f"checkpoint {resume} was trained on other spaces than {config.env_id} has now")
+        agent.load_state_dict(payload["model"])
+        agent.load_optimizer_state(payload["optimizer"])
+        env_step, updates, update_budget = (
+            int(payload["global_step"]),
+            int(payload["updates"]),
+            float(payload["update_budget"]),
+        )
+        set_rng_state(payload["rng"])
+        replay_path = Path(resume).parent / "replay.npz"
+        if replay_path.is_file():
+            with np.load(replay_path) as arrays:
+                replay.load(arrays)
+        else:
+            print(
+                f"no {replay_path}: the replay buffer starts empty (random prefill runs again)",
+                file=sys.stderr,
+            )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(json.dumps(to_plain(asdict(config)), indent=2))
+    log = TrainingLog(run_dir, tensorboard=config.tensorboard, resume_step=env_step if resume else None)
+
+    def save(name: str) -> Path:
+        path = save_checkpoint(
+            checkpoint_dir / name,
+            {
+                "algorithm": "dreamer",
+                "config": to_plain(asdict(config)),
+                "observation_spec": spec.to_dict(),
+                "network_config": network_config(config),
+                "model": agent.state_dict(),
+                "optimizer": agent.optimizer_state(),
+                "global_step": env_step,
+                "updates": updates,
+                "update_budget": update_budget,
+                "rng": rng_state(),
+            },
+        )
+        if config.save_replay:
+            np.savez(checkpoint_dir / "replay.tmp.npz", **replay.state())
+            Path(checkpoint_dir / "replay.tmp.npz").replace(checkpoint_dir / "replay.npz")
+        return path
+
+    random_policy = random_valid_policy(config.seed)
+    observation, _ = envs.reset(seed=config.seed + env_step)
+    reward = np.zeros(config.num_envs, np.float32)
+    terminal = np.zeros(config.num_envs, bool)
+    resetting = np.zeros(config.num_envs, bool)
+    state = (
+        *agent.world_model.rssm.initial(config.num_envs, device),
+        torch.full((config.num_envs,), -1, device=device),
+    )
+    has_human = getattr(envs.unwrapped, "agent", 0) != 0
+    counters = {
+        key: np.zeros(config.num_envs) for key in ("return", "length", "human_actions", "human_place_break")
+    }
+    finished: dict[str, list[float]] = {key: [] for key in EPISODE_KEYS}
+    stats_sum: dict[str, float] = {}
+    timing = {"env": 0.0, "act": 0.0, "train": 0.0, "start": time.perf_counter(), "steps": 0, "updates": 0}
+    minimum_rows = max(config.batch_length, config.prefill // config.num_envs)
+
+    def write_log() -> None:
+        nonlocal finished, stats_sum
+        wall = time.perf_counter() - timing["start"]
+        count = max(1, int(timing["updates"]))
+        row = {
+            f"episode/{key}": float(np.mean(value)) if value else float("nan")
+            for key, value in finished.items()
+            if has_human or not key.startswith("human")
+        }
+        row["episode/count"] = len(finished["return"])
+        row.update({key: stats_sum.get(key, float("nan")) / count for key in LOSS_KEYS})
+        row.update(
+            {
+                "updates": updates,
+                "throughput/env_steps_per_s": timing["steps"] / wall,
+                "throughput/updates_per_s": timing["updates"] / max(timing["train"], 1e-9),
+                "throughput/env_seconds": timing["env"],
+                "throughput/act_seconds": timing["act"],
+                "throughput/train_seconds": timing["train"],
+                "throughput/wall_seconds": wall,
+            }
+        )
+        log.log(env_step, row)
+        if finished["return"]:
+            bar.set_postfix(
+                ret=f"{np.mean(finished['return']):.2f}",
+                goal=f"{np.mean(finished['goal_percentage']):.2f}",
+                upd=updates,
+            )
+        finished = {key: [] for key in EPISODE_KEYS}
+        stats_sum = {}
+        timing.update(env=0.0, act=0.0, train=0.0, start=time.perf_counter(), steps=0, updates=0)
+
+    bar = progress_bar(config.total_steps, env_step, f"dreamer {config.env_id}", not config.progress)
+    next_log = (env_step // config.log_every + 1) * config.log_every
+    next_checkpoint = (env_step // config.checkpoint_every + 1) * config.checkpoint_every
+    try:
+        deadline = (
+            time.perf_counter() + 60 * config.max_wall_minutes if config.max_wall_minutes > 0 else math.inf
+        )
+        while env_step < config.total_steps and time.perf_counter() < deadline:
+            start = time.perf_counter()
+            tensors = observation_tensors(observation, device)
+            action_tensor, state = agent.act(tensors, state)
+            if env_step < config.prefill or replay.count < minimum_rows:
+                action_tensor = torch.as_tensor(random_policy(observation), device=device)
+                state = (state[0], state[1], action_tensor)  # the filter must see the action taken
+            action = action_tensor.cpu().numpy()
+            replay.add(observation, reward, terminal, action)
+            timing["act"] += time.perf_counter() - start
+            start = time.perf_counter()
+            observation, reward, term, trunc, infos = envs.step(action)
+            timing["env"] += time.perf_counter() - start
+            reward, terminal = np.asarray(reward, np.float32), np.asarray(term, bool)
+            stepped = ~resetting
+            counters["return"] += np.where(stepped, reward, 0.0)
+            counters["length"] += stepped
+            human = np.asarray(infos["human_action"])
+            counters["human_actions"] += stepped & (human != NOOP)
+            counters["human_place_break"] += stepped & (human >= FIRST_PLACE)
+            resetting = (term | trunc) & stepped
+            for world in np.flatnonzero(resetting):
+                for key in ("return", "length", "human_actions", "human_place_break"):
+                    finished[key].append(float(counters[key][world]))
+                    counters[key][world] = 0
+                finished["goal_percentage"].append(float(infos["goal_percentage"][world]))
+                finished["completed"].append(float(term[world]))
+            env_step += config.num_envs
+            timing["steps"] += config.num_envs
+            bar.update(config.num_envs)
+
+            if env_step >= config.prefill and replay.count >= minimum_rows:
+                update_budget += (
+                    config.num_envs * config.train_ratio / (config.batch_size * config.batch_length)
+                )
+                start = time.perf_counter()
+                while update_budget >= 1.0:
+                    batch = replay.sample(config.batch_size, config.batch_length, device)
+                    for key, value in agent.train_step(batch).items():
+                        stats_sum[key] = stats_sum.get(key, 0.0) + value
+                    update_budget -= 1.0
+                    updates += 1
+                    timing["updates"] += 1
+                timing["train"] += time.perf_counter() - start
+
+            if env_step >= next_log:
+                next_log += config.log_every
+                write_log()
+            if env_step >= next_checkpoint:
+                next_checkpoint += config.checkpoint_every
+                save("last.pt")
+    except KeyboardInterrupt:
+        save("last.pt")
+        print(f"\ninterrupted: continue with --resume {checkpoint_dir / 'last.pt'}", file=sys.stderr)
+        raise
+    finally:
+        bar.close()
+        log.close()
+        envs.close()
+    if timing["steps"]:
+        write_log()
+    save("last.pt")
+    final = save("final.pt")
+    plot_learning_curve(log.csv_path, run_dir / "learning_curve.png", title=f"Dreamer on {config.env_id}")
+    return {"global_step": env_step, "updates": updates, "run_dir": str(run_dir), "checkpoint": str(final)}
+
+
+LOSS_KEYS = (
+    "model/decoder",
+    "model/mask",
+    "model/reward",
+    "model/continue",
+    "model/vector",
+    "model/kl",
+    "model/total",
+    "model/grad_norm",
+    "actor/loss",
+    "actor/entropy",
+    "actor/return_scale",
+    "actor/imagined_return",
+    "actor/imagined_reward",
+    "actor/imagined_place_break",
+    "critic/loss",
+    "critic/value",
+)
+"""Training statistics logged (means over the updates of a log interval) to ``progress.csv``."""
+
+
+# ------------------------------------------------------------------------------------ the policy
+class DreamerPolicy:
+    """A trained Dreamer agent as an env policy (filters observations with the world model).
+
+    It keeps the recurrent state between calls and resets a row when its ``timestep`` is 0 (a new
+    episode) or when the batch size changes.
+    """
+
+    def __init__(
+        self,
+        agent: DreamerAgent,
+        device: torch.device | str = "cpu",
+        deterministic: bool = False,
+        seed: int | None = None,
+    ) -> None:
+        self.device = torch.device(device)
+        self.agent = agent.to(self.device).eval()
+        self.deterministic = deterministic
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(seed) if seed is not None else self.generator.seed()
+        self.state: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+
+    @property
+    def spec(self) -> ObservationSpec:
+        """The observation spec the agent was trained on."""
+        return self.agent.spec
+
+    def act_batch(self, observations: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Actions ``(N,)`` for a vector env's observation dict."""
+        tensors = observation_tensors(observations, self.device)
+        batch = tensors["world"].shape[0]
+        if self.state is None or self.state[0].shape[0] != batch:
+            self.state = (
+                *self.agent.world_model.rssm.initial(batch, self.device),
+                torch.full((batch,), -1, device=self.device),
+            )
+        # The action draw uses the seeded generator; the latent draws use torch's global RNG.
+        action, self.state = self.agent.act(tensors, self.state, self.deterministic, self.generator)
+        return action.cpu().numpy().astype(np.int64)
+
+    def act(self, observation: Mapping[str, np.ndarray]) -> int:
+        """The action for one env's observation dict."""
+        world = np.asarray(observation["world"])
+        if world.shape != self.spec.world_shape:
+            raise ValueError(
+                f"observation world has shape {world.shape}, "
+                f"the policy was trained on {self.spec.world_shape}"
+            )
+        return int(
+            self.act_batch(
+                {key: np.asarray(value)[None] for key, value in observation.items() if key != "info"}
+            )[0]
+        )
+
+    __call__ = act
+
+
+def agent_from_checkpoint(payload: Mapping[str, Any], device: torch.device | str = "cpu") -> DreamerAgent:
+    """Rebuild the agent of a loaded checkpoint."""
+    config = config_from_payload(payload)
+    agent = DreamerAgent(ObservationSpec.from_dict(dict(payload["observation_spec"])), config)
+    agent.load_state_dict(payload["model"])
+    return agent.to(device)
+
+
+def policy_from_checkpoint(
+    payload: Mapping[str, Any],
+    device: torch.device | str = "cpu",
+    deterministic: bool = False,
+    seed: int | None = None,
+) -> DreamerPolicy:
+    """The :data:`~baselines.common.policy.POLICY_LOADERS` entry for ``algorithm == "dreamer"``."""
+    return DreamerPolicy(agent_from_checkpoint(payload, device), device, deterministic, seed)
+
+
+def config_from_payload(
+    payload: Mapping[str, Any], overrides: Mapping[str, Any] | None = None
+) -> DreamerConfig:
+    """The :class:`DreamerConfig` of a loaded checkpoint, with fields replaced by ``overrides``.
+
+    Raises:
+        ValueError: for a non-Dreamer checkpoint or an unknown field.
+    """
+    if payload["algorithm"] != "dreamer":
+        raise ValueError(f"a {payload['algorithm']!r} checkpoint is not a Dreamer one")
+    known = {f.name for f in fields(DreamerConfig)}
+    unknown = set(overrides or {}) - known
+    if unknown:
+        raise ValueError(f"unknown DreamerConfig fields {sorted(unknown)}")
+    stored = from_plain(payload["config"])
+    return DreamerConfig(
+        **{key: value for key, value in stored.items() if key in known} | dict(overrides or {})
+    )
+
+
+# ------------------------------------------------------------------------------------------- CLI
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser; every option defaults to 'not given' (the preset or checkpoint decides)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m baselines.dreamer",
+        description="Train DreamerV3 on an mbag_env id.",
+        argument_default=argparse.SUPPRESS,
+    )
+    parser.add_argument("--env", dest="env_id")
+    parser.add_argument(
+        "--env-kwargs",
+        type=json.loads,
+        help='env keyword arguments as JSON, e.g. \'{"goal": "houses:train"}\'',
+    )
+    parser.add_argument("--preset", choices=sorted(PRESETS))
+    for item in fields(DreamerConfig):
+        if item.name in ("env_id", "env_kwargs", "preset"):
+            continue
+        flag = "--" + item.name.rstrip("_").replace("_", "-")
+        if item.type in ("bool", bool):
+            parser.add_argument(flag, dest=item.name, action=argparse.BooleanOptionalAction)
+        else:
+            kind = {"int": int, "float": float, "str": str}[str(item.type)]
+            parser.add_argument(flag, dest=item.name, type=kind)
+    parser.add_argument(
+        "--resume", help="checkpoint to continue from (its config; options given here override it)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Command-line entry point (see the module docstring)."""
+    args = vars(build_parser().parse_args(argv))
+    resume = args.pop("resume", None)
+    if resume is None:
+        config = config_for_preset(args.pop("preset", "cpu-small"), **args)
+    else:
+        config = config_from_payload(load_checkpoint(resume), args)
+    summary = train(config, resume=resume)
+    print(json.dumps(summary, indent=2))
+    return summary
