@@ -17,6 +17,7 @@ index                                      action
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -67,13 +68,13 @@ class ActionSpace:
     world_size: tuple[int, int, int]
     infinite_blocks: bool = True
 
-    @property
+    @cached_property
     def num_cells(self) -> int:
         """``V = W*H*D``."""
         width, height, depth = self.world_size
         return width * height * depth
 
-    @property
+    @cached_property
     def n(self) -> int:
         """Total number of actions."""
         give = 0 if self.infinite_blocks else NUM_PLACEABLE * self.num_cells
@@ -180,6 +181,8 @@ class ActionSpace:
 
     def check(self, index: object) -> int:
         """Return ``index`` as an int, or raise ``ValueError`` naming the valid range."""
+        if type(index) is int and 0 <= index < self.n:
+            return index
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
             if isinstance(index, np.ndarray) and index.shape == () and np.issubdtype(index.dtype, np.integer):
                 index = int(index)

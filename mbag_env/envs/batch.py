@@ -93,11 +93,12 @@ class WorldBatch:
         self.no_mirror = np.zeros((num_envs, 0, 1, 1, 1), dtype=np.uint8)
         self.hidden_goal = np.zeros_like(self.state.goal)
         """What observers who may not see θ get in a goal channel (only with uniform_spaces)."""
+        self._sees_goal = config.players_see_goal
 
     # ----------------------------------------------------------------- spaces
     def sees_goal(self, player: int) -> bool:
         """Whether ``player``'s observation carries the goal channel with θ in it."""
-        return self.config.players_see_goal[player]
+        return self._sees_goal[player]
 
     def num_channels(self, player: int) -> int:
         """Channels of ``player``'s world observation (4 with the goal channel, else 3)."""
@@ -243,20 +244,22 @@ class WorldBatch:
 
     def info(self, env: int, player: int) -> dict[str, Any]:
         """The per-player info dict of SPEC §5."""
-        row = self.state.player_ints[env, player]
-        human_row = self.state.player_ints[env, 0]
+        row = self.state.player_ints[env, player].tolist()
+        env_row = self.state.env_ints[env].tolist()
+        initial = env_row[ENV_INITIAL_EDIT_DISTANCE]
+        distance = env_row[ENV_EDIT_DISTANCE]
         return {
-            "goal_percentage": self.goal_percentage(env),
-            "edit_distance": int(self.state.env_ints[env, ENV_EDIT_DISTANCE]),
-            "timestep": int(self.state.env_ints[env, ENV_TIMESTEP]),
-            "action": int(row[PLAYER_LAST_ACTION]),
+            "goal_percentage": 1.0 if initial == 0 else 1.0 - distance / initial,
+            "edit_distance": distance,
+            "timestep": env_row[ENV_TIMESTEP],
+            "action": row[PLAYER_LAST_ACTION],
             "action_valid": bool(row[PLAYER_LAST_VALID]),
-            "action_correct": bool(row[PLAYER_LAST_DELTA] > 0),
-            "correct_places": int(row[PLAYER_CORRECT_PLACES]),
-            "incorrect_places": int(row[PLAYER_INCORRECT_PLACES]),
-            "correct_breaks": int(row[PLAYER_CORRECT_BREAKS]),
-            "incorrect_breaks": int(row[PLAYER_INCORRECT_BREAKS]),
-            "human_action": int(human_row[PLAYER_LAST_ACTION]),
+            "action_correct": row[PLAYER_LAST_DELTA] > 0,
+            "correct_places": row[PLAYER_CORRECT_PLACES],
+            "incorrect_places": row[PLAYER_INCORRECT_PLACES],
+            "correct_breaks": row[PLAYER_CORRECT_BREAKS],
+            "incorrect_breaks": row[PLAYER_INCORRECT_BREAKS],
+            "human_action": int(self.state.player_ints[env, 0, PLAYER_LAST_ACTION]),
         }
 
     def reset_info(self, env: int) -> dict[str, Any]:
