@@ -2,6 +2,10 @@
 
 Prints a Markdown table and writes JSON (``--output``, default ``results/benchmark_env.json``).
 Figures are steps per second on this machine; compare numbers from one run only, as ratios.
+Each rate is given twice: per wall-clock second, and per second of CPU time used by this
+process (all its threads). On a machine shared with other jobs the wall-clock rate falls with
+the load while the CPU-time rate mostly does not; on an idle machine a single-threaded row has
+both equal, and a multi-threaded row (vector env, N >= 16) has wall >= CPU rate.
 
 Usage::
 
@@ -25,11 +29,13 @@ import numpy as np
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 
 
-def time_loop(step: Callable[[], None], seconds: float) -> float:
-    """Call ``step`` repeatedly for about ``seconds``; return calls per second."""
+def time_loop(step: Callable[[], None], seconds: float) -> tuple[float, float]:
+    """Call ``step`` repeatedly for about ``seconds``; return calls per wall-clock second and
+    calls per CPU second of this process."""
     step()  # compile / warm up outside the timed region
     calls = 0
     start = time.perf_counter()
+    cpu_start = time.process_time()
     deadline = start + seconds
     while True:
         for _ in range(50):
@@ -37,10 +43,11 @@ def time_loop(step: Callable[[], None], seconds: float) -> float:
         calls += 50
         now = time.perf_counter()
         if now >= deadline:
-            return calls / (now - start)
+            cpu = max(time.process_time() - cpu_start, 1e-9)
+            return calls / (now - start), calls / cpu
 
 
-def single_env_rate(env_id: str, policy: str, seconds: float) -> float:
+def single_env_rate(env_id: str, policy: str, seconds: float) -> tuple[float, float]:
     """Steps per second of ``gym.make(env_id)`` with masks on, under ``policy``.
 
     ``idle`` always takes NOOP; ``random-valid`` takes a uniformly random valid action from the
@@ -64,7 +71,9 @@ def single_env_rate(env_id: str, policy: str, seconds: float) -> float:
     return time_loop(step, seconds)
 
 
-def vector_env_rate(env_id: str, num_envs: int, masks: bool, policy: str, seconds: float) -> float:
+def vector_env_rate(
+    env_id: str, num_envs: int, masks: bool, policy: str, seconds: float
+) -> tuple[float, float]:
     """Env-steps per second of the batched vector env (``copy=False``, actions drawn in advance)."""
     vector = gym.make_vec(
         env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", action_masks=masks, copy=False
@@ -82,7 +91,8 @@ def vector_env_rate(env_id: str, num_envs: int, masks: bool, policy: str, second
         vector.step(batches[counter["i"] % len(batches)])
         counter["i"] += 1
 
-    return time_loop(step, seconds) * num_envs
+    wall, cpu = time_loop(step, seconds)
+    return wall * num_envs, cpu * num_envs
 
 
 def reset_time(env_id: str, repeats: int = 200) -> float:
@@ -114,28 +124,39 @@ def main() -> None:
     seconds = 1.0 if args.quick else 5.0
     rows: list[dict[str, object]] = []
 
-    def record(kind: str, env_id: str, detail: str, rate: float, unit: str = "steps/s") -> None:
-        rows.append({"kind": kind, "env": env_id, "detail": detail, "value": rate, "unit": unit})
-        print(f"| {kind} | {env_id} | {detail} | {rate:,.0f} {unit} |", flush=True)
+    def record(
+        kind: str, env_id: str, detail: str, rate: float, unit: str, cpu_rate: float | None = None
+    ) -> None:
+        row = {"kind": kind, "env": env_id, "detail": detail, "value": rate, "unit": unit}
+        cpu_text = "–"
+        if cpu_rate is not None:
+            row["value_per_cpu_second"] = cpu_rate
+            cpu_text = f"{cpu_rate:,.0f}"
+        rows.append(row)
+        print(f"| {kind} | {env_id} | {detail} | {rate:,.0f} {unit} | {cpu_text} |", flush=True)
 
-    print("| benchmark | env | setting | result |\n|---|---|---|---|")
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    print("| benchmark | env | setting | result | per CPU second |\n|---|---|---|---|---|")
     for env_id in ("mbag/Assist-v0", "mbag/Build-v0"):
         for policy in ("idle", "random-valid"):
-            record("single env, gym.make, masks on", env_id, policy, single_env_rate(env_id, policy, seconds))
+            wall, cpu = single_env_rate(env_id, policy, seconds)
+            record("single env, gym.make, masks on", env_id, policy, wall, "steps/s", cpu)
     for env_id in ("mbag/Build-v0", "mbag/Assist-v0"):
         for num_envs in (1, 64, 1024):
             for masks in (False, True):
                 policy = "random" if env_id == "mbag/Build-v0" else "idle"
-                rate = vector_env_rate(env_id, num_envs, masks, policy, seconds)
-                record(
-                    "vector env", env_id, f"N={num_envs}, masks {'on' if masks else 'off'}, {policy}", rate
-                )
+                wall, cpu = vector_env_rate(env_id, num_envs, masks, policy, seconds)
+                detail = f"N={num_envs}, masks {'on' if masks else 'off'}, {policy}"
+                record("vector env", env_id, detail, wall, "steps/s", cpu)
     for env_id in ("mbag/Assist-v0", "mbag/Assist-Small-v0"):
         record("reset", env_id, "mean time", reset_time(env_id) * 1e6, "µs")
         record("memory", env_id, "per world in the vector env", memory_per_env(env_id) / 1024, "KiB")
+    load_after = os.getloadavg()[0]
+    print(f"load average after: {load_after:.2f}")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     machine = {
         "cpu_count": os.cpu_count(),
+        "load_average_after": load_after,
         "platform": platform.platform(),
         "python": platform.python_version(),
     }
