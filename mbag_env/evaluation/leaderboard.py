@@ -3,8 +3,9 @@
 Run ``mbag-leaderboard --quick`` (or ``python scripts/leaderboard.py``). An *assistant spec* is
 
 - a scripted assistant's name: ``idle``, ``random`` or ``oracle`` (:mod:`.assistants`);
-- a baseline checkpoint path ending in ``.pt``, loaded with ``baselines.ppo:load_policy`` (needs
-  the repository's ``baselines`` package and PyTorch);
+- a baseline checkpoint path ending in ``.pt``, loaded with ``baselines.common.policy:load_policy``,
+  which picks the policy class from the checkpoint's algorithm (PPO, AssistanceZero, Dreamer,
+  options; needs the repository's ``baselines`` package and PyTorch);
 - a Python import path ``module:factory``: ``factory()`` returns a policy (an object with
   ``act(observation) -> action``, or a callable); it is passed ``env=`` (the
   :class:`~mbag_env.envs.single.MbagEnv` of the episode) and ``seed=`` if it takes them;
@@ -248,23 +249,26 @@ def parse_assistant_spec(text: str) -> AssistantSpec:
 
 
 def _baselines_loader() -> Callable[..., Any]:
-    """``baselines.ppo.load_policy``, or a clear error when the baselines are not installed."""
+    """``baselines.common.policy.load_policy``, or a clear error when the baselines are not installed."""
     try:
-        found = importlib.util.find_spec("baselines.ppo") is not None
+        found = importlib.util.find_spec("baselines.common.policy") is not None
     except ModuleNotFoundError:
         found = False
     if not found:
         raise AssistantSpecError(
-            "loading a .pt checkpoint needs the repository's baselines package (baselines.ppo:load_policy) "
+            "loading a .pt checkpoint needs the repository's baselines package "
+            "(baselines.common.policy:load_policy) "
             "and PyTorch: run from the repository root after pip install -e '.[baselines]'"
         )
     try:
-        module = importlib.import_module("baselines.ppo")
+        module = importlib.import_module("baselines.common.policy")
     except ImportError as error:
-        raise AssistantSpecError(f"cannot import baselines.ppo to load checkpoints: {error}") from error
+        raise AssistantSpecError(
+            f"cannot import baselines.common.policy to load checkpoints: {error}"
+        ) from error
     loader = getattr(module, "load_policy", None)
     if not callable(loader):
-        raise AssistantSpecError("baselines.ppo has no load_policy(path) to load checkpoints with")
+        raise AssistantSpecError("baselines.common.policy has no load_policy(path) to load checkpoints with")
     return loader
 
 
