@@ -23,9 +23,20 @@ from typing import Any
 import torch
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
+from baselines.common.checkpoint import load_checkpoint
 from baselines.common.evaluation import evaluate_policy, idle_policy, random_valid_policy
 from baselines.common.policy import load_policy
 from baselines.common.training_log import plot_learning_curve
+
+ALGORITHM_LABELS = {
+    "ppo": "PPO",
+    "assistance_zero": "AssistanceZero",
+    "alpha_zero": "AlphaZero",
+    "dreamer": "Dreamer",
+    "option_critic": "option-critic",
+    "ppo_options": "PPO over options",
+}
+"""Table labels of the checkpoints' ``algorithm`` keys (others are shown as written)."""
 
 COLUMNS = (
     ("goal_percentage", "goal %", 3),
@@ -46,9 +57,12 @@ def compare(
     seed: int = 12345,
     deterministic: bool = False,
 ) -> dict[str, dict[str, float]]:
-    """Summaries (see :meth:`EpisodeStats.summary`) of the checkpoint and the reference policies."""
+    """Summaries (see :meth:`EpisodeStats.summary`) of the checkpoint and the reference policies,
+    keyed by label (the checkpoint's from :data:`ALGORITHM_LABELS`)."""
     policies = {
-        "PPO": load_policy(checkpoint, deterministic=deterministic, seed=seed).act_batch,
+        checkpoint_label(checkpoint): load_policy(
+            checkpoint, deterministic=deterministic, seed=seed
+        ).act_batch,
         "random valid actions": random_valid_policy(seed),
         "idle (NOOP)": idle_policy(),
     }
@@ -58,6 +72,12 @@ def compare(
         stats = evaluate_policy(policy, env_id, episodes, num_envs=num_envs, seed=seed, env_kwargs=env_kwargs)
         results[name] = {**stats.summary(), "seconds": time.perf_counter() - start}
     return results
+
+
+def checkpoint_label(checkpoint: str | Path) -> str:
+    """The table label of a checkpoint: its algorithm's name (e.g. ``PPO``, ``AssistanceZero``)."""
+    algorithm = str(load_checkpoint(checkpoint)["algorithm"])
+    return ALGORITHM_LABELS.get(algorithm, algorithm)
 
 
 def markdown_table(results: dict[str, dict[str, float]], assist: bool) -> str:
@@ -85,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--num-envs", type=int, default=16)
     parser.add_argument("--seed", type=int, default=12345)
-    parser.add_argument("--deterministic", action="store_true", help="greedy PPO actions instead of samples")
+    parser.add_argument("--deterministic", action="store_true", help="greedy actions instead of samples")
     parser.add_argument("--json", default=None, help="write the results here")
     parser.add_argument("--curve", default=None, help="write the run's learning curve PNG here")
     parser.add_argument("--torch-threads", type=int, default=1)
@@ -118,7 +138,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             metrics=("episode/goal_percentage", "episode/human_place_break")
             if assist
             else ("episode/goal_percentage", "episode/return"),
-            title=f"PPO on {args.env_id} ({train_goal}); dashed: {reference} on goal={args.goal}",
+            title=f"{checkpoint_label(args.checkpoint)} on {args.env_id} ({train_goal}); "
+            f"dashed: {reference} on goal={args.goal}",
             reference_lines={
                 "episode/goal_percentage": {reference: results[reference]["goal_percentage"]},
                 "episode/return": {reference: results[reference]["episode_return"]},

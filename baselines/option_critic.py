@@ -77,8 +77,8 @@ from baselines.common.networks import (
     NetworkConfig,
     ObservationSpec,
     WorldEncoder,
-    _layer_init,
     flatten_action_logits,
+    layer_init,
     observation_to_tensors,
 )
 from baselines.common.seeding import (
@@ -227,19 +227,19 @@ class OptionCriticNetwork(nn.Module):
         hidden = config.hidden_channels
         self.encoder = WorldEncoder(spec, config)
         self.global_mlp = nn.Sequential(
-            _layer_init(nn.Linear(2 * hidden + spec.inventory_size + 1, config.global_hidden)), nn.ReLU()
+            layer_init(nn.Linear(2 * hidden + spec.inventory_size + 1, config.global_hidden)), nn.ReLU()
         )
-        self.context = _layer_init(nn.Linear(config.global_hidden, hidden))
+        self.context = layer_init(nn.Linear(config.global_hidden, hidden))
         # One spatial head per option, computed together: K * (7 global + kinds per cell) logits.
-        self.global_policy = _layer_init(
+        self.global_policy = layer_init(
             nn.Linear(config.global_hidden, num_options * NUM_GLOBAL_ACTIONS), std=0.01
         )
-        self.cell_policy = _layer_init(
+        self.cell_policy = layer_init(
             nn.Conv3d(hidden + self.encoder.in_channels, num_options * spec.cell_action_kinds, 1), std=0.01
         )
-        self.termination_head = _layer_init(nn.Linear(config.global_hidden, num_options), std=0.01)
-        self.q_head = _layer_init(nn.Linear(config.global_hidden, num_options), std=1.0)
-        self.option_head = _layer_init(nn.Linear(config.global_hidden, num_options), std=0.01)
+        self.termination_head = layer_init(nn.Linear(config.global_hidden, num_options), std=0.01)
+        self.q_head = layer_init(nn.Linear(config.global_hidden, num_options), std=1.0)
+        self.option_head = layer_init(nn.Linear(config.global_hidden, num_options), std=0.01)
 
     def forward(self, observation: Mapping[str, torch.Tensor]) -> OptionCriticOutput:
         """See :class:`OptionCriticOutput`."""

@@ -180,7 +180,7 @@ def flatten_action_logits(global_logits: torch.Tensor, cell_logits: torch.Tensor
     return torch.cat([global_logits, cell_logits.reshape(cell_logits.shape[0], -1)], dim=1)
 
 
-def _layer_init(layer: nn.Module, std: float = float(np.sqrt(2)), bias: float = 0.0) -> nn.Module:
+def layer_init(layer: nn.Module, std: float = float(np.sqrt(2)), bias: float = 0.0) -> nn.Module:
     """Orthogonal weights and constant bias, as in CleanRL."""
     nn.init.orthogonal_(layer.weight, std)  # type: ignore[arg-type]
     nn.init.constant_(layer.bias, bias)  # type: ignore[arg-type]
@@ -213,9 +213,9 @@ class WorldEncoder(nn.Module):
         hidden = config.hidden_channels
         # A 1x1x1 stem sees one cell at a time (block vs goal, who is there); the 3x3x3 residual
         # convolutions then spread context to the neighbours.
-        self.stem = nn.Sequential(_layer_init(nn.Conv3d(in_channels, hidden, 1)), nn.ReLU())
+        self.stem = nn.Sequential(layer_init(nn.Conv3d(in_channels, hidden, 1)), nn.ReLU())
         self.convolutions = nn.ModuleList(
-            _layer_init(nn.Conv3d(hidden, hidden, 3, padding=1)) for _ in range(config.conv_layers)
+            layer_init(nn.Conv3d(hidden, hidden, 3, padding=1)) for _ in range(config.conv_layers)
         )
 
     def inputs(self, world: torch.Tensor, time_fraction: torch.Tensor) -> torch.Tensor:
@@ -254,15 +254,15 @@ class ActorCritic(nn.Module):
         hidden = config.hidden_channels
         self.encoder = WorldEncoder(spec, config)
         self.global_mlp = nn.Sequential(
-            _layer_init(nn.Linear(2 * hidden + spec.inventory_size + 1, config.global_hidden)),
+            layer_init(nn.Linear(2 * hidden + spec.inventory_size + 1, config.global_hidden)),
             nn.ReLU(),
         )
-        self.global_policy = _layer_init(nn.Linear(config.global_hidden, NUM_GLOBAL_ACTIONS), std=0.01)
-        self.value_head = _layer_init(nn.Linear(config.global_hidden, 1), std=1.0)
-        self.context = _layer_init(nn.Linear(config.global_hidden, hidden))
+        self.global_policy = layer_init(nn.Linear(config.global_hidden, NUM_GLOBAL_ACTIONS), std=0.01)
+        self.value_head = layer_init(nn.Linear(config.global_hidden, 1), std=1.0)
+        self.context = layer_init(nn.Linear(config.global_hidden, hidden))
         # The cell head also sees the raw one-hot inputs, so "the goal has block b here" can raise
         # PLACE b linearly from the first update on.
-        self.cell_policy = _layer_init(
+        self.cell_policy = layer_init(
             nn.Conv3d(hidden + self.encoder.in_channels, spec.cell_action_kinds, 1), std=0.01
         )
 

@@ -50,7 +50,7 @@ from baselines.common.networks import (
     NetworkConfig,
     ObservationSpec,
     WorldEncoder,
-    _layer_init,
+    layer_init,
     observation_to_tensors,
 )
 from baselines.common.seeding import (
@@ -167,10 +167,10 @@ class OptionPolicyNetwork(nn.Module):
         hidden = config.hidden_channels
         self.encoder = WorldEncoder(spec, config)
         self.global_mlp = nn.Sequential(
-            _layer_init(nn.Linear(2 * hidden + spec.inventory_size + 1, config.global_hidden)), nn.ReLU()
+            layer_init(nn.Linear(2 * hidden + spec.inventory_size + 1, config.global_hidden)), nn.ReLU()
         )
-        self.option_head = _layer_init(nn.Linear(config.global_hidden, num_options), std=0.01)
-        self.value_head = _layer_init(nn.Linear(config.global_hidden, 1), std=1.0)
+        self.option_head = layer_init(nn.Linear(config.global_hidden, num_options), std=0.01)
+        self.value_head = layer_init(nn.Linear(config.global_hidden, 1), std=1.0)
 
     def forward(self, observation: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Unmasked option logits ``(B, num_options)`` and values ``(B,)``."""
