@@ -58,13 +58,13 @@ def write_action_mask(
     for direction in range(6):
         mask[1 + direction] = can_move(blocks, player_ints, params, player, direction)
     infinite = params[PARAM_INFINITE_BLOCKS] != 0
+    ex = player_ints[player, PLAYER_X] + 0.5
+    ey = player_ints[player, PLAYER_Y] + EYE_HEIGHT
+    ez = player_ints[player, PLAYER_Z] + 0.5
     if params[PARAM_TELEPORTATION] != 0:
         x_low, x_high, y_low, y_high, z_low, z_high = 0, width, 0, height, 0, depth
     else:
         # A usable face centre is within REACH of the eye, so the cell is within REACH + 1.
-        ex = player_ints[player, PLAYER_X] + 0.5
-        ey = player_ints[player, PLAYER_Y] + EYE_HEIGHT
-        ez = player_ints[player, PLAYER_Z] + 0.5
         x_low = max(0, int(math.floor(ex - REACH - 1)))
         x_high = min(width, int(math.floor(ex + REACH + 1)) + 1)
         y_low = max(0, int(math.floor(ey - REACH - 1)))
@@ -77,11 +77,20 @@ def write_action_mask(
     # Visit every (air cell, solid neighbour) face once: a usable face makes PLACE valid at the
     # air cell (unless a player is there) and BREAK valid at the neighbour (if breakable).
     # This is can_place_any / can_break evaluated for all cells at once, sharing each face.
+    # A usable face's centre is within REACH of the eye and 0.5 from its air cell's centre, so
+    # (without teleportation) only air cells whose centre is within REACH + 0.5 can matter.
+    cell_reach_squared = (REACH + 0.5 + 1e-6) ** 2  # a margin: never cull a cell by rounding
     for x in range(x_low, x_high):
         for y in range(y_low, y_high):
             for z in range(z_low, z_high):
                 if blocks[x, y, z] != AIR or solid_neighbours[x, y, z] == 0:
                     continue
+                if not teleportation:
+                    dx = x + 0.5 - ex
+                    dy = y + 0.5 - ey
+                    dz = z + 0.5 - ez
+                    if dx * dx + dy * dy + dz * dz > cell_reach_squared:
+                        continue
                 place_valid = False
                 for direction in range(6):
                     nx = x + MOVE_DIRECTIONS[direction, 0]
@@ -89,10 +98,14 @@ def write_action_mask(
                     nz = z + MOVE_DIRECTIONS[direction, 2]
                     if not in_world(blocks, nx, ny, nz) or blocks[nx, ny, nz] == AIR:
                         continue
+                    breakable = IS_BREAKABLE[blocks[nx, ny, nz]]
+                    break_action = first_break + (nx * height + ny) * depth + nz
+                    if place_valid and (not breakable or mask[break_action]):
+                        continue  # this face can make nothing valid that is not valid already
                     if teleportation or face_usable(blocks, player_ints, player, x, y, z, direction):
                         place_valid = True
-                        if IS_BREAKABLE[blocks[nx, ny, nz]]:
-                            mask[first_break + (nx * height + ny) * depth + nz] = True
+                        if breakable:
+                            mask[break_action] = True
                 if not place_valid:
                     continue
                 if not teleportation and occupied_by_player(player_ints, num_players, x, y, z) >= 0:
