@@ -59,7 +59,7 @@ import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -69,7 +69,8 @@ import torch
 from torch import nn
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
-from baselines.common.checkpoint import from_plain, load_checkpoint, save_checkpoint, to_plain
+from baselines.common.checkpoint import config_from_checkpoint as stored_config
+from baselines.common.checkpoint import load_checkpoint, save_checkpoint, to_plain
 from baselines.common.masking import masked_entropy, masked_log_probs, masked_logits, sample_masked
 from baselines.common.networks import (
     INVENTORY_SCALE,
@@ -905,20 +906,12 @@ def policy_from_checkpoint(
 
 
 def config_from_checkpoint(path: str | Path, overrides: dict[str, Any] | None = None) -> OptionCriticConfig:
-    """The stored :class:`OptionCriticConfig` with some fields replaced.
+    """The :class:`OptionCriticConfig` stored in a checkpoint, with some fields replaced.
 
     Raises:
         ValueError: for another algorithm's checkpoint or an unknown field.
     """
-    payload = load_checkpoint(path)
-    if payload["algorithm"] != "option_critic":
-        raise ValueError(f"{path} is a {payload['algorithm']!r} checkpoint, not an option_critic one")
-    known = {f.name for f in fields(OptionCriticConfig)}
-    unknown = set(overrides or {}) - known
-    if unknown:
-        raise ValueError(f"unknown OptionCriticConfig fields {sorted(unknown)}")
-    stored = from_plain(payload["config"])
-    return OptionCriticConfig(**{k: v for k, v in stored.items() if k in known} | dict(overrides or {}))
+    return stored_config(path, OptionCriticConfig, "option_critic", overrides)
 
 
 # ---------------------------------------------------------------------------------------------- CLI

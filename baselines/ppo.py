@@ -35,7 +35,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,8 @@ import torch
 from torch import nn
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
-from baselines.common.checkpoint import from_plain, load_checkpoint, save_checkpoint, to_plain
+from baselines.common.checkpoint import config_from_checkpoint as stored_config
+from baselines.common.checkpoint import load_checkpoint, save_checkpoint, to_plain
 from baselines.common.masking import masked_entropy, masked_log_probs, sample_masked
 from baselines.common.networks import ActorCritic, NetworkConfig, ObservationSpec, observation_to_tensors
 from baselines.common.policy import ActorCriticPolicy, load_policy
@@ -524,17 +525,9 @@ def config_from_checkpoint(path: str | Path, overrides: dict[str, Any] | None = 
     """The :class:`PPOConfig` stored in a checkpoint, with some fields replaced.
 
     Raises:
-        ValueError: if the checkpoint is not a PPO checkpoint or an override names no field.
+        ValueError: for another algorithm's checkpoint or an unknown field.
     """
-    payload = load_checkpoint(path)
-    if payload["algorithm"] != "ppo":
-        raise ValueError(f"{path} is a {payload['algorithm']!r} checkpoint, not a PPO one")
-    stored = from_plain(payload["config"])
-    known = {f.name for f in fields(PPOConfig)}
-    unknown = set(overrides or {}) - known
-    if unknown:
-        raise ValueError(f"unknown PPOConfig fields {sorted(unknown)}")
-    return PPOConfig(**{key: value for key, value in stored.items() if key in known} | dict(overrides or {}))
+    return stored_config(path, PPOConfig, "ppo", overrides)
 
 
 # ------------------------------------------------------------------------------------------ CLI

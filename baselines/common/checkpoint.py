@@ -9,14 +9,17 @@ turned back into arrays by :func:`from_plain`.
 from __future__ import annotations
 
 import os
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
 CHECKPOINT_FORMAT = "mbag-baselines-checkpoint-v1"
 """Written into every checkpoint; :func:`load_checkpoint` refuses other files."""
+
+ConfigT = TypeVar("ConfigT")
 
 REQUIRED_KEYS = (
     "format",
@@ -97,3 +100,26 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if missing:
         raise ValueError(f"checkpoint {path} is missing {missing}")
     return payload
+
+
+def config_from_checkpoint(
+    path: str | Path, config_class: type[ConfigT], algorithm: str, overrides: dict[str, Any] | None = None
+) -> ConfigT:
+    """The ``config_class`` dataclass stored in an ``algorithm`` checkpoint, with some fields replaced.
+
+    Stored fields the class no longer has are dropped.
+
+    Raises:
+        ValueError: if the checkpoint is another algorithm's or an override names no field.
+    """
+    payload = load_checkpoint(path)
+    if payload["algorithm"] != algorithm:
+        raise ValueError(f"{path} is a {payload['algorithm']!r} checkpoint, not a {algorithm!r} one")
+    known = {field.name for field in fields(config_class)}  # type: ignore[arg-type]
+    unknown = set(overrides or {}) - known
+    if unknown:
+        raise ValueError(f"unknown {config_class.__name__} fields {sorted(unknown)}")
+    stored = from_plain(payload["config"])
+    return config_class(
+        **{key: value for key, value in stored.items() if key in known} | dict(overrides or {})
+    )

@@ -33,7 +33,7 @@ import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,8 @@ import torch
 from torch import nn
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
-from baselines.common.checkpoint import from_plain, load_checkpoint, save_checkpoint, to_plain
+from baselines.common.checkpoint import config_from_checkpoint as stored_config
+from baselines.common.checkpoint import load_checkpoint, save_checkpoint, to_plain
 from baselines.common.masking import masked_entropy, masked_log_probs, masked_logits, sample_masked
 from baselines.common.networks import (
     INVENTORY_SCALE,
@@ -633,20 +634,12 @@ def policy_from_checkpoint(
 
 
 def config_from_checkpoint(path: str | Path, overrides: dict[str, Any] | None = None) -> PPOOptionsConfig:
-    """The stored :class:`PPOOptionsConfig` with some fields replaced.
+    """The :class:`PPOOptionsConfig` stored in a checkpoint, with some fields replaced.
 
     Raises:
         ValueError: for another algorithm's checkpoint or an unknown field.
     """
-    payload = load_checkpoint(path)
-    if payload["algorithm"] != "ppo_options":
-        raise ValueError(f"{path} is a {payload['algorithm']!r} checkpoint, not a ppo_options one")
-    known = {f.name for f in fields(PPOOptionsConfig)}
-    unknown = set(overrides or {}) - known
-    if unknown:
-        raise ValueError(f"unknown PPOOptionsConfig fields {sorted(unknown)}")
-    stored = from_plain(payload["config"])
-    return PPOOptionsConfig(**{k: v for k, v in stored.items() if k in known} | dict(overrides or {}))
+    return stored_config(path, PPOOptionsConfig, "ppo_options", overrides)
 
 
 # ---------------------------------------------------------------------------------------------- CLI
