@@ -84,6 +84,7 @@ from baselines.common.networks import (
 )
 from baselines.common.seeding import (
     rng_state,
+    sampling_generator,
     seed_everything,
     select_device,
     set_rng_state,
@@ -828,11 +829,7 @@ class OptionCriticPolicy:
         self.device = torch.device(device)
         self.network = network.to(self.device).eval()
         self.deterministic = deterministic
-        self.generator = torch.Generator(device=self.device)
-        if seed is None:
-            self.generator.seed()
-        else:
-            self.generator.manual_seed(seed)
+        self.generator = sampling_generator(self.device, seed)
         self.current_option = torch.zeros(0, dtype=torch.long, device=self.device)
         self.last_beta = torch.zeros(0, device=self.device)
         self.last_terminated = torch.zeros(0, dtype=torch.bool, device=self.device)

@@ -18,6 +18,7 @@ import torch
 from baselines.common.checkpoint import load_checkpoint
 from baselines.common.masking import masked_logits, sample_masked
 from baselines.common.networks import ActorCritic, NetworkConfig, ObservationSpec, observation_to_tensors
+from baselines.common.seeding import sampling_generator
 
 
 class ActorCriticPolicy:
@@ -40,11 +41,7 @@ class ActorCriticPolicy:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.deterministic = deterministic
-        self.generator = torch.Generator(device=self.device)
-        if seed is None:
-            self.generator.seed()
-        else:
-            self.generator.manual_seed(seed)
+        self.generator = sampling_generator(self.device, seed)
 
     @property
     def spec(self) -> ObservationSpec:

@@ -9,6 +9,17 @@ import numpy as np
 import torch
 
 
+def sampling_generator(device: torch.device, seed: int | None = None) -> torch.Generator:
+    """A torch generator on ``device`` for a policy's action sampling: seeded with ``seed``, or
+    from fresh entropy when ``seed`` is ``None``."""
+    generator = torch.Generator(device=device)
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(seed)
+    return generator
+
+
 def seed_everything(seed: int, deterministic_torch: bool = False) -> None:
     """Seed Python's ``random``, NumPy's global generator and torch (CPU and CUDA).
 

@@ -23,6 +23,7 @@ from baselines.common.evaluation import random_valid_policy
 from baselines.common.networks import ObservationSpec
 from baselines.common.seeding import (
     rng_state,
+    sampling_generator,
     seed_everything,
     select_device,
     set_rng_state,
@@ -290,8 +291,7 @@ class DreamerPolicy:
         self.device = torch.device(device)
         self.agent = agent.to(self.device).eval()
         self.deterministic = deterministic
-        self.generator = torch.Generator(device=self.device)
-        self.generator.manual_seed(seed) if seed is not None else self.generator.seed()
+        self.generator = sampling_generator(self.device, seed)
         self.state: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
     @property

@@ -56,6 +56,7 @@ from baselines.common.networks import (
 )
 from baselines.common.seeding import (
     rng_state,
+    sampling_generator,
     seed_everything,
     select_device,
     set_rng_state,
@@ -543,11 +544,7 @@ class OptionsPolicy:
         self.model = model.to(self.device).eval()
         self.role = role
         self.deterministic = deterministic
-        self.generator = torch.Generator(device=self.device)
-        if seed is None:
-            self.generator.seed()
-        else:
-            self.generator.manual_seed(seed)
+        self.generator = sampling_generator(self.device, seed)
         self.runners: list[OptionRunner] = []
         self.chosen: list[int] = []
         """The option that produced each world's last action (for diagnostics)."""
