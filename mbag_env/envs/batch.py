@@ -246,11 +246,9 @@ class WorldBatch:
         """The per-player info dict of SPEC §5."""
         row = self.state.player_ints[env, player].tolist()
         env_row = self.state.env_ints[env].tolist()
-        initial = env_row[ENV_INITIAL_EDIT_DISTANCE]
-        distance = env_row[ENV_EDIT_DISTANCE]
         return {
-            "goal_percentage": 1.0 if initial == 0 else 1.0 - distance / initial,
-            "edit_distance": distance,
+            "goal_percentage": self.goal_percentage(env),
+            "edit_distance": env_row[ENV_EDIT_DISTANCE],
             "timestep": env_row[ENV_TIMESTEP],
             "action": row[PLAYER_LAST_ACTION],
             "action_valid": bool(row[PLAYER_LAST_VALID]),
