@@ -71,6 +71,7 @@ from torch import nn
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.common.checkpoint import config_from_checkpoint as stored_config
 from baselines.common.checkpoint import load_checkpoint, save_checkpoint, to_plain
+from baselines.common.cli import add_config_options
 from baselines.common.masking import masked_entropy, masked_log_probs, masked_logits, sample_masked
 from baselines.common.networks import (
     INVENTORY_SCALE,
@@ -913,40 +914,18 @@ def config_from_checkpoint(path: str | Path, overrides: dict[str, Any] | None = 
 
 # ---------------------------------------------------------------------------------------------- CLI
 def build_parser(defaults: bool = True) -> argparse.ArgumentParser:
-    """The command-line parser (with ``defaults=False`` every option defaults to 'not given')."""
-    default = OptionCriticConfig()
-
-    def value(name: str) -> Any:
-        return getattr(default, name) if defaults else argparse.SUPPRESS
-
+    """The command-line parser: one option per :class:`OptionCriticConfig` field (with ``defaults=False``
+    every option defaults to 'not given')."""
     parser = argparse.ArgumentParser(
         prog="python -m baselines.option_critic",
         description="Train option-critic (PPOC) on an mbag_env id.",
         argument_default=None if defaults else argparse.SUPPRESS,
     )
-    parser.add_argument("--env", dest="env_id", default=value("env_id"))
+    add_config_options(parser, OptionCriticConfig, defaults=defaults)
     parser.add_argument(
-        "--env-kwargs", type=json.loads, default=value("env_kwargs"), help="env keyword arguments (JSON)"
-    )
-    for name, kind in (
-        ("total_steps", int), ("num_envs", int), ("num_steps", int), ("learning_rate", float),
-        ("gamma", float), ("gae_lambda", float), ("num_minibatches", int), ("update_epochs", int),
-        ("clip_coef", float), ("ent_coef", float), ("vf_coef", float), ("max_grad_norm", float),
-        ("num_options", int), ("termination_reg", float), ("deliberation_cost", float),
-        ("option_ent_coef", float), ("termination_coef", float), ("hidden_channels", int),
-        ("conv_layers", int), ("global_hidden", int), ("seed", int), ("torch_threads", int),
-        ("device", str), ("run_dir", str), ("checkpoint_every", int),
-    ):  # fmt: skip
-        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=value(name))
-    for name in ("anneal_lr", "norm_adv", "clip_vloss", "tensorboard", "progress"):
-        parser.add_argument(
-            f"--{name.replace('_', '-')}",
-            dest=name,
-            action=argparse.BooleanOptionalAction,
-            default=value(name),
-        )
-    parser.add_argument(
-        "--resume", default=None if defaults else argparse.SUPPRESS, help="checkpoint to continue"
+        "--resume",
+        default=None if defaults else argparse.SUPPRESS,
+        help="checkpoint to continue from (its config is used; options given here override it)",
     )
     return parser
 

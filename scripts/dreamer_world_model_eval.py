@@ -9,9 +9,10 @@ them with the world model and measures:
   unchanged cell and wrong on every changed one);
 * **reward prediction**: Pearson correlation of the predicted and real rewards (posterior and
   one-step prior features);
-* **mask head**: precision and recall of the predicted valid actions against the env's mask, and
-  the probability the actor puts on truly invalid actions when no mask is applied (what
-  imagination without a mask head would let it sample);
+* **imagination mask** (the checkpoint's ``imagination_mask``: decoded world or mask head), on
+  one-step prior states: precision and recall of its valid actions against the env's mask, the
+  share of states where it is exact, and the probability the actor puts on truly invalid actions
+  when no mask is applied (what imagination without a mask would let it sample);
 * **open-loop rollouts**: from the posterior state at a start step, 15 steps of the prior with
   the real actions; accuracy on the cells changed since the start, per step, against copying the
   start frame; and an image strip of real versus imagined blocks.
@@ -138,12 +139,15 @@ def evaluate(
         }
     )
     real_mask = tensors["mask"].flatten(0, 1)
-    predicted_mask = torch.cat([model.predicted_mask(chunk) for chunk in prior_features.split(512)])
+    predicted_mask = torch.cat([agent.imagined_mask(chunk) for chunk in prior_features.split(512)])
     true_positive = (predicted_mask & real_mask).sum().item()
     unmasked = torch.cat([torch.softmax(agent.actor(chunk), -1) for chunk in posterior_features.split(512)])
-    mask_probabilities = torch.cat(
-        [torch.sigmoid(model.mask_logits(chunk)) for chunk in prior_features.split(512)]
-    )
+    expected_if_sampled = float("nan")
+    if model.mask_head is not None:
+        mask_probabilities = torch.cat(
+            [torch.sigmoid(model.mask_logits(chunk)) for chunk in prior_features.split(512)]
+        )
+        expected_if_sampled = float(mask_probabilities[:, 7:].sum(-1).mean())
     real_choice = torch.cat(
         [
             sample_actions(agent, chunk, m)
@@ -161,7 +165,8 @@ def evaluate(
             "mask_predicted_valid_per_state": float(predicted_mask.sum(-1).float().mean()),
             "mask_predicted_valid_place_break_per_state": float(predicted_mask[:, 7:].sum(-1).float().mean()),
             "mask_real_valid_place_break_per_state": float(real_mask[:, 7:].sum(-1).float().mean()),
-            "mask_expected_valid_place_break_if_sampled": float(mask_probabilities[:, 7:].sum(-1).mean()),
+            "mask_expected_valid_place_break_if_sampled": expected_if_sampled,
+            "mask_exact_states": float((predicted_mask == real_mask).all(-1).float().mean()),
             "actor_place_break_fraction_real_mask": float((real_choice >= 7).float().mean()),
             "actor_place_break_fraction_predicted_mask": float((imagined_choice >= 7).float().mean()),
             "mask_precision": true_positive / max(1, predicted_mask.sum().item()),

@@ -15,14 +15,12 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import json
-import typing
 from collections.abc import Sequence
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from baselines.assistance_zero.config import PRESETS, AZConfig, preset
+from baselines.common.cli import add_config_options
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,25 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--resume", default=None, help="checkpoint to continue (its config; options override)"
     )
-    hints = typing.get_type_hints(AZConfig)
-    for item in fields(AZConfig):
-        flag = "--" + ("env" if item.name == "env_id" else item.name.replace("_", "-"))
-        kind = hints[item.name]
-        if kind is bool:
-            parser.add_argument(
-                flag, dest=item.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS
-            )
-        elif item.name == "env_kwargs":
-            parser.add_argument(
-                flag,
-                dest=item.name,
-                type=json.loads,
-                default=argparse.SUPPRESS,
-                help='env keyword arguments as JSON, e.g. \'{"goal": "houses:train"}\'',
-            )
-        else:
-            converter = {int: int, float: float}.get(kind, str)
-            parser.add_argument(flag, dest=item.name, type=converter, default=argparse.SUPPRESS)
+    add_config_options(parser, AZConfig, defaults=False)
     return parser
 
 

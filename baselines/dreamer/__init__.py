@@ -13,8 +13,7 @@ symlog, two-hot, unimix, straight-through, free bits, λ-returns, return scale),
   unimix. The encoder embeds each world channel's ids, runs stride-2 3-D convolutions and adds an
   MLP over the symlogged inventory and timestep. The decoder mirrors it with transposed
   convolutions and predicts a per-cell categorical (cross-entropy) over the ids of every observed
-  channel and the symlogged inventory/timestep (MSE); a mask head predicts the action mask
-  (binary cross-entropy, see below). Reward: symexp two-hot over 255 bins in [−20, 20];
+  channel and the symlogged inventory/timestep (MSE). Reward: symexp two-hot over 255 bins in [−20, 20];
   continue: Bernoulli. Losses: prediction 1.0, KL dyn 0.5 / rep 0.1 with 1 nat free bits
   (``--kl-scales official``: 1.0 / 0.1).
 * **Actor-critic in imagination.** Horizon 15, λ = 0.95, γ = 0.997; REINFORCE with advantages
@@ -24,14 +23,17 @@ symlog, two-hot, unimix, straight-through, free bits, λ-returns, return scale),
 * **Actions and masks.** The actor is a spatial head like :mod:`baselines.common.networks` (7
   global logits + per-cell logits in the env's order via :func:`flatten_action_logits`). Invalid
   actions are masked *before* the 1 % unimix, which spreads only over valid actions. In the real
-  env the env's mask is used. Imagination has no real mask, so the world model has a **mask head**
-  trained with binary cross-entropy on the masks stored in replay; imagined states use its
-  prediction (``> 0.5``, NOOP always valid). Deriving the mask from the decoded world would need
-  the reach-and-sight rules on the player's decoded position for every imagined state (the numba
-  core works on real states, not on decoded probabilities) and would turn every decoding error
-  into a wrong mask; a learned head is cheap, batched, differentiable and measurable (its
-  accuracy is reported by ``scripts/dreamer_world_model_eval.py``). ``--imagination-mask none``
-  switches it off (every action valid in imagination) for the ablation.
+  env the env's mask is used. Imagination has no real mask, so by default (``decoded``) it is
+  **derived from the decoded world** (:mod:`baselines.dreamer.decoded_mask`): each imagined state
+  is decoded, the most likely id of every cell and the most likely feet cell of every player
+  (and, with finite blocks, the rounded inventory) form a concrete world, and the core's
+  ``write_action_mask`` gives its mask. The rules of reach and sight so exist only in
+  ``mbag_env/core``, and with a perfect decoder the mask is exactly the env's (tested); it costs
+  one decoder pass per imagined step. The first version learned a mask head instead (binary
+  cross-entropy on the masks in replay, valid where ``p > 0.5``): each PLACE/BREAK action is
+  valid in only a minority of states, so the head never reached ``p > 0.5`` for any of them and
+  imagination could only take NOOP (``docs/results.md``). It remains as the ``learned`` and
+  ``sampled`` (Bernoulli draws from the head) ablations, with ``none`` (every action valid).
 * **Data.** Uniform sequence replay over each world's stream with ``is_first`` (episode starts,
   ``timestep == 0``) resetting the state, prefill with random valid actions, ``train_ratio``
   replayed steps per env step, collection on the batched vector env (next-step autoreset: the
@@ -39,7 +41,7 @@ symlog, two-hot, unimix, straight-through, free bits, λ-returns, return scale),
   ``is_first``). Row ``t`` holds the observation, the reward and terminal flag that came with it,
   and the action then taken *from* it; the RSSM consumes ``a_{t-1}`` on the way to ``h_t``.
 
-**Deviations from the paper** (also in ``docs/results_dreamer.md``):
+**Deviations from the paper** (also in ``docs/results.md``):
 
 1. Sizes for ``cpu-small``: 6×6×6 world, GRU 256, 16×16 latents, 256 hidden units, 1 MLP layer,
    CNN depth 16, batch 16 × 32, train ratio 64, 64 imagination starts (a random subset of the
@@ -50,7 +52,8 @@ symlog, two-hot, unimix, straight-through, free bits, λ-returns, return scale),
    cross-entropy (summed over cells, like the paper's sum over pixels).
 3. The action input of the RSSM is the sum of a learned embedding of the action's kind and of its
    cell (equal to a linear layer on a factored one-hot) instead of a 1,951-wide one-hot.
-4. The learned action-mask head (a new prediction loss, scale 1) does not exist in the paper.
+4. The imagination mask (the env's rules on the decoded world) does not exist in the paper; in the
+   ``learned``/``sampled`` ablations the mask head is a new prediction loss (scale 1).
 5. The initial RSSM state is zeros (the paper's code can learn it); each replayed sequence starts
    from it.
 6. Collection runs ``num_envs`` worlds in parallel (the paper's Crafter runs use one env).
@@ -60,6 +63,9 @@ symlog, two-hot, unimix, straight-through, free bits, λ-returns, return scale),
    step; the decoder keeps transposed convolutions.
 8. The id embeddings are computed as a block-diagonal 1×1×1 convolution of one-hot codes (the
    same function as embedding lookups, faster to differentiate on a CPU).
+9. ``--goal-head`` (off by default) adds a head that predicts the privileged goal θ per cell from
+   the latent state (cross-entropy summed over cells, a prediction loss of scale 1, θ stored in
+   replay): an auxiliary loss that pushes the assistant's latent state to carry its goal belief.
 
 Use::
 

@@ -43,6 +43,10 @@ PRESETS: dict[str, dict[str, Any]] = {
 """The two presets: ``paper`` is size S of the paper's Table B.1 with the Crafter train ratio."""
 
 
+IMAGINATION_MASKS = ("decoded", "learned", "sampled", "none")
+"""The ways of masking actions in imagination (see :class:`DreamerConfig`)."""
+
+
 @dataclass
 class DreamerConfig:
     """Everything that defines a Dreamer run (stored in every checkpoint).
@@ -50,8 +54,11 @@ class DreamerConfig:
     Sizes default to the ``cpu-small`` preset; :func:`config_for_preset` applies a preset.
     ``imagination_starts`` 0 means every posterior state of the batch (the paper).
     ``kl_scales``: ``"paper"`` (dyn 0.5, rep 0.1) or ``"official"`` (dyn 1.0, rep 0.1).
-    ``imagination_mask``: ``"learned"`` (mask head, valid where ``p > 0.5``), ``"sampled"`` (mask head,
-    each action valid with its predicted probability) or ``"none"`` (all actions valid in imagination).
+    ``imagination_mask``: ``"decoded"`` (the env's rules on the decoded world, the default),
+    ``"learned"`` (a mask head, valid where ``p > 0.5``), ``"sampled"`` (the mask head, each action
+    valid with its predicted probability) or ``"none"`` (all actions valid in imagination).
+    ``goal_head``: train a head predicting the privileged goal θ from the latent state (an
+    auxiliary loss for the assistant; a deviation from the paper, off by default).
     ``max_wall_minutes`` > 0 ends training (with a final checkpoint) after that much wall-clock time.
     """
 
@@ -81,7 +88,8 @@ class DreamerConfig:
     free_nats: float = 1.0
     kl_scales: str = "paper"
     prediction_scale: float = 1.0
-    imagination_mask: str = "learned"
+    imagination_mask: str = "decoded"
+    goal_head: bool = False
     actor_entropy: float = 3e-4
     return_scale_decay: float = 0.99
     slow_critic_rate: float = 0.02
@@ -131,9 +139,9 @@ class DreamerConfig:
                 raise ValueError(f"DreamerConfig.{name}={getattr(self, name)} is outside [0, 1]")
         if self.kl_scales not in ("paper", "official"):
             raise ValueError(f"DreamerConfig.kl_scales must be 'paper' or 'official', got {self.kl_scales!r}")
-        if self.imagination_mask not in ("learned", "sampled", "none"):
+        if self.imagination_mask not in IMAGINATION_MASKS:
             raise ValueError(
-                "DreamerConfig.imagination_mask must be 'learned', 'sampled' or 'none', "
+                f"DreamerConfig.imagination_mask must be one of {IMAGINATION_MASKS}, "
                 f"got {self.imagination_mask!r}"
             )
         if self.train_ratio <= 0 or self.prefill < 0 or self.imagination_starts < 0:

@@ -23,10 +23,14 @@ from baselines.dreamer.core import (
     masked_unimix_log_probs,
     sample_categorical,
     straight_through_sample,
+    symexp,
     symlog,
     unimix_probs,
 )
+from baselines.dreamer.decoded_mask import decoded_masks
+from mbag_env.blocks import NUM_BLOCK_TYPES
 from mbag_env.core.actions import FIRST_PLACE, NOOP
+from mbag_env.core.state import NUM_PARAMS
 
 
 # -------------------------------------------------------------------------------------- networks
@@ -71,10 +75,12 @@ class VoxelEncoder(nn.Module):
     """World ids -> a learned embedding per id of each channel -> stride-2 3-D convolutions, plus an
     MLP of the symlogged inventory and timestep.
 
-    The embeddings are a bias-free 1×1×1 convolution of the channels' one-hot codes with a
-    block-diagonal weight (one ``classes_c × channel_embedding`` table per channel): the same
-    numbers as ``nn.Embedding`` lookups, but one dense kernel whose backward pass is several times
-    faster on a CPU than the embeddings' scatter.
+    The embeddings are one ``classes_c × channel_embedding`` table per channel, applied to the
+    channels' one-hot codes as a block-diagonal linear map. Embedding and first convolution are
+    both linear, so they are applied as one convolution of the one-hot codes whose kernel is the
+    product of the two weights: the same function and parameters as embedding lookups followed by
+    the convolution, but no gradient with respect to the embedded grid is ever formed (several
+    times cheaper on a CPU than the embeddings' scatter or a separate 1×1×1 convolution).
     """
 
     def __init__(self, spec: ObservationSpec, config: DreamerConfig) -> None:
@@ -92,9 +98,10 @@ class VoxelEncoder(nn.Module):
         self.register_buffer("block_diagonal", block, persistent=False)
         self.embedding = nn.Parameter(torch.randn(width, len(classes), 1, 1, 1))
         shapes = downsampled_shapes(spec.world_shape[1:], config.cnn_stages)
-        layers: list[nn.Module] = []
-        channels = width
-        for stage in range(config.cnn_stages):
+        self.first = nn.Conv3d(width, config.cnn_depth, 3, stride=2, padding=1)
+        layers: list[nn.Module] = [ChannelNorm(config.cnn_depth), nn.SiLU()]
+        channels = config.cnn_depth
+        for stage in range(1, config.cnn_stages):
             out = config.cnn_depth * 2**stage
             layers += [nn.Conv3d(channels, out, 3, stride=2, padding=1), ChannelNorm(out), nn.SiLU()]
             channels = out
@@ -105,8 +112,11 @@ class VoxelEncoder(nn.Module):
     def forward(self, world: torch.Tensor, vector: torch.Tensor) -> torch.Tensor:
         """Embeddings ``(N, out_dim)`` of ``world`` ``(N, C, W, H, D)`` and ``vector`` ``(N, inv + 1)``."""
         one_hot = (world[:, self.channel_of_class] == self.classes).float()  # type: ignore[index]
-        embedded = F.conv3d(one_hot, self.embedding * self.block_diagonal)  # type: ignore[operator]
-        return torch.cat([self.convolutions(embedded).flatten(1), self.vector(vector)], -1)
+        embedding = (self.embedding * self.block_diagonal)[:, :, 0, 0, 0]  # type: ignore[operator]
+        # conv(embed(x)) = conv with the kernel W[o, e, ...] · E[e, k] over the one-hot classes k.
+        kernel = torch.einsum("oexyz,ek->okxyz", self.first.weight, embedding)
+        grid = F.conv3d(one_hot, kernel, self.first.bias, stride=2, padding=1)
+        return torch.cat([self.convolutions(grid).flatten(1), self.vector(vector)], -1)
 
 
 class SpatialHead(nn.Module):
@@ -233,7 +243,8 @@ def previous_actions(actions: torch.Tensor, is_first: torch.Tensor) -> torch.Ten
 
 
 class WorldModel(nn.Module):
-    """Encoder, RSSM, decoder (world ids, vector, action mask), reward and continue heads."""
+    """Encoder, RSSM, decoder (world ids and vector), reward and continue heads; a mask head when
+    the imagination mask is ``learned``/``sampled``, and the privileged goal head when asked for."""
 
     def __init__(self, spec: ObservationSpec, config: DreamerConfig) -> None:
         super().__init__()
@@ -243,7 +254,14 @@ class WorldModel(nn.Module):
         self.feature_dim = config.deter + config.stoch * config.classes
         self.classes = list(spec.channel_classes)
         self.decoder = SpatialHead(self.feature_dim, spec, config, sum(self.classes), spec.inventory_size + 1)
-        self.mask_head = CellHead(self.feature_dim, spec, config, spec.cell_action_kinds, NUM_GLOBAL_ACTIONS)
+        self.mask_head = (
+            CellHead(self.feature_dim, spec, config, spec.cell_action_kinds, NUM_GLOBAL_ACTIONS)
+            if config.imagination_mask in ("learned", "sampled")
+            else None
+        )
+        self.goal_head = (
+            CellHead(self.feature_dim, spec, config, NUM_BLOCK_TYPES, 0) if config.goal_head else None
+        )
         self.reward = nn.Sequential(
             mlp(self.feature_dim, config.hidden, config.mlp_layers), nn.Linear(config.hidden, 255)
         )
@@ -262,7 +280,9 @@ class WorldModel(nn.Module):
         return list(cells.split(self.classes, 1)), vector
 
     def mask_logits(self, features: torch.Tensor) -> torch.Tensor:
-        """Logits ``(N, n_actions)`` of each action being valid (env order)."""
+        """Logits ``(N, n_actions)`` of each action being valid (env order), from the mask head."""
+        if self.mask_head is None:
+            raise ValueError("this world model has no mask head (imagination_mask is not learned/sampled)")
         cells, global_logits = self.mask_head(features)
         return flatten_action_logits(global_logits, cells)
 
@@ -285,28 +305,36 @@ class WorldModel(nn.Module):
         states = self.rssm.observe(embed, batch["action"], batch["is_first"])
         features = torch.cat([states["h"], states["z"]], -1).flatten(0, 1)
         world_logits, vector_prediction = self.decode(features)
-        mask_logits = self.mask_logits(features)
         decoder = sum(
             F.cross_entropy(logits, world[:, c].long(), reduction="none").sum((1, 2, 3))
             for c, logits in enumerate(world_logits)
         )
         vector_loss = ((vector_prediction - vector) ** 2).sum(-1)
-        mask_loss = F.binary_cross_entropy_with_logits(
-            mask_logits, batch["mask"].flatten(0, 1).float(), reduction="none"
-        ).sum(-1)
+        zero = torch.zeros_like(vector_loss)
+        mask_loss, goal_loss = zero, zero
+        if self.mask_head is not None:
+            mask_loss = F.binary_cross_entropy_with_logits(
+                self.mask_logits(features), batch["mask"].flatten(0, 1).float(), reduction="none"
+            ).sum(-1)
+        if self.goal_head is not None:
+            goal_logits, _ = self.goal_head(features)
+            goal_loss = F.cross_entropy(
+                goal_logits, batch["goal"].flatten(0, 1).long(), reduction="none"
+            ).sum((1, 2, 3))
         reward_loss = self.two_hot.loss(self.reward(features), batch["reward"].flatten())
         cont_loss = F.binary_cross_entropy_with_logits(
             self.cont(features).squeeze(-1), 1.0 - batch["terminal"].flatten().float(), reduction="none"
         )
         dyn, rep, kl = kl_losses(states["posterior"], states["prior"], config.unimix, config.free_nats)
         dyn_scale, rep_scale = config.kl_dyn_rep
-        prediction = decoder + vector_loss + mask_loss + reward_loss + cont_loss  # type: ignore[operator]
+        prediction = decoder + vector_loss + mask_loss + goal_loss + reward_loss + cont_loss  # type: ignore[operator]
         total = (
             (config.prediction_scale * prediction).mean() + dyn_scale * dyn.mean() + rep_scale * rep.mean()
         )
         stats = {
             "model/decoder": decoder.mean().item(),
-            "model/mask": mask_loss.mean().item(),  # type: ignore[union-attr]
+            "model/mask": mask_loss.mean().item(),
+            "model/goal": goal_loss.mean().item(),
             "model/reward": reward_loss.mean().item(),
             "model/continue": cont_loss.mean().item(),
             "model/vector": vector_loss.mean().item(),
@@ -338,15 +366,23 @@ class CellHead(nn.Module):
         self.position = nn.Parameter(torch.zeros(1, config.cnn_depth, *self.world))
         self.norm = ChannelNorm(config.cnn_depth)
         self.cell_out = nn.Conv3d(config.cnn_depth, cell_outputs, 1)
-        self.global_out = nn.Sequential(
-            mlp(in_dim, config.hidden, config.mlp_layers), nn.Linear(config.hidden, global_outputs)
+        self.global_out = (
+            nn.Sequential(
+                mlp(in_dim, config.hidden, config.mlp_layers), nn.Linear(config.hidden, global_outputs)
+            )
+            if global_outputs
+            else None
         )
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(cell outputs (N, cell_outputs, W, H, D), global outputs (N, global_outputs))``."""
+        """``(cell outputs (N, cell_outputs, W, H, D), global outputs (N, global_outputs))``; the
+        global outputs are ``(N, 0)`` for a head built with ``global_outputs=0``."""
         coarse = self.project(features).view(-1, *self.start)
         cells = F.interpolate(coarse, size=self.world, mode="nearest") + self.position
-        return self.cell_out(F.silu(self.norm(cells))), self.global_out(features)
+        global_outputs = (
+            features.new_zeros(len(features), 0) if self.global_out is None else self.global_out(features)
+        )
+        return self.cell_out(F.silu(self.norm(cells))), global_outputs
 
 
 class Actor(nn.Module):
@@ -391,6 +427,27 @@ class DreamerAgent(nn.Module):
             self.critic.parameters(), config.actor_critic_lr, eps=config.actor_critic_eps
         )
         self.return_scale = ReturnScale(config.return_scale_decay)
+        # The env's rules, for the decoded-world imagination mask (saved with the weights).
+        self.register_buffer("rule_params", torch.zeros(NUM_PARAMS, dtype=torch.int64))
+        self.register_buffer("viewer", torch.zeros((), dtype=torch.int64))
+
+    def set_rules(self, params: np.ndarray, viewer: int) -> None:
+        """Store the env's static ``params`` vector and the agent's player index (the decoded-world
+        mask applies the env's rules with them)."""
+        self.rule_params.copy_(torch.as_tensor(np.asarray(params, np.int64)))  # type: ignore[operator]
+        self.viewer.fill_(int(viewer))  # type: ignore[operator]
+
+    def imagined_mask(self, features: torch.Tensor) -> torch.Tensor:
+        """The valid actions ``(N, n_actions)`` of imagined states under ``config.imagination_mask``."""
+        mode, model = self.config.imagination_mask, self.world_model
+        if mode == "none":
+            return torch.ones(len(features), self.spec.n_actions, dtype=torch.bool, device=features.device)
+        if mode in ("learned", "sampled"):
+            return model.predicted_mask(features, mode == "sampled")
+        world_logits, vector = model.decode(features)
+        inventory = symexp(vector[:, : self.spec.inventory_size])
+        params = self.rule_params.cpu().numpy()  # type: ignore[operator]
+        return decoded_masks(world_logits, inventory, params, int(self.viewer), self.spec.n_actions)
 
     def optimizer_state(self) -> dict[str, Any]:
         """The three optimisers' states and the return scale."""
@@ -440,12 +497,8 @@ class DreamerAgent(nn.Module):
                 z = model.rssm.sample(prior)
                 features.append(torch.cat([h, z], -1))
                 actions.append(action)
-                if step + 1 == config.imagination_horizon:
-                    pass  # no action is taken from the last imagined state
-                elif config.imagination_mask == "none":
-                    masks.append(torch.ones_like(start_mask))
-                else:
-                    masks.append(model.predicted_mask(features[-1], config.imagination_mask == "sampled"))
+                if step + 1 < config.imagination_horizon:  # no action is taken from the last state
+                    masks.append(self.imagined_mask(features[-1]))
             trajectory = torch.stack(features)  # (H + 1, N, F)
             rewards = model.two_hot.mean(model.reward(trajectory[1:]))
             continues = torch.cat(
@@ -495,6 +548,9 @@ class DreamerAgent(nn.Module):
                 "critic/loss": critic_loss.item(),
                 "critic/value": values.mean().item(),
                 "actor/imagined_place_break": (imagined >= FIRST_PLACE).float().mean().item(),
+                "actor/imagined_valid": torch.stack(masks[1:]).sum(-1).float().mean().item()
+                if len(masks) > 1
+                else float("nan"),
             }
         )
         return stats

@@ -15,13 +15,17 @@ class ReplayBuffer:
     """Per-world ring buffers of steps; uniform sampling of ``length``-step sequences.
 
     Row ``t`` of a world: its observation, the reward and terminal flag that came with it,
-    ``is_first`` (episode start) and the action taken from it. Masks are stored bit-packed.
+    ``is_first`` (episode start) and the action taken from it; optionally the episode's goal θ
+    (for the privileged goal head). Masks are stored bit-packed.
     """
 
     KEYS = ("world", "inventory", "timestep", "mask", "reward", "terminal", "is_first", "action")
 
-    def __init__(self, spec: ObservationSpec, num_worlds: int, capacity: int, seed: int = 0) -> None:
+    def __init__(
+        self, spec: ObservationSpec, num_worlds: int, capacity: int, seed: int = 0, goal: bool = False
+    ) -> None:
         self.spec, self.num_worlds = spec, num_worlds
+        self.keys = self.KEYS + (("goal",) if goal else ())
         self.capacity = max(1, capacity // num_worlds)
         size = (num_worlds, self.capacity)
         self.data = {
@@ -34,6 +38,8 @@ class ReplayBuffer:
             "is_first": np.zeros(size, bool),
             "action": np.zeros(size, np.int64),
         }
+        if goal:
+            self.data["goal"] = np.zeros((*size, *spec.world_shape[1:]), np.uint8)
         self.position, self.count = 0, 0
         self.rng = np.random.default_rng(seed)
 
@@ -43,8 +49,18 @@ class ReplayBuffer:
         reward: np.ndarray,
         terminal: np.ndarray,
         action: np.ndarray,
+        goal: np.ndarray | None = None,
     ) -> None:
-        """Append one row to every world (the observation and the action taken from it)."""
+        """Append one row to every world (the observation and the action taken from it; with a
+        goal buffer, also each world's goal θ ``(N, W, H, D)``).
+
+        Raises:
+            ValueError: if the buffer stores goals and none is given.
+        """
+        if "goal" in self.data:
+            if goal is None:
+                raise ValueError("this replay stores goals: pass goal=")
+            self.data["goal"][:, self.position] = goal
         row = self.position
         self.data["world"][:, row] = observation["world"]
         self.data["inventory"][:, row] = observation["inventory"]
@@ -70,7 +86,7 @@ class ReplayBuffer:
         oldest = self.position if self.count == self.capacity else 0
         starts = oldest + self.rng.integers(0, self.count - length + 1, batch)
         rows = (starts[:, None] + np.arange(length)) % self.capacity
-        out = {key: self.data[key][worlds[:, None], rows] for key in self.KEYS}
+        out = {key: self.data[key][worlds[:, None], rows] for key in self.keys}
         out["mask"] = np.unpackbits(out["mask"], axis=-1, count=self.spec.n_actions).astype(bool)
         return {key: torch.as_tensor(value, device=device) for key, value in out.items()}
 
@@ -80,7 +96,9 @@ class ReplayBuffer:
 
     def load(self, arrays: Mapping[str, np.ndarray]) -> None:
         """Restore :meth:`state` (shapes must match)."""
-        for key in self.KEYS:
+        for key in self.keys:
+            if key not in arrays:
+                raise ValueError(f"saved replay has no {key!r} array")
             if arrays[key].shape != self.data[key].shape:
                 raise ValueError(
                     f"saved replay {key} has shape {arrays[key].shape}, expected {self.data[key].shape}"

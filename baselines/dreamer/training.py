@@ -19,6 +19,7 @@ import torch
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.common.checkpoint import from_plain, load_checkpoint, save_checkpoint, to_plain
+from baselines.common.cli import add_config_options
 from baselines.common.evaluation import random_valid_policy
 from baselines.common.networks import ObservationSpec
 from baselines.common.seeding import (
@@ -74,7 +75,10 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
     envs = make_envs(config)
     spec = ObservationSpec.from_spaces(envs.single_observation_space, envs.single_action_space)
     agent = DreamerAgent(spec, config).to(device)
-    replay = ReplayBuffer(spec, config.num_envs, config.replay_capacity, seed=config.seed)
+    agent.set_rules(envs.unwrapped.batch.params, envs.unwrapped.agent)  # type: ignore[attr-defined]
+    replay = ReplayBuffer(
+        spec, config.num_envs, config.replay_capacity, seed=config.seed, goal=config.goal_head
+    )
     run_dir, checkpoint_dir = Path(config.run_dir), Path(config.run_dir) / "checkpoints"
     env_step, updates, update_budget = 0, 0, 0.0
     if resume is None and (run_dir / "progress.csv").exists():
@@ -126,6 +130,10 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
             np.savez(checkpoint_dir / "replay.tmp.npz", **replay.state())
             Path(checkpoint_dir / "replay.tmp.npz").replace(checkpoint_dir / "replay.npz")
         return path
+
+    def goals() -> np.ndarray | None:
+        """θ of every world's current episode, for the privileged goal head."""
+        return envs.unwrapped.batch.state.goal if config.goal_head else None  # type: ignore[attr-defined]
 
     random_policy = random_valid_policy(config.seed)
     observation, _ = envs.reset(seed=config.seed + env_step)
@@ -193,7 +201,7 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
                 action_tensor = torch.as_tensor(random_policy(observation), device=device)
                 state = (state[0], state[1], action_tensor)  # the filter must see the action taken
             action = action_tensor.cpu().numpy()
-            replay.add(observation, reward, terminal, action)
+            replay.add(observation, reward, terminal, action, goals())
             timing["act"] += time.perf_counter() - start
             start = time.perf_counter()
             observation, reward, term, trunc, infos = envs.step(action)
@@ -255,6 +263,7 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
 LOSS_KEYS = (
     "model/decoder",
     "model/mask",
+    "model/goal",
     "model/reward",
     "model/continue",
     "model/vector",
@@ -267,6 +276,7 @@ LOSS_KEYS = (
     "actor/imagined_return",
     "actor/imagined_reward",
     "actor/imagined_place_break",
+    "actor/imagined_valid",
     "critic/loss",
     "critic/value",
 )
@@ -375,22 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train DreamerV3 on an mbag_env id.",
         argument_default=argparse.SUPPRESS,
     )
-    parser.add_argument("--env", dest="env_id")
-    parser.add_argument(
-        "--env-kwargs",
-        type=json.loads,
-        help='env keyword arguments as JSON, e.g. \'{"goal": "houses:train"}\'',
-    )
     parser.add_argument("--preset", choices=sorted(PRESETS))
-    for item in fields(DreamerConfig):
-        if item.name in ("env_id", "env_kwargs", "preset"):
-            continue
-        flag = "--" + item.name.rstrip("_").replace("_", "-")
-        if item.type in ("bool", bool):
-            parser.add_argument(flag, dest=item.name, action=argparse.BooleanOptionalAction)
-        else:
-            kind = {"int": int, "float": float, "str": str}[str(item.type)]
-            parser.add_argument(flag, dest=item.name, type=kind)
+    add_config_options(parser, DreamerConfig, defaults=False, skip=("preset",))
     parser.add_argument(
         "--resume", help="checkpoint to continue from (its config; options given here override it)"
     )

@@ -34,6 +34,7 @@ from baselines.dreamer import (
     symlog,
     train,
 )
+from baselines.dreamer.decoded_mask import decoded_masks, most_likely_feet
 from mbag_env.blocks import PLANKS
 from mbag_env.core.actions import FIRST_PLACE
 from mbag_env.evaluation.leaderboard import parse_assistant_spec
@@ -364,22 +365,129 @@ def test_dreamer_learns_to_stop_wrong_actions_above_random(tmp_path: Path) -> No
     assert trained > random_return + 3.0, (trained, random_return)
 
 
-@pytest.mark.parametrize("imagination_mask", ["sampled", "none"])
+def fill_replay(replay: ReplayBuffer, env_id: str, steps: int, goals: bool = False) -> None:
+    """``steps`` rows of random valid play in ``replay``'s worlds (with each world's goal θ if asked)."""
+    envs = gym.make_vec(
+        env_id, num_envs=replay.num_worlds, vectorization_mode="vector_entry_point", horizon=6
+    )
+    observation, _ = envs.reset(seed=0)
+    policy = random_valid_policy(0)
+    for _ in range(steps):
+        action = policy(observation)
+        goal = envs.unwrapped.batch.state.goal.copy() if goals else None  # type: ignore[attr-defined]
+        reward, terminal = np.zeros(replay.num_worlds, np.float32), np.zeros(replay.num_worlds, bool)
+        replay.add(observation, reward, terminal, action, goal)
+        observation, *_ = envs.step(action)
+    envs.close()
+
+
+@pytest.mark.parametrize("imagination_mask", ["decoded", "learned", "sampled", "none"])
 def test_imagination_mask_variants_run_a_training_step(imagination_mask: str) -> None:
     torch.manual_seed(0)
     spec = build_spec()
     agent = DreamerAgent(spec, DreamerConfig(**{**TINY, "imagination_mask": imagination_mask}))
+    agent.set_rules(gym.make_vec("mbag/Build-Small-v0", num_envs=1).unwrapped.batch.params, 0)  # type: ignore[attr-defined]
     replay = ReplayBuffer(spec, 2, 64, seed=0)
-    envs = gym.make_vec("mbag/Build-Small-v0", num_envs=2, vectorization_mode="vector_entry_point", horizon=6)
-    observation, _ = envs.reset(seed=0)
-    policy = random_valid_policy(0)
-    for _ in range(12):
-        action = policy(observation)
-        replay.add(observation, np.zeros(2, np.float32), np.zeros(2, bool), action)
-        observation, *_ = envs.step(action)
-    envs.close()
+    fill_replay(replay, "mbag/Build-Small-v0", 12)
     stats = agent.train_step(replay.sample(4, 8, torch.device("cpu")))
     assert np.isfinite(stats["actor/loss"]) and np.isfinite(stats["model/total"])
     features = torch.randn(64, agent.world_model.feature_dim)
-    sampled = agent.world_model.predicted_mask(features, sample=True)
-    assert sampled[:, 0].all() and 0 < sampled.float().mean() < 1  # Bernoulli draws, NOOP always valid
+    masks = agent.imagined_mask(features)
+    assert masks.shape == (64, spec.n_actions) and masks[:, 0].all()
+    if imagination_mask == "sampled":
+        assert 0 < masks.float().mean() < 1  # Bernoulli draws, NOOP always valid
+    if imagination_mask == "none":
+        assert masks.all()
+    if imagination_mask == "decoded":  # the rules on some world: moves and a few dozen PLACE/BREAK
+        assert (masks.sum(-1) < 0.2 * spec.n_actions).all()
+    assert (agent.world_model.mask_head is None) == (imagination_mask in ("decoded", "none"))
+
+
+@pytest.mark.parametrize(
+    ("env_id", "env_kwargs"),
+    [
+        ("mbag/Build-Small-v0", {}),
+        ("mbag/Assist-Small-v0", {}),
+        ("mbag/Assist-Small-v0", {"infinite_blocks": False}),
+        ("mbag/Assist-Small-v0", {"random_start_locations": True, "teleportation": True}),
+    ],
+)
+def test_decoded_mask_of_a_perfect_decoder_is_the_env_mask(env_id: str, env_kwargs: dict) -> None:
+    envs = gym.make_vec(env_id, num_envs=8, vectorization_mode="vector_entry_point", **env_kwargs)
+    spec = ObservationSpec.from_spaces(envs.single_observation_space, envs.single_action_space)
+    params, viewer = envs.unwrapped.batch.params, envs.unwrapped.agent  # type: ignore[attr-defined]
+    observation, _ = envs.reset(seed=3)
+    policy = random_valid_policy(3)
+    checked = 0
+    for _ in range(40):
+        world = torch.as_tensor(observation["world"]).long()
+        # A confident decoder that is right about every cell (one-hot logits of the real ids).
+        logits = [
+            8.0 * torch.nn.functional.one_hot(world[:, c], k).permute(0, 4, 1, 2, 3).float()
+            for c, k in enumerate(spec.channel_classes)
+        ]
+        inventory = torch.as_tensor(observation["inventory"]).float()
+        mask = decoded_masks(logits, inventory, params, viewer, spec.n_actions).numpy()
+        np.testing.assert_array_equal(mask, observation["action_mask"])
+        checked += int(observation["action_mask"][:, FIRST_PLACE:].sum())
+        observation, *_ = envs.step(policy(observation))
+    envs.close()
+    assert checked > 1000  # many valid PLACE/BREAK actions were compared, not just NOOP and moves
+
+
+def test_most_likely_feet_takes_the_best_vertical_pair_per_label() -> None:
+    logits = torch.full((1, 3, 4, 5, 4), -5.0)
+    logits[0, 1, 2, 3, 1] = logits[0, 1, 2, 4, 1] = 5.0  # label 1: feet (2, 3, 1), head above
+    logits[0, 2, 0, 0, 3] = logits[0, 2, 0, 1, 3] = 5.0  # label 2: feet (0, 0, 3)
+    logits[0, 2, 3, 2, 0] = 6.0  # a single confident cell with no head is not a player
+    assert most_likely_feet(logits, 2).tolist() == [[[2, 3, 1], [0, 0, 3]]]
+
+
+def test_decoded_mask_needs_the_env_rules() -> None:
+    agent = DreamerAgent(build_spec(), DreamerConfig(**TINY))
+    with pytest.raises(ValueError, match="set_rules"):
+        agent.imagined_mask(torch.randn(2, agent.world_model.feature_dim))
+
+
+def test_goal_head_is_trained_on_the_stored_goal() -> None:
+    torch.manual_seed(0)
+    env = gym.make("mbag/Assist-Small-v0")
+    spec = ObservationSpec.from_spaces(env.observation_space, env.action_space)
+    config = DreamerConfig(**{**TINY, "env_id": "mbag/Assist-Small-v0", "goal_head": True, "model_lr": 3e-3})
+    agent = DreamerAgent(spec, config)
+    agent.set_rules(gym.make_vec("mbag/Assist-Small-v0", num_envs=1).unwrapped.batch.params, 1)  # type: ignore[attr-defined]
+    replay = ReplayBuffer(spec, 2, 64, seed=0, goal=True)
+    with pytest.raises(ValueError, match="goal="):
+        replay.add(*[None] * 4)  # type: ignore[arg-type]
+    fill_replay(replay, "mbag/Assist-Small-v0", 16, goals=True)
+    batch = replay.sample(4, 8, torch.device("cpu"))
+    assert batch["goal"].shape == (4, 8, *spec.world_shape[1:])
+    losses = [agent.train_step(batch)["model/goal"] for _ in range(30)]
+    # From uniform over the 10 ids (216 ln 10 = 497 nats) towards θ (here: the same few goals).
+    assert losses[0] == pytest.approx(216 * np.log(10), rel=0.05) and losses[-1] < 0.7 * losses[0]
+    plain = DreamerAgent(spec, DreamerConfig(**TINY))
+    assert plain.world_model.goal_head is None
+
+
+def test_encoder_applies_the_id_embeddings_then_the_first_convolution() -> None:
+    torch.manual_seed(0)
+    spec = build_spec()
+    encoder = WorldModel(spec, DreamerConfig(**TINY)).encoder
+    world = torch.as_tensor(
+        np.stack([gym.make("mbag/Build-Small-v0").reset(seed=s)[0]["world"] for s in range(3)])
+    )
+    # Embedding lookups per channel (nn.Embedding semantics), then the first convolution.
+    tables = encoder.embedding[:, :, 0, 0, 0] * encoder.block_diagonal[:, :, 0, 0, 0]
+    offsets = np.cumsum([0, *spec.channel_classes[:-1]])
+    width = TINY["channel_embedding"]
+    embedded = torch.cat(
+        [
+            tables[c * width : (c + 1) * width, offsets[c] + world[:, c].long()].permute(1, 0, 2, 3, 4)
+            for c in range(len(spec.channel_classes))
+        ],
+        1,
+    )
+    expected = encoder.convolutions(encoder.first(embedded)).flatten(1)
+    vector = torch.zeros(3, spec.inventory_size + 1)
+    got = encoder(world, vector)[:, : expected.shape[1]]
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)

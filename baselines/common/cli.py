@@ -1,0 +1,76 @@
+"""Command-line options generated from a training config dataclass: one flag per field."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import types
+import typing
+from collections.abc import Collection, Mapping
+from dataclasses import MISSING, fields
+from typing import Any
+
+ENV_KWARGS_HELP = 'env keyword arguments as JSON, e.g. \'{"goal": "houses:test", "horizon": 100}\''
+
+
+def option_flag(name: str) -> str:
+    """The flag of config field ``name``: ``--env`` for ``env_id``, else dashes for underscores
+    without a trailing underscore (``lambda_`` -> ``--lambda``)."""
+    return "--env" if name == "env_id" else "--" + name.rstrip("_").replace("_", "-")
+
+
+def _value_type(hint: Any) -> Any:
+    """``X`` for ``X`` or ``X | None``."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        kinds = [kind for kind in typing.get_args(hint) if kind is not type(None)]
+        if len(kinds) == 1:
+            return kinds[0]
+    return hint
+
+
+def add_config_options(
+    parser: argparse.ArgumentParser,
+    config_class: type,
+    *,
+    defaults: bool = True,
+    skip: Collection[str] = (),
+    helps: Mapping[str, str] | None = None,
+) -> None:
+    """Add one option per field of the dataclass ``config_class`` to ``parser``.
+
+    ``bool`` fields become ``--x/--no-x``, ``dict`` fields take JSON, ``int``/``float``/``str``
+    fields (optionally ``| None``) take a value of that type.
+
+    Args:
+        parser: the parser to extend.
+        config_class: a dataclass whose fields all have defaults.
+        defaults: ``True``: each option defaults to the field's default; ``False``: an option not
+            given is absent from the parsed namespace (a preset or checkpoint decides).
+        skip: fields that get no option (the caller adds its own).
+        helps: help texts by field name (``env_kwargs`` has one already).
+
+    Raises:
+        TypeError: for a field whose type has no command-line form.
+    """
+    hints = typing.get_type_hints(config_class)
+    texts = {"env_kwargs": ENV_KWARGS_HELP, **(helps or {})}
+    for item in fields(config_class):
+        if item.name in skip:
+            continue
+        if not defaults:
+            default: Any = argparse.SUPPRESS
+        elif item.default is not MISSING:
+            default = item.default
+        else:
+            default = item.default_factory()  # type: ignore[misc]
+        kind = _value_type(hints[item.name])
+        options: dict[str, Any] = {"dest": item.name, "default": default, "help": texts.get(item.name)}
+        if kind is bool:
+            options["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(kind) is dict or kind is dict:
+            options["type"] = json.loads
+        elif kind in (int, float, str):
+            options["type"] = kind
+        else:
+            raise TypeError(f"{config_class.__name__}.{item.name} has type {kind}, which has no option form")
+        parser.add_argument(option_flag(item.name), **options)
