@@ -314,24 +314,23 @@ def test_world_model_learns_which_actions_are_rewarded() -> None:
 
 @pytest.mark.slow
 def test_dreamer_learns_to_stop_wrong_actions_above_random(tmp_path: Path) -> None:
-    """A short real run (520 updates): the return rises clearly above the random policy's.
+    """A short real run (1,288 updates): on the one-block goal the return rises clearly above random.
 
-    The goal is the initial world plus a planks floor at y=2 (horizon 8), the goal of the PPO
-    learning test: a random valid action is usually a wrong PLACE/BREAK (−1). The world model must
-    learn from replay which actions cost reward, and the actor, trained only in imagination, must
-    stop taking them. With the one-block goal of the issue text almost every replayed action is a
-    −1 PLACE/BREAK, so the reward head sees too few other actions to contrast in a CI-sized run.
-    The sizes, learning rates (3e-3 instead of the paper's 1e-4 / 3e-5) and imagination horizon
-    (5) are shrunk for CI only; the loss and normalisation constants are the paper's.
+    The goal is the initial world plus one planks block (horizon 8): a random valid action is
+    almost always a wrong PLACE/BREAK (−1). The world model must learn from replay which actions
+    cost reward, and the actor, trained only in imagination under the decoded-world mask, must
+    stop taking them. The sizes, learning rates (3e-3 instead of the paper's 1e-4 / 3e-5) and
+    imagination horizon (5) are shrunk for the test only; the loss and normalisation constants are
+    the paper's. (Measured when written: random −7.3, trained −0.06.)
     """
-    env_kwargs = planks_floor_env_kwargs()
+    env_kwargs = {"goal": one_block_goal(), "horizon": 8}
     random_return = evaluate_policy(
         random_valid_policy(0), "mbag/Build-Small-v0", 32, num_envs=8, env_kwargs=env_kwargs
     ).summary()["episode_return"]
     config = config_for_preset(
         "cpu-small",
         env_kwargs=env_kwargs,
-        total_steps=768,
+        total_steps=1536,
         num_envs=8,
         prefill=256,
         seed=0,
@@ -353,7 +352,7 @@ def test_dreamer_learns_to_stop_wrong_actions_above_random(tmp_path: Path) -> No
         progress=False,
     )
     summary = train(config)
-    assert summary["updates"] == 520
+    assert summary["updates"] == 1288
     trained = evaluate_policy(
         load_policy(summary["checkpoint"], seed=0).act_batch,
         "mbag/Build-Small-v0",
@@ -361,8 +360,8 @@ def test_dreamer_learns_to_stop_wrong_actions_above_random(tmp_path: Path) -> No
         num_envs=8,
         env_kwargs=env_kwargs,
     ).summary()["episode_return"]
-    assert random_return < -4.0, random_return
-    assert trained > random_return + 3.0, (trained, random_return)
+    assert random_return < -6.0, random_return
+    assert trained > random_return + 5.0, (trained, random_return)
 
 
 def fill_replay(replay: ReplayBuffer, env_id: str, steps: int, goals: bool = False) -> None:
