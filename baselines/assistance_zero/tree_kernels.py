@@ -48,7 +48,7 @@ from mbag_env.core.state import (
     PLAYER_Y,
     PLAYER_Z,
 )
-from mbag_env.core.step import recount_world, step_world, write_world
+from mbag_env.core.step import label_owner, recount_world, step_world, write_world
 
 NUM_ACTION_TYPES = 9
 """Action types of bilevel selection: NOOP, the six moves (one type each), PLACE and BREAK."""
@@ -146,15 +146,6 @@ def set_root(
     node_env[b, 0, ENV_INITIAL_EDIT_DISTANCE] = distance
     node_env[b, 0, ENV_BEST_EDIT_DISTANCE] = distance
     node_env[b, 0, ENV_TIMESTEP] = timestep
-
-
-@numba.njit(cache=True, inline="always")
-def label_owner(label: int, viewer: int) -> int:
-    """The player index behind an observation label (inverse of the core's ``viewer_label``)."""
-    if label == 1:
-        return viewer
-    other = label - 2
-    return other if other < viewer else other + 1
 
 
 @numba.njit(cache=True)

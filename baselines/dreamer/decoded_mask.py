@@ -26,6 +26,7 @@ from mbag_env.core.state import (
     PLAYER_Y,
     PLAYER_Z,
 )
+from mbag_env.core.step import label_owner
 
 BLOCKS_CHANNEL, PLAYERS_CHANNEL = 0, 1
 """The observation's ``world`` channels that the mask depends on (SPEC §5)."""
@@ -57,10 +58,7 @@ def write_decoded_masks(
     for n in range(blocks.shape[0]):
         players[:, :] = 0
         for label in range(num_players):
-            if label == 0:
-                player = viewer
-            else:
-                player = label - 1 if label - 1 < viewer else label
+            player = label_owner(label + 1, viewer)
             players[player, PLAYER_X] = feet[n, label, 0]
             players[player, PLAYER_Y] = feet[n, label, 1]
             players[player, PLAYER_Z] = feet[n, label, 2]

@@ -340,6 +340,16 @@ def viewer_label(stored: int, viewer: int) -> int:
     return player + 2 if player < viewer else player + 1
 
 
+@kernel(inline="always")
+def label_owner(label: int, viewer: int) -> int:
+    """The player index behind a non-zero player label seen by ``viewer`` (the inverse of
+    :func:`viewer_label`: 1 is the viewer, 2, 3, ... the other players in index order)."""
+    if label == 1:
+        return viewer
+    other = label - 2
+    return other if other < viewer else other + 1
+
+
 @kernel()
 def write_world(
     blocks: np.ndarray,

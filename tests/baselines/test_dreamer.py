@@ -329,27 +329,14 @@ def test_dreamer_learns_to_stop_wrong_actions_above_random(tmp_path: Path) -> No
     ).summary()["episode_return"]
     config = config_for_preset(
         "cpu-small",
+        **{**TINY, "num_envs": 8, "prefill": 256, "imagination_starts": 16},
         env_kwargs=env_kwargs,
         total_steps=1536,
-        num_envs=8,
-        prefill=256,
         seed=0,
-        deter=32,
-        stoch=4,
-        classes=4,
-        hidden=32,
-        cnn_depth=4,
-        channel_embedding=2,
-        batch_size=4,
-        batch_length=8,
         train_ratio=32,
-        imagination_starts=16,
-        imagination_horizon=5,
         actor_critic_lr=3e-3,
         model_lr=3e-3,
         run_dir=str(tmp_path / "run"),
-        tensorboard=False,
-        progress=False,
     )
     summary = train(config)
     assert summary["updates"] == 1288

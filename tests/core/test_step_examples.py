@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from mbag_env.core.actions import ActionSpace
+from mbag_env.core.step import label_owner, viewer_label
 from tests.core.harness import (
     CoreGame,
     Setup,
@@ -256,3 +257,11 @@ def test_goal_completion_does_not_terminate_when_disabled():
     pair = Pair([(0, 2, 0)], goal_changes={(1, 2, 1): PLANKS}, terminate_on_goal=False)
     assert pair.step(pair.place((1, 2, 1), PLANKS)) == [1.0]
     assert pair.ref.distance == 0 and not pair.ref.terminated
+
+
+def test_label_owner_inverts_viewer_label_for_every_viewer() -> None:
+    for num_players in range(1, 5):
+        for viewer in range(num_players):
+            labels = [viewer_label(player + 1, viewer) for player in range(num_players)]
+            assert sorted(labels) == list(range(1, num_players + 1)) and labels[viewer] == 1
+            assert [label_owner(label, viewer) for label in labels] == list(range(num_players))
