@@ -13,6 +13,10 @@ them with the world model and measures:
   one-step prior states: precision and recall of its valid actions against the env's mask, the
   share of states where it is exact, and the probability the actor puts on truly invalid actions
   when no mask is applied (what imagination without a mask would let it sample);
+* **goal head** (checkpoints trained with ``--goal-head`` only): per-cell accuracy of the most
+  likely θ id from the posterior state, on all cells and on the cells still to build (θ differs
+  from the current block), by quarter of the episode, against guessing θ = the current world
+  (right on every cell already correct, wrong on every cell still to build);
 * **open-loop rollouts**: from the posterior state at a start step, 15 steps of the prior with
   the real actions; accuracy on the cells changed since the start, per step, against copying the
   start frame; and an image strip of real versus imagined blocks.
@@ -43,11 +47,11 @@ from mbag_env.render.iso import render_isometric
 def collect(
     policy: DreamerPolicy, env_id: str, num_envs: int, steps: int, seed: int, goal: str
 ) -> dict[str, np.ndarray]:
-    """``steps`` consecutive rows per world (observation, reward, action taken from it)."""
+    """``steps`` consecutive rows per world (observation, θ, reward, action taken from it)."""
     envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", goal=goal)
     observation, _ = envs.reset(seed=seed)
     rows: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("world", "inventory", "timestep", "mask", "reward", "action")
+        k: [] for k in ("world", "inventory", "timestep", "mask", "goal", "reward", "action")
     }
     reward = np.zeros(num_envs, np.float32)
     for _ in range(steps):
@@ -57,6 +61,7 @@ def collect(
             ("inventory", observation["inventory"]),
             ("timestep", observation["timestep"]),
             ("mask", observation["action_mask"]),
+            ("goal", envs.unwrapped.batch.state.goal),  # type: ignore[attr-defined]
             ("reward", reward),
             ("action", action),
         ):
@@ -176,6 +181,9 @@ def evaluate(
         }
     )
 
+    if model.goal_head is not None:
+        metrics.update(goal_head_metrics(model, posterior_features, tensors))
+
     # ---- open-loop rollouts with the real actions
     rng = np.random.default_rng(seed)
     per_step_model, strip = np.zeros(horizon), {}
@@ -224,6 +232,29 @@ def evaluate(
     metrics["open_loop_block_accuracy_all_cells_mean"] = float(all_model.mean())
     metrics["open_loop_copy_start_frame_block_accuracy_all_cells_mean"] = float(all_copy.mean())
     return metrics, strip
+
+
+def goal_head_metrics(
+    model: Any, features: torch.Tensor, tensors: dict[str, torch.Tensor]
+) -> dict[str, float]:
+    """Accuracy of the goal head's most likely θ per cell (see the module docstring)."""
+    predicted = torch.cat([model.goal_head(chunk)[0].argmax(1) for chunk in features.split(512)])
+    goal = tensors["goal"].flatten(0, 1).long()
+    blocks = tensors["world"][:, :, 0].flatten(0, 1).long()
+    right, to_build = predicted == goal, goal != blocks
+    timestep = tensors["timestep"].flatten()
+    metrics = {
+        "goal_head_accuracy_all_cells": float(right.float().mean()),
+        "goal_current_world_accuracy_all_cells": float((~to_build).float().mean()),
+        "goal_head_accuracy_cells_to_build": float(right[to_build].float().mean()),
+        "goal_cells_to_build_per_state": float(to_build.flatten(1).sum(1).float().mean()),
+    }
+    quarter = int(timestep.max()) // 4 + 1
+    for q in range(4):
+        rows = (timestep >= q * quarter) & (timestep < (q + 1) * quarter)
+        cells = to_build & rows[:, None, None, None]
+        metrics[f"goal_head_accuracy_cells_to_build_q{q + 1}"] = float(right[cells].float().mean())
+    return metrics
 
 
 def save_strip(strip: dict[str, np.ndarray], path: Path, title: str) -> None:
