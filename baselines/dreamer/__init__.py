@@ -61,11 +61,14 @@ symlog, two-hot, unimix, straight-through, free bits, λ-returns, return scale),
    layer to a coarse grid, nearest upsampling, a learned per-cell embedding, LayerNorm, SiLU,
    1×1×1 convolution) instead of transposed convolutions, because both run at every imagination
    step; the decoder keeps transposed convolutions.
-8. The id embeddings are computed as a block-diagonal 1×1×1 convolution of one-hot codes (the
-   same function as embedding lookups, faster to differentiate on a CPU).
+8. The id embeddings and the first convolution are applied as one convolution of the one-hot
+   codes whose kernel is the product of the two weights (the same function and parameters as
+   embedding lookups followed by the convolution, several times cheaper to differentiate on a
+   CPU).
 9. ``--goal-head`` (off by default) adds a head that predicts the privileged goal θ per cell from
    the latent state (cross-entropy summed over cells, a prediction loss of scale 1, θ stored in
    replay): an auxiliary loss that pushes the assistant's latent state to carry its goal belief.
+   ``scripts/dreamer_world_model_eval.py`` measures how well it predicts θ.
 
 Use::
 
