@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from baselines.common.checkpoint import load_checkpoint
 from baselines.common.evaluation import evaluate_policy, random_valid_policy
@@ -453,6 +455,44 @@ def test_goal_head_is_trained_on_the_stored_goal() -> None:
     assert losses[0] == pytest.approx(216 * np.log(10), rel=0.05) and losses[-1] < 0.7 * losses[0]
     plain = DreamerAgent(spec, DreamerConfig(**TINY))
     assert plain.world_model.goal_head is None
+
+
+def test_goal_head_accuracy_of_a_perfect_head_and_of_a_copy_the_world_head() -> None:
+    """The world-model script's goal-head metrics: a head that outputs θ is right everywhere; one
+    that outputs the current world is right on the cells already built and on no cell to build."""
+    from scripts.dreamer_world_model_eval import goal_head_metrics
+
+    rng = np.random.default_rng(0)
+    worlds, steps, shape = 2, 8, (3, 3, 3)
+    goal = torch.as_tensor(rng.integers(0, 4, (worlds, steps, *shape)))
+    world = torch.as_tensor(rng.integers(0, 4, (worlds, steps, 2, *shape)))  # channel 0: blocks
+    tensors = {"goal": goal, "world": world, "timestep": torch.arange(steps).repeat(worlds, 1)}
+    features = torch.arange(worlds * steps, dtype=torch.float32)[:, None]  # the row, as the "state"
+
+    def head(target: torch.Tensor) -> SimpleNamespace:
+        """A model whose goal head puts all its probability on ``target``'s ids in that row."""
+        rows = target.flatten(0, 1)
+
+        def logits(f: torch.Tensor) -> tuple[torch.Tensor, None]:
+            return F.one_hot(rows[f[:, 0].long()], 10).permute(0, 4, 1, 2, 3).float(), None
+
+        return SimpleNamespace(goal_head=logits)
+
+    perfect = goal_head_metrics(head(goal), features, tensors)
+    assert perfect["goal_head_accuracy_all_cells"] == 1.0
+    assert all(perfect[f"goal_head_accuracy_cells_to_build_q{q}"] == 1.0 for q in range(1, 5))
+    to_build = goal != world[:, :, 0]
+    assert perfect["goal_current_world_accuracy_all_cells"] == pytest.approx(
+        1 - to_build.float().mean().item()
+    )
+    assert perfect["goal_cells_to_build_per_state"] == pytest.approx(
+        to_build.flatten(2).sum(-1).float().mean().item()
+    )
+    copy = goal_head_metrics(head(world[:, :, 0]), features, tensors)
+    assert copy["goal_head_accuracy_cells_to_build"] == 0.0
+    assert copy["goal_head_accuracy_all_cells"] == pytest.approx(
+        copy["goal_current_world_accuracy_all_cells"]
+    )
 
 
 def test_encoder_applies_the_id_embeddings_then_the_first_convolution() -> None:
