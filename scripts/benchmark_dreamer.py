@@ -69,10 +69,7 @@ def benchmark(
         if index >= warmup:
             update_seconds.append(time.perf_counter() - start)
 
-    state = (
-        *agent.world_model.rssm.initial(config.num_envs, device),
-        torch.full((config.num_envs,), -1, device=device),
-    )
+    state = agent.initial_state(config.num_envs, device)
     act_seconds = []
     with torch.no_grad():
         for index in range(warmup + updates):

@@ -555,6 +555,13 @@ class DreamerAgent(nn.Module):
         )
         return stats
 
+    def initial_state(
+        self, batch: int, device: torch.device
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The acting state :meth:`act` starts from: zero ``h`` and ``z``, no previous action (−1)."""
+        h, z = self.world_model.rssm.initial(batch, device)
+        return h, z, torch.full((batch,), -1, device=device)
+
     @torch.no_grad()
     def act(
         self,

@@ -140,10 +140,7 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
     reward = np.zeros(config.num_envs, np.float32)
     terminal = np.zeros(config.num_envs, bool)
     resetting = np.zeros(config.num_envs, bool)
-    state = (
-        *agent.world_model.rssm.initial(config.num_envs, device),
-        torch.full((config.num_envs,), -1, device=device),
-    )
+    state = agent.initial_state(config.num_envs, device)
     has_human = getattr(envs.unwrapped, "agent", 0) != 0
     counters = {
         key: np.zeros(config.num_envs) for key in ("return", "length", "human_actions", "human_place_break")
@@ -314,10 +311,7 @@ class DreamerPolicy:
         tensors = observation_tensors(observations, self.device)
         batch = tensors["world"].shape[0]
         if self.state is None or self.state[0].shape[0] != batch:
-            self.state = (
-                *self.agent.world_model.rssm.initial(batch, self.device),
-                torch.full((batch,), -1, device=self.device),
-            )
+            self.state = self.agent.initial_state(batch, self.device)
         # The action draw uses the seeded generator; the latent draws use torch's global RNG.
         action, self.state = self.agent.act(tensors, self.state, self.deterministic, self.generator)
         return action.cpu().numpy().astype(np.int64)
