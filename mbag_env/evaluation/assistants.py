@@ -1,4 +1,4 @@
-"""Scripted assistants: reference points for the leaderboard (``idle``, ``random``, ``oracle``).
+"""Reference assistants of the leaderboard: ``idle``, ``random``, ``oracle`` and ``bayes``.
 
 Each is a :class:`~mbag_env.humans.Policy` (``act(observation) -> action``) for the assistant's
 seat of ``mbag/Assist-v0``:
@@ -20,13 +20,24 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from mbag_env.assistants.bayes import BayesAssistant, make_bayes_assistant
 from mbag_env.core.actions import NOOP
 from mbag_env.envs.single import MbagEnv
 from mbag_env.humans.goal_seeking import human_scratch_size
 from mbag_env.humans.scripted import HumanModel, scripted_human_action
 
-SCRIPTED_ASSISTANTS = ("idle", "random", "oracle")
-"""Names accepted by :func:`make_scripted_assistant`."""
+SCRIPTED_ASSISTANTS = ("idle", "random", "oracle", "bayes")
+"""Names accepted by :func:`make_scripted_assistant` (``bayes`` also with options:
+``bayes:threshold=0.5,prior=dataset:train``)."""
+
+DEFAULT_ASSISTANTS = ("idle", "random", "oracle")
+"""The assistants the leaderboard evaluates when none are named (the quickest three)."""
+
+
+def is_scripted_assistant(name: str) -> bool:
+    """Whether ``name`` names a reference assistant: one of :data:`SCRIPTED_ASSISTANTS`, or
+    ``bayes:`` with options."""
+    return name in SCRIPTED_ASSISTANTS or name.startswith("bayes:")
 
 
 class IdleAssistant:
@@ -124,17 +135,26 @@ class OracleAssistant:
 
 def make_scripted_assistant(
     name: str, env: MbagEnv | None = None, seed: int | None = None
-) -> IdleAssistant | RandomAssistant | OracleAssistant:
-    """Build the scripted assistant ``name`` (one of :data:`SCRIPTED_ASSISTANTS`).
+) -> IdleAssistant | RandomAssistant | OracleAssistant | BayesAssistant:
+    """Build the reference assistant ``name`` (see :func:`is_scripted_assistant`).
 
     Args:
-        name: ``"idle"``, ``"random"`` or ``"oracle"``.
-        env: the env it will play in (needed by ``"oracle"`` only).
+        name: ``"idle"``, ``"random"``, ``"oracle"``, ``"bayes"`` or ``"bayes:options"``.
+        env: the env it will play in (needed by ``"oracle"``, which reads θ from it, and by
+            ``"bayes"``, which reads only its public settings: world size, players, rules).
         seed: seed of ``"random"``'s generator.
 
     Raises:
-        ValueError: for an unknown name, or ``"oracle"`` without an env.
+        ValueError: for an unknown name or bad bayes options, or ``"oracle"``/``"bayes"``
+            without an env.
     """
+    if name == "bayes" or name.startswith("bayes:"):
+        if env is None:
+            raise ValueError(
+                "the bayes assistant needs the env it plays in: make_scripted_assistant('bayes', env)"
+            )
+        unwrapped = getattr(env, "unwrapped", env)
+        return make_bayes_assistant(name, unwrapped.config, player=unwrapped.agent)
     if name == "idle":
         return IdleAssistant()
     if name == "random":

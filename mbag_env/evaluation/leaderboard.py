@@ -23,6 +23,12 @@ score rises only when the assistant speeds the build up and falls when it undoes
 second column is the human's number of actions until the house is complete (or the horizon):
 the effort the assistant saves the human.
 
+**Paired differences**: because the episodes are paired, the board also gives, for every
+assistant, the mean per-episode difference to a reference assistant (assistant − reference) in
+both columns, overall and per scripted human, with 95% Student-t intervals over the episodes both
+finished (:func:`paired_differences`). The reference is ``idle`` when it is evaluated;
+``--reference LABEL`` picks another evaluated assistant.
+
 Episodes run in worker processes (``--workers``) or on a Ray cluster (``--ray ADDRESS``). Each
 finished episode is appended to ``episodes.jsonl`` at once; ``leaderboard.json``,
 ``leaderboard.md`` and ``leaderboard.png`` are written at the end (also after Ctrl-C, from what
@@ -52,9 +58,10 @@ from typing import Any
 
 import numpy as np
 
+from mbag_env.assistants.bayes import parse_bayes_spec
 from mbag_env.config import MbagConfig
 from mbag_env.envs.single import MbagEnv
-from mbag_env.evaluation.assistants import SCRIPTED_ASSISTANTS, make_scripted_assistant
+from mbag_env.evaluation.assistants import DEFAULT_ASSISTANTS, is_scripted_assistant, make_scripted_assistant
 from mbag_env.evaluation.metrics import SCALAR_METRICS, Estimate, episode_metrics, mean_confidence_interval
 from mbag_env.evaluation.recording import export_gif, run_episode
 from mbag_env.goals import find_shipped_dataset, load_shipped_goals
@@ -168,7 +175,8 @@ class AssistantSpecError(ValueError):
 
 
 SPEC_HELP = (
-    "an assistant is idle, random, oracle, a checkpoint path ending in .pt, or module:factory "
+    "an assistant is idle, random, oracle, bayes (or bayes:threshold=0.6,epsilon=0.1,prior=default), "
+    "a checkpoint path ending in .pt, or module:factory "
     "(optionally prefixed with label=)"
 )
 
@@ -233,7 +241,12 @@ def parse_assistant_spec(text: str) -> AssistantSpec:
         label = text
     if not text:
         raise AssistantSpecError(f"empty assistant spec {original!r}: {SPEC_HELP}")
-    if text in SCRIPTED_ASSISTANTS:
+    if is_scripted_assistant(text):
+        if text.startswith("bayes:"):
+            try:
+                parse_bayes_spec(text)
+            except ValueError as error:
+                raise AssistantSpecError(f"assistant {original!r}: {error}") from None
         return AssistantSpec(original, label, "scripted", text)
     if text.endswith(".pt"):
         path = Path(text).expanduser()
@@ -467,9 +480,13 @@ def summarise(
     invalid: dict[str, str],
     results: Iterable[dict[str, Any]],
     base_seed: int,
+    *,
+    reference: str | None = "idle",
 ) -> dict[str, Any]:
     """The leaderboard as a JSON-ready dict: suite, ranked assistants with aggregated metrics
-    (overall and per human), failures, and every episode's metrics (sorted, so deterministic)."""
+    (overall and per human), failures, paired differences to ``reference`` (``"paired"``, see
+    :func:`paired_differences`; ``None`` when ``reference`` is ``None`` or not among ``specs``),
+    and every episode's metrics (sorted, so deterministic)."""
     order = {spec.label: index for index, spec in enumerate(specs)}
     human_order = {human.label: index for index, human in enumerate(suite.humans)}
     episodes = sorted(
@@ -518,6 +535,12 @@ def summarise(
     rows.sort(key=_rank_key)
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
+    evaluated = [str(row["assistant"]) for row in rows if row["kind"] != "invalid"]  # in rank order
+    paired = None
+    if reference is not None and reference in evaluated:
+        paired = paired_differences(
+            episodes, reference, [human.label for human in suite.humans], assistants=evaluated
+        )
     return {
         "leaderboard": "mbag_env assistant leaderboard",
         "headline": {
@@ -529,8 +552,84 @@ def summarise(
         "suite": suite.describe(),
         "seed": base_seed,
         "assistants": rows,
+        "paired": paired,
         "episodes": episodes,
     }
+
+
+PAIRED_METRICS = (HEADLINE, SECOND)
+"""The metrics of the paired differences: the headline goal percentage and the human's actions."""
+
+
+def paired_differences(
+    episodes: Iterable[dict[str, Any]] | dict[str, Any],
+    reference: str,
+    humans: Sequence[str],
+    assistants: Sequence[str] | None = None,
+    metrics: Sequence[str] = PAIRED_METRICS,
+) -> dict[str, Any]:
+    """Mean paired differences (assistant − ``reference``) with 95% Student-t intervals.
+
+    Episodes are paired by ``(human, house, seed)``: every assistant plays the same episodes. A
+    pair counts for a metric only when both episodes have ``status`` ``"ok"`` and the metric is
+    not ``None`` in both; the interval is :func:`~mbag_env.evaluation.metrics.mean_confidence_interval`
+    of the per-episode differences, so its ``n`` is the number of pairs.
+
+    Args:
+        episodes: episode results as written by :func:`run_task` (``assistant``, ``human``,
+            ``house``, ``seed``, ``status`` and, when ok, ``metrics``), or a board from
+            :func:`summarise` (its ``"episodes"`` are used).
+        reference: the label of the reference assistant.
+        humans: the human labels of the per-human breakdown (the suite's, in order).
+        assistants: the labels to compare, in output order (the reference is skipped); by
+            default every assistant in ``episodes`` in order of appearance.
+        metrics: the metrics to difference (default: :data:`PAIRED_METRICS`).
+
+    Returns:
+        ``{"reference": reference, "metrics": [...], "assistants": {label: {"overall": {metric:
+        Estimate dict}, "per_human": {human: {metric: Estimate dict}}}}}``, the estimates as
+        :meth:`~mbag_env.evaluation.metrics.Estimate.to_dict` (mean ``None`` when nothing paired).
+    """
+    results: list[dict[str, Any]] = list(episodes["episodes"] if isinstance(episodes, dict) else episodes)
+    if assistants is None:
+        assistants = list(dict.fromkeys(r["assistant"] for r in results))
+    by_assistant: dict[str, dict[tuple[str, int, int], dict[str, Any]]] = {}
+    for result in results:
+        if result.get("status") == "ok":
+            key = (result["human"], result["house"], result["seed"])
+            by_assistant.setdefault(result["assistant"], {})[key] = result["metrics"]
+    baseline = by_assistant.get(reference, {})
+
+    def differences(
+        mine: dict[tuple[str, int, int], dict[str, Any]], metric: str, human: str | None
+    ) -> list[float]:
+        values: list[float] = []
+        for key, theirs in baseline.items():
+            if (human is None or key[0] == human) and key in mine:
+                own, base = mine[key].get(metric), theirs.get(metric)
+                if own is not None and base is not None:
+                    values.append(float(own) - float(base))
+        return values
+
+    compared: dict[str, Any] = {}
+    for label in assistants:
+        if label == reference:
+            continue
+        mine = by_assistant.get(label, {})
+        compared[label] = {
+            "overall": {
+                metric: mean_confidence_interval(differences(mine, metric, None)).to_dict()
+                for metric in metrics
+            },
+            "per_human": {
+                human: {
+                    metric: mean_confidence_interval(differences(mine, metric, human)).to_dict()
+                    for metric in metrics
+                }
+                for human in humans
+            },
+        }
+    return {"reference": reference, "metrics": list(metrics), "assistants": compared}
 
 
 def _rank_key(row: dict[str, Any]) -> tuple[float, float, str]:
@@ -562,8 +661,64 @@ def _format_estimate(estimate: dict[str, Any], percent: bool = False, digits: in
     return f"{mean:.{digits}f}{suffix} ± {half:.{digits}f}"
 
 
+def _format_difference(estimate: dict[str, Any], scale: float = 1.0) -> str:
+    """A signed mean difference with its 95% half-width, e.g. ``+13.3 ± 2.0``."""
+    if not estimate or estimate.get("mean") is None:
+        return "—"
+    half = (estimate["high"] - estimate["low"]) / 2 * scale
+    return f"{estimate['mean'] * scale:+.1f} ± {half:.1f}"
+
+
+def _paired_markdown(paired: dict[str, Any] | None, humans: Sequence[str], step: int) -> list[str]:
+    """The paired-differences tables of :func:`markdown_table` (no lines when there is nothing)."""
+    if not paired or not paired["assistants"]:
+        return []
+    reference = paired["reference"]
+    compared = paired["assistants"]
+    counts = sorted({values["overall"][HEADLINE]["n"] for values in compared.values()})
+    over = (
+        f"{counts[0]} paired episodes"
+        if len(counts) == 1
+        else f"{counts[0]}–{counts[-1]} paired episodes (see the pairs column)"
+    )
+    lines = [
+        "",
+        f"Paired differences vs `{reference}` (assistant − {reference}, 95 % CI over {over}); "
+        f"goal % in percentage points:",
+        "",
+        f"| assistant | Δ goal % @ step {step} | Δ human actions | "
+        + " | ".join(f"Δ goal % `{h}`" for h in humans)
+        + " | pairs (goal %) |",
+        "|---|---:|---:|" + "---:|" * len(humans) + "---:|",
+    ]
+    for label, values in compared.items():
+        overall = values["overall"]
+        cells = [
+            _format_difference(overall.get(HEADLINE, {}), scale=100.0),
+            _format_difference(overall.get(SECOND, {})),
+            *(
+                _format_difference(values["per_human"].get(h, {}).get(HEADLINE, {}), scale=100.0)
+                for h in humans
+            ),
+            str(overall.get(HEADLINE, {}).get("n", 0)),
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Δ human actions vs `{reference}` per scripted human:",
+        "",
+        "| assistant | " + " | ".join(f"`{h}`" for h in humans) + " |",
+        "|---|" + "---:|" * len(humans),
+    ]
+    for label, values in compared.items():
+        cells = [_format_difference(values["per_human"].get(h, {}).get(SECOND, {})) for h in humans]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown_table(board: dict[str, Any]) -> str:
-    """The leaderboard as Markdown: the ranked table, a per-human table, and any failures."""
+    """The leaderboard as Markdown: the ranked table, a per-human table, the paired differences
+    to the reference assistant (when there is one), and any failures."""
     suite = board["suite"]
     step = suite["score_step"]
     lines = [
@@ -611,6 +766,7 @@ def markdown_table(board: dict[str, Any]) -> str:
             _format_estimate(row["per_human"].get(h, {}).get(HEADLINE, {}), percent=True) for h in humans
         ]
         lines.append(f"| {row['assistant']} | " + " | ".join(cells) + " |")
+    lines += _paired_markdown(board.get("paired"), humans, step)
     failures = [row for row in board["assistants"] if row["errors"]]
     if failures:
         lines += ["", "Failures:", ""]
@@ -722,7 +878,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "assistants",
         nargs="*",
-        default=list(SCRIPTED_ASSISTANTS),
+        default=list(DEFAULT_ASSISTANTS),
         help="assistant specs (default: %(default)s)",
     )
     parser.add_argument(
@@ -755,6 +911,11 @@ def make_parser() -> argparse.ArgumentParser:
         "indices, e.g. 0,3, for every assistant, human and seed (needs imageio); mbag-replay turns any "
         "recording into a GIF or MP4",
     )
+    parser.add_argument(
+        "--reference",
+        metavar="LABEL",
+        help="the evaluated assistant to report paired differences against (default: idle, when evaluated)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
 
@@ -782,6 +943,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {invalid[text]}", file=sys.stderr)
             continue
         specs.append(spec)
+    reference = "idle" if args.reference is None else args.reference
+    if args.reference is not None and all(spec.label != reference for spec in specs):
+        print(
+            f"warning: --reference {reference!r} is not among the evaluated assistants "
+            f"({', '.join(spec.label for spec in specs) or 'none'}); skipping the paired differences",
+            file=sys.stderr,
+        )
     record_dir = str(out_dir / "recordings") if args.record else None
     gif_houses = set(args.gif or ())
     if gif_houses - set(suite.houses):
@@ -842,7 +1010,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress.write(f"interrupted: writing the {len(results)} finished episodes")
     progress.close()
     elapsed = time.perf_counter() - start
-    board = summarise(suite, specs, invalid, results, args.seed)
+    board = summarise(suite, specs, invalid, results, args.seed, reference=reference)
     board["run"] = {
         "wall_seconds": round(elapsed, 2),
         "workers": 1 if args.ray else args.workers,

@@ -127,7 +127,7 @@ def goal_seeking_action(
                 return action
             nearest = _take_nearest(candidate_distances, count)
         if not teleportation:
-            direction = _path_to_work(
+            direction = path_to_work(
                 blocks, player_ints, params, player, scratch, candidate_cells[:count], keep_sky
             )
             if 0 <= direction < 6:
@@ -229,7 +229,7 @@ def _reaches_sky(
 
 
 @kernel()
-def _path_to_work(
+def path_to_work(
     blocks: np.ndarray,
     player_ints: np.ndarray,
     params: np.ndarray,
@@ -238,8 +238,9 @@ def _path_to_work(
     targets: np.ndarray,
     keep_sky: bool,
 ) -> int:
-    """Breadth-first search from the human's feet for a spot from which it can act on one of
-    ``targets`` (with ``keep_sky``, a placement must leave it a way to open sky).
+    """Breadth-first search from ``player``'s feet for a spot from which it can act on one of
+    ``targets`` (flat cells; with ``keep_sky``, a placement must leave it a way to open sky).
+    Used by the scripted humans and by the Bayesian assistant (``keep_sky=False``).
 
     Returns the first move direction of a shortest path, 6 when it already stands on such a
     spot, or -1 when there is none. Works in scratch region 0 (region 1 for the nested sky

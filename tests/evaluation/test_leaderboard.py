@@ -16,12 +16,17 @@ import pytest
 import mbag_env
 from mbag_env.evaluation import leaderboard
 from mbag_env.evaluation.leaderboard import (
+    HEADLINE,
+    SECOND,
     SUITES,
     AssistantSpecError,
     EpisodeTask,
     main,
+    markdown_table,
+    paired_differences,
     parse_assistant_spec,
     run_task,
+    summarise,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,6 +76,134 @@ def test_quick_run_writes_json_markdown_and_png(quick_run: tuple[int, Path]) -> 
         assert f"| {rank} | {name} |" in markdown
     image = matplotlib.image.imread(out / "leaderboard.png")
     assert image.ndim == 3 and image.shape[0] > 100
+
+
+def test_quick_run_reports_paired_differences_against_idle(quick_run: tuple[int, Path]) -> None:
+    _, out = quick_run
+    board = read_board(out)
+    paired = board["paired"]
+    assert paired["reference"] == "idle" and paired["metrics"] == [HEADLINE, SECOND]
+    assert list(paired["assistants"]) == ["oracle", "random"]  # rank order, reference left out
+    rows = {row["assistant"]: row for row in board["assistants"]}
+    for label, values in paired["assistants"].items():
+        for metric in (HEADLINE, SECOND):
+            difference = values["overall"][metric]
+            assert difference["n"] == 80
+            # Every episode paired: the mean difference is the difference of the means.
+            expected = rows[label]["metrics"][metric]["mean"] - rows["idle"]["metrics"][metric]["mean"]
+            assert difference["mean"] == pytest.approx(expected)
+        assert set(values["per_human"]) == {human.label for human in SUITES["quick"].humans}
+        assert all(v[HEADLINE]["n"] == 20 for v in values["per_human"].values())
+    assert paired["assistants"]["oracle"]["overall"][HEADLINE]["low"] > 0
+    assert paired["assistants"]["random"]["overall"][HEADLINE]["high"] < 0
+    markdown = (out / "leaderboard.md").read_text()
+    assert "Paired differences vs `idle` (assistant − idle, 95 % CI over 80 paired episodes)" in markdown
+    assert markdown.index("per scripted human:") < markdown.index("Paired differences vs `idle`")
+    assert "| oracle | +" in markdown and "| random | -" in markdown
+    assert "Δ human actions vs `idle` per scripted human:" in markdown
+
+
+def _episode(assistant: str, human: str, house: int, score: float | None, actions: int | None) -> dict:
+    """A hand-made episode result (``score``/``actions`` both None: a failed episode)."""
+    episode: dict[str, Any] = {"assistant": assistant, "human": human, "house": house, "seed": 0}
+    if score is None and actions is None:
+        return {**episode, "status": "failed", "error": "RuntimeError: boom"}
+    metrics = {name: 0 for name in leaderboard.SCALAR_METRICS}
+    metrics.update({HEADLINE: score, SECOND: actions})
+    return {**episode, "status": "ok", "metrics": metrics}
+
+
+HAND_MADE = [
+    _episode("idle", "h1", 0, 0.5, 20),
+    _episode("idle", "h1", 1, 0.6, 18),
+    _episode("idle", "h2", 0, 0.4, 30),
+    _episode("idle", "h2", 1, None, None),  # failed: drops every pair of (h2, house 1)
+    _episode("helper", "h1", 0, 0.7, 15),  # +0.2, -5
+    _episode("helper", "h1", 1, 0.9, 12),  # +0.3, -6
+    _episode("helper", "h2", 0, 0.5, 26),  # +0.1, -4
+    _episode("helper", "h2", 1, 0.8, 20),  # the reference failed here: not paired
+    _episode("other", "h1", 0, None, None),  # failed: not paired
+    _episode("other", "h1", 1, 0.6, 18),  # +0.0, +0
+    _episode("other", "h2", 0, None, 29),  # no score: paired for human actions only (-1)
+]
+
+
+def test_paired_differences_by_hand() -> None:
+    paired = paired_differences(HAND_MADE, "idle", ["h1", "h2"])
+    assert paired["reference"] == "idle" and paired["metrics"] == [HEADLINE, SECOND]
+    assert list(paired["assistants"]) == ["helper", "other"]
+    helper = paired["assistants"]["helper"]
+    # Differences +0.2, +0.3, +0.1: mean 0.2, sample sd 0.1, half-width t(2) 4.303 * 0.1 / sqrt(3).
+    half = 4.303 * 0.1 / 3**0.5
+    assert helper["overall"][HEADLINE] == pytest.approx(
+        {"mean": 0.2, "low": 0.2 - half, "high": 0.2 + half, "n": 3}
+    )
+    # -5, -6, -4: mean -5, sd 1.
+    half = 4.303 / 3**0.5
+    assert helper["overall"][SECOND] == pytest.approx(
+        {"mean": -5.0, "low": -5 - half, "high": -5 + half, "n": 3}
+    )
+    # Per human: h1 pairs +0.2, +0.3 (sd 0.1 / sqrt(2), t(1) = 12.706) and -5, -6; h2 only house 0.
+    half = 12.706 * 0.05
+    assert helper["per_human"]["h1"][HEADLINE] == pytest.approx(
+        {"mean": 0.25, "low": 0.25 - half, "high": 0.25 + half, "n": 2}
+    )
+    assert helper["per_human"]["h1"][SECOND] == pytest.approx(
+        {"mean": -5.5, "low": -5.5 - 6.353, "high": -5.5 + 6.353, "n": 2}
+    )
+    assert helper["per_human"]["h2"][HEADLINE] == pytest.approx(
+        {"mean": 0.1, "low": 0.1, "high": 0.1, "n": 1}
+    )
+    assert helper["per_human"]["h2"][SECOND] == {"mean": -4.0, "low": -4.0, "high": -4.0, "n": 1}
+    other = paired["assistants"]["other"]
+    assert other["overall"][HEADLINE] == pytest.approx({"mean": 0.0, "low": 0.0, "high": 0.0, "n": 1})
+    assert other["overall"][SECOND]["mean"] == -0.5 and other["overall"][SECOND]["n"] == 2
+    assert other["per_human"]["h2"][HEADLINE] == {"mean": None, "low": None, "high": None, "n": 0}
+    assert other["per_human"]["h2"][SECOND] == {"mean": -1.0, "low": -1.0, "high": -1.0, "n": 1}
+    # A board works as well as its episodes, and the order of the assistants can be chosen.
+    again = paired_differences({"episodes": HAND_MADE}, "idle", ["h1", "h2"], assistants=["other", "idle"])
+    assert list(again["assistants"]) == ["other"] and again["assistants"]["other"] == other
+
+
+def test_summarise_and_markdown_with_paired_differences() -> None:
+    humans = (leaderboard.HumanModel("goal_seeking"), leaderboard.HumanModel("layer_builder"))
+    suite = leaderboard.dataclasses.replace(SUITES["quick"], name="hand", houses=(0, 1), humans=humans)
+    renamed = {"h1": "goal_seeking", "h2": "layer_builder"}
+    results = [{**episode, "human": renamed[episode["human"]]} for episode in HAND_MADE]
+    specs = [parse_assistant_spec(text) for text in ("helper=oracle", "idle", "other=random")]
+    board = summarise(suite, specs, {}, results, 0)
+    assert board["paired"]["reference"] == "idle"
+    assert board["paired"]["assistants"]["helper"]["overall"][HEADLINE]["n"] == 3
+    markdown = markdown_table(board)
+    assert "Paired differences vs `idle` (assistant − idle, 95 % CI over 1–3 paired episodes" in markdown
+    assert "| helper | +20.0 ± 24.8 | -5.0 ± 2.5 | +25.0 ± 63.5 | +10.0 ± 0.0 | 3 |" in markdown
+    assert "| helper | -5.5 ± 6.4 | -4.0 ± 0.0 |" in markdown
+    assert "| other | +0.0 ± 0.0 | -0.5 ± 6.4 | +0.0 ± 0.0 | — | 1 |" in markdown
+    # Another reference, or none.
+    other = summarise(suite, specs, {}, results, 0, reference="other")
+    assert list(other["paired"]["assistants"]) == ["helper", "idle"]
+    for reference in (None, "nobody"):
+        board = summarise(suite, specs, {}, results, 0, reference=reference)
+        assert board["paired"] is None and "Paired differences" not in markdown_table(board)
+
+
+def test_reference_that_is_not_evaluated_skips_the_paired_section(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = run(tmp_path, "--houses", "1", "--workers", "1", "--reference", "nobody", "idle", "oracle")
+    assert status == 0
+    assert "--reference 'nobody' is not among the evaluated assistants" in capsys.readouterr().err
+    assert read_board(tmp_path)["paired"] is None
+    assert "Paired differences" not in (tmp_path / "leaderboard.md").read_text()
+
+
+def test_reference_picks_another_assistant(tmp_path: Path) -> None:
+    status = run(tmp_path, "--houses", "1", "--workers", "1", "--reference", "oracle", "idle", "oracle")
+    assert status == 0
+    paired = read_board(tmp_path)["paired"]
+    assert paired["reference"] == "oracle" and list(paired["assistants"]) == ["idle"]
+    assert paired["assistants"]["idle"]["overall"][HEADLINE]["n"] == 4
+    assert "Paired differences vs `oracle` (assistant − oracle" in (tmp_path / "leaderboard.md").read_text()
 
 
 def test_failures_are_reported_and_the_run_goes_on(
