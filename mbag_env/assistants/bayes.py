@@ -74,6 +74,8 @@ class BayesSettings:
         threshold: act on a cell only when the expected edit-distance drop passes this, in
             ``[0, 1)`` (0.6: place a block only when its posterior probability is above 0.8).
         epsilon: the assumed human's mistake rate (:class:`~.belief.HumanModelLikelihood`).
+        outside_mass: prior probability that the goal is none of the prior's candidates
+            (:class:`~.belief.GoalBelief`); ignored (taken as 0) for an exact finite goal set.
         human_radius: leave cells within this Euclidean distance of the human's feet to the
             human (0 turns it off).
         max_targets: how many of the best cells the path search aims for when none can be
@@ -82,6 +84,7 @@ class BayesSettings:
 
     threshold: float = 0.6
     epsilon: float = 0.1
+    outside_mass: float = 0.0
     human_radius: float = 0.0
     max_targets: int = 16
 
@@ -89,6 +92,8 @@ class BayesSettings:
         if not 0.0 <= self.threshold < 1.0:
             raise ValueError(f"threshold must lie in [0, 1), got {self.threshold!r}")
         HumanModelLikelihood(self.epsilon)
+        if not 0.0 <= self.outside_mass < 1.0:
+            raise ValueError(f"outside_mass must lie in [0, 1), got {self.outside_mass!r}")
         if not self.human_radius >= 0.0:
             raise ValueError(f"human_radius must be >= 0, got {self.human_radius!r}")
         if self.max_targets < 1:
@@ -134,7 +139,12 @@ class BayesAssistant:
         self.params[PARAM_NUM_PLAYERS] = config.num_players
         self.params[PARAM_INFINITE_BLOCKS] = config.infinite_blocks
         self.params[PARAM_TELEPORTATION] = config.teleportation
-        self.belief = GoalBelief(self.prior, 1, HumanModelLikelihood(self.settings.epsilon))
+        self.belief = GoalBelief(
+            self.prior,
+            1,
+            HumanModelLikelihood(self.settings.epsilon),
+            outside_mass=self.settings.outside_mass if self.prior.open_world else 0.0,
+        )
         self.scratch = np.zeros(human_scratch_size(self.world_size), dtype=np.int32)
         self._start_episode()
 
@@ -388,7 +398,7 @@ def move_out_of_the_way(
     return NOOP
 
 
-BAYES_OPTIONS = ("prior", "threshold", "epsilon", "radius")
+BAYES_OPTIONS = ("prior", "threshold", "epsilon", "outside", "radius")
 """Option names of a ``bayes:name=value,...`` assistant spec."""
 
 
@@ -419,7 +429,8 @@ def parse_bayes_spec(text: str) -> tuple[str, BayesSettings]:
             prior = value
             continue
         try:
-            values["human_radius" if key == "radius" else key] = float(value)
+            field = {"radius": "human_radius", "outside": "outside_mass"}.get(key, key)
+            values[field] = float(value)
         except ValueError:
             raise ValueError(f"bayes option {key}={value!r} is not a number") from None
     if not (prior in ("default", "dataset:train", "dataset:test") or prior.endswith(".npz")):

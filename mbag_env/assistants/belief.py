@@ -27,6 +27,18 @@ cells), and the marginal ``p(θ_c = b)`` sums the candidates' weights times thei
 material posterior. Nothing is sampled: for a finite goal set (materials fixed) it is the
 exact posterior over the set.
 
+**The outside component.** When θ's structure is in none of the candidates (common in large
+worlds, where houses vary far more), the posterior would still pick the candidates that fit best
+and predict their unseen cells with unearned confidence. So the prior can hold, with probability
+``outside_mass``, an *outside* goal whose cells are independent, each distributed as the
+candidates' prior marginal. Its evidence is exact too (a product over cells), and the marginals
+are the mixture of the two components' marginals weighted by their posterior probabilities.
+The outside component gains weight when different candidates explain different changes (it
+can mix them cell by cell); a change that every candidate contradicts alike moves nothing,
+since the outside cell prior is the candidates' own marginal. Measured on 11×10×10 training
+houses it did not stop the assistant's wrong placements, so the assistant's default is
+``outside_mass = 0`` (an option: ``bayes:outside=0.5``).
+
 :class:`GoalBelief` keeps the posterior of a batch of worlds (one row of log-weights each) and
 gives the per-cell marginals ``p(θ_c = b | history)`` (:meth:`GoalBelief.marginals`) that the
 Bayesian assistant acts on and that learned goal heads can be compared with.
@@ -106,6 +118,8 @@ class GoalBelief:
         prior: the candidates and their prior weights.
         num_worlds: rows of the batch.
         likelihood: the assumed human model (default ``epsilon = 0.1``).
+        outside_mass: prior probability that θ is none of the candidates (the *outside*
+            component of the module docstring); 0 for a goal set known to hold θ.
 
     Each world keeps the material log-likelihoods of its candidates and an *active set* of the
     candidates within :data:`PRUNE_LOG_RATIO` of its best one; updates and marginals cost time
@@ -113,16 +127,27 @@ class GoalBelief:
     """
 
     def __init__(
-        self, prior: GoalPrior, num_worlds: int = 1, likelihood: HumanModelLikelihood | None = None
+        self,
+        prior: GoalPrior,
+        num_worlds: int = 1,
+        likelihood: HumanModelLikelihood | None = None,
+        outside_mass: float = 0.0,
     ) -> None:
         if num_worlds < 1:
             raise ValueError(f"num_worlds must be >= 1, got {num_worlds}")
         self.prior = prior
         self.num_worlds = int(num_worlds)
         self.likelihood = HumanModelLikelihood() if likelihood is None else likelihood
+        if not 0.0 <= outside_mass < 1.0:
+            raise ValueError(f"outside_mass must lie in [0, 1), got {outside_mass!r}")
+        self.outside_mass = float(outside_mass)
         self._class_evidence_prior = _logsumexp(prior.log_material_prior, axis=2)  # zeros (normalised)
         self._worlds: list[_WorldPosterior] = [self._fresh() for _ in range(self.num_worlds)]
-        self._prior_marginals = self._compute_marginals(self._worlds[0])
+        self._candidate_prior_marginals = self._candidate_marginals(self._worlds[0])
+        self._log_outside_prior = np.log(np.maximum(self._candidate_prior_marginals, 1e-12))
+        self._prior_marginals = self._candidate_prior_marginals
+        for posterior in self._worlds:
+            posterior.marginals = self._prior_marginals
 
     def _fresh(self) -> _WorldPosterior:
         size = self.prior.size
@@ -131,6 +156,8 @@ class GoalBelief:
             log_weights=self.prior.log_weights.copy(),
             material_log_likelihood=np.zeros((size, NUM_CLASSES, NUM_PLACEABLE)),
             class_evidence=self._class_evidence_prior.copy(),
+            outside_log_likelihood=np.zeros((self.prior.labels.shape[0], NUM_BLOCK_TYPES)),
+            outside_log_evidence=0.0,
             marginals=getattr(self, "_prior_marginals", None),
         )
 
@@ -157,6 +184,13 @@ class GoalBelief:
             )
         block = new_block if placing else old_block
         hit, miss = self.likelihood.log_consistent, self.likelihood.log_inconsistent
+        # The outside component: cells independent, each with the prior's marginal.
+        per_block = np.full(NUM_BLOCK_TYPES, miss if placing else hit)
+        per_block[block] = hit if placing else miss
+        cell_scores = self._log_outside_prior[cell] + posterior.outside_log_likelihood[cell]
+        before = _logsumexp(cell_scores, axis=0)
+        posterior.outside_log_evidence += float(_logsumexp(cell_scores + per_block, axis=0) - before)
+        posterior.outside_log_likelihood[cell] += per_block
         active = posterior.active
         labels = self.prior.labels[cell, active].astype(np.int64)
         # Air and bedrock are fixed: the change is consistent or not whatever the materials.
@@ -190,6 +224,36 @@ class GoalBelief:
             self.observe_change(world, cell, old, new)
         return changes
 
+    def observe_batch(
+        self, previous_blocks: np.ndarray, blocks: np.ndarray, last_interacted: np.ndarray
+    ) -> list[list[tuple[int, int, int]]]:
+        """Update every world of the batch on the human's changes between two observations.
+
+        Args:
+            previous_blocks: ``(B, W, H, D)`` blocks of the earlier observations.
+            blocks: ``(B, W, H, D)`` blocks of the later ones.
+            last_interacted: ``(B, W, H, D)`` the later observations' ``last_interacted``
+                channel (from the observer's point of view: 1 = itself).
+
+        Returns:
+            Each world's changes (:func:`human_changes`).
+
+        Raises:
+            ValueError: if the shapes do not match the batch.
+        """
+        shape = (self.num_worlds, *self.prior.world_size)
+        for name, array in (
+            ("previous_blocks", previous_blocks),
+            ("blocks", blocks),
+            ("last_interacted", last_interacted),
+        ):
+            if np.shape(array) != shape:
+                raise ValueError(f"{name} must have shape {shape}, got {np.shape(array)}")
+        return [
+            self.observe(world, previous_blocks[world], blocks[world], last_interacted[world])
+            for world in range(self.num_worlds)
+        ]
+
     def marginals(self, world: int) -> np.ndarray:
         """``float64 (V, 10)``: ``p(θ_c = b | history)`` for world ``world`` (rows sum to 1)."""
         posterior = self._worlds[self._check_world(world)]
@@ -211,7 +275,31 @@ class GoalBelief:
         """Number of candidates still in world ``world``'s active set."""
         return int(len(self._worlds[self._check_world(world)].active))
 
+    def candidate_probability(self, world: int) -> float:
+        """The posterior probability that θ is one of the candidates (1 − that of the outside
+        component; always 1 with ``outside_mass = 0``)."""
+        return self._candidate_probability(self._worlds[self._check_world(world)])
+
+    def _candidate_probability(self, posterior: _WorldPosterior) -> float:
+        if self.outside_mass == 0.0:
+            return 1.0
+        inside = np.log1p(-self.outside_mass) + float(
+            _logsumexp(posterior.log_weights[posterior.active], axis=0)
+        )
+        outside = np.log(self.outside_mass) + posterior.outside_log_evidence
+        return float(1.0 / (1.0 + np.exp(outside - inside)))
+
     def _compute_marginals(self, posterior: _WorldPosterior) -> np.ndarray:
+        inside = self._candidate_marginals(posterior)
+        if self.outside_mass == 0.0:
+            return inside
+        weight = self._candidate_probability(posterior)
+        scores = self._log_outside_prior + posterior.outside_log_likelihood
+        outside = np.exp(scores - scores.max(axis=1, keepdims=True))
+        outside /= outside.sum(axis=1, keepdims=True)
+        return weight * inside + (1.0 - weight) * outside
+
+    def _candidate_marginals(self, posterior: _WorldPosterior) -> np.ndarray:
         active = posterior.active
         weights = _normalised(posterior.log_weights[active])
         scores = self.prior.log_material_prior[active] + posterior.material_log_likelihood[active]
@@ -225,15 +313,18 @@ class GoalBelief:
         return int(world)
 
 
-@dataclass
+@dataclass(eq=False)
 class _WorldPosterior:
     """One world's posterior: active candidates, their log-weights (prior × evidence), the
-    per-class material log-likelihoods and class evidences, and the cached marginals."""
+    per-class material log-likelihoods and class evidences, the outside component's per-cell
+    log-likelihoods and log evidence, and the cached marginals."""
 
     active: np.ndarray
     log_weights: np.ndarray
     material_log_likelihood: np.ndarray
     class_evidence: np.ndarray
+    outside_log_likelihood: np.ndarray
+    outside_log_evidence: float
     marginals: np.ndarray | None
 
 

@@ -63,6 +63,9 @@ class GoalPrior:
             allowed; unused classes are uniform).
         log_weights: ``float64 (N,)`` normalised log prior probabilities of the candidates.
         name: a short description.
+        open_world: whether θ may be none of the candidates (a sample of a larger
+            distribution, :meth:`from_examples`), so that the belief should keep an outside
+            component (:class:`~.belief.GoalBelief`); ``False`` for a finite goal set that holds θ.
     """
 
     world_size: tuple[int, int, int]
@@ -70,6 +73,7 @@ class GoalPrior:
     log_material_prior: np.ndarray
     log_weights: np.ndarray
     name: str = "goals"
+    open_world: bool = False
 
     def __post_init__(self) -> None:
         volume = int(np.prod(self.world_size))
@@ -184,6 +188,7 @@ class GoalPrior:
             np.log(material_prior),
             log_weights,
             label,
+            open_world=True,
         )
 
 
@@ -273,10 +278,17 @@ def initial_world(world_size: Sequence[int]) -> np.ndarray:
     return world
 
 
+DEFAULT_PRIOR_BYTES = 64 * 2**20
+"""The default prior takes training houses, in the shipped order, until their symmetric copies
+fill this many bytes of labels: all 3,000 at 6×6×6, the first few hundred at 11×10×10 (whose
+houses have far more copies each), keeping a step of the assistant fast and its memory small."""
+
+
 @lru_cache(maxsize=2)
 def default_prior(world_size: tuple[int, int, int]) -> GoalPrior:
     """The fair default prior for procedural houses of ``world_size``: the structures of the
-    shipped *training* houses (``assets/goals/houses_*_train.npz``) and their symmetric copies
+    shipped *training* houses (``assets/goals/houses_*_train.npz``, as many as
+    :data:`DEFAULT_PRIOR_BYTES` allows) and their symmetric copies
     (:meth:`GoalPrior.from_examples`); never the test split. Built once per process.
 
     Raises:
@@ -284,7 +296,13 @@ def default_prior(world_size: tuple[int, int, int]) -> GoalPrior:
             do); build a prior with :meth:`GoalPrior.from_examples` from houses of your own then.
     """
     size = _world_size_tuple(world_size)
-    return GoalPrior.from_examples(load_shipped_goals("train", size))
+    goals = load_shipped_goals("train", size)
+    budget = DEFAULT_PRIOR_BYTES // int(np.prod(size))
+    variants, used = 0, 0
+    while used < len(goals) and variants < budget:
+        variants += len(symmetric_variants(goals[used]))
+        used += 1
+    return GoalPrior.from_examples(goals[:used])
 
 
 def _check_goals(goals: np.ndarray) -> np.ndarray:
