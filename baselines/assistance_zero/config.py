@@ -3,17 +3,21 @@
 One dataclass holds everything a run needs (env, network, search, loss weights, schedule); it is
 stored in every checkpoint. :data:`PRESETS` names the two shipped configurations:
 
-* ``cpu-small``: ``mbag/Assist-Small-v0`` (6×6×6, horizon 200), a 32-channel network with one
-  3×3×3 residual convolution, 16 simulations in training and evaluation, 32 worlds searched
-  together; it learns within the ~40-minute one-thread CPU budget of the results in ``docs/``.
+* ``cpu-small``: ``mbag/Assist-Small-v0`` (6×6×6, horizon 200), a 32-channel network with three
+  3×3×3 residual convolutions dilated 1, 2, 4 (each cell's features see the whole world), 16
+  simulations in training and evaluation, 32 worlds searched together, and the reference's loss
+  weights and gradient clip (the previous-goal KL ramped over the default 100k-step run). The
+  ~40-minute one-thread CPU runs in ``docs/`` predate the dilated trunk and these weights (one
+  undilated convolution, value weight 0.5, previous-goal KL ramped to 1, clip 1).
 * ``paper``: the released configuration of Laidlaw et al. (2025) as far as this code base has
   its parts: ``mbag/Assist-v0`` (11×10×10, horizon 1500), γ = 0.95, 8 convolution layers of
-  5×5×5 filters with 64 channels, 100 simulations in training and 20 at evaluation, PUCT
-  coefficient 1, Dirichlet ε = 0.25, action temperature 1.5, bilevel action selection,
-  learning rate 1e-3, goal-loss weight 3, previous-goal KL weight ramped 0 → 30, 16 × 16 worlds,
-  replay of 262,144 steps, 2,000 iterations. Not reproduced: the LSTM interleaved every 4 layers
-  and training on 64-step sequences (this network is feed-forward on the current observation,
-  whose ``last_interacted`` channel carries most of the history).
+  5×5×5 filters with 64 channels (undilated, they reach 16 cells: the whole world), 100
+  simulations in training and 20 at evaluation, PUCT coefficient 1, two-level Dirichlet noise ε = 0.25,
+  visit-count exponent 1.5, bilevel action selection, learning rate 1e-3, gradient-norm clip 10, loss
+  weights value 0.01, goal 3, previous-goal KL ramped 0 → 30 over the run, human action 1,
+  16 × 16 worlds, replay of 262,144 steps, 2,000 iterations. Not reproduced: the LSTM interleaved
+  every 4 layers and training on 64-step sequences (this network is feed-forward on the current
+  observation, whose ``last_interacted`` channel carries most of the history).
 """
 
 from __future__ import annotations
@@ -45,16 +49,29 @@ class AZConfig:
         eval_simulations: simulations per move when the checkpoint acts as a policy.
         c_puct: PUCT exploration coefficient.
         bilevel: bilevel action selection (type, then action within the type).
-        dirichlet_epsilon, dirichlet_alpha: root noise ``(1-ε)P + ε Dir(α)`` over valid actions.
-        temperature: training action temperature on the visit counts (``N^(1/τ)``).
-        eval_temperature: the temperature when a checkpoint acts as a policy without
+        dirichlet_epsilon, dirichlet_alpha, dirichlet_within_type: the root's two-level
+            Dirichlet noise (weight ε; ``Dir(α)`` over the valid action types, then
+            ``Dir(dirichlet_within_type / n)`` over a type's ``n`` valid actions; see
+            :func:`~baselines.assistance_zero.mcts.two_level_dirichlet_noise`).
+        temperature: an *exponent* ``T`` (the reference's name): training moves are sampled from
+            the root visit counts as ``N^T`` normalised, and the same distribution is the policy
+            target; ``T > 1`` is sharper than the visit frequencies.
+        eval_temperature: the same exponent when a checkpoint acts as a policy without
             ``deterministic=True`` (0: the most visited action, AlphaZero's evaluation play; the
             search itself stays stochastic through the sampled human actions).
+        first_play_reward: the search ablation that values unvisited edges at ``V + E[r(a)]``
+            instead of the reference's visited means (off: the reference).
         gamma: discount of the tree backups and of the value targets ``G``.
         hidden_channels, conv_layers, kernel_size, global_hidden: network sizes.
-        learning_rate, weight_decay, max_grad_norm: the optimiser.
+        dilation_base: convolution ``i`` is dilated by ``dilation_base**i`` (1: undilated, the
+            default because checkpoints older than this field have no key for it).
+        learning_rate, weight_decay, max_grad_norm: the optimiser (``max_grad_norm``: the global
+            gradient-norm clip, 10 as in the reference).
         lambda_policy, lambda_value, lambda_reward, lambda_prev, lambda_action: the weights of
-            loss (1); ``lambda_prev`` is reached after ``prev_ramp_iterations`` (linear from 0).
+            loss (1), by default the reference's (value 0.01, goal 3, previous-goal KL 30, human
+            action 1); ``lambda_prev`` is reached after ``prev_ramp_iterations`` (linear from 0;
+            like the reference, the presets ramp over their whole run: 390 iterations is the
+            default 100k steps).
         total_env_steps: environment steps to train for (summed over worlds).
         steps_per_iteration: vector-env steps between network updates.
         updates_per_iteration: minibatch updates per iteration.
@@ -79,22 +96,25 @@ class AZConfig:
     c_puct: float = 1.0
     bilevel: bool = True
     dirichlet_epsilon: float = 0.25
-    dirichlet_alpha: float = 0.3
+    dirichlet_alpha: float = 0.25
+    dirichlet_within_type: float = 10.0
     temperature: float = 1.5
     eval_temperature: float = 0.0
+    first_play_reward: bool = False
     gamma: float = 0.95
     hidden_channels: int = 32
     conv_layers: int = 1
     kernel_size: int = 3
     global_hidden: int = 128
+    dilation_base: int = 1
     learning_rate: float = 1e-3
     weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
+    max_grad_norm: float = 10.0
     lambda_policy: float = 1.0
-    lambda_value: float = 0.5
+    lambda_value: float = 0.01
     lambda_reward: float = 3.0
-    lambda_prev: float = 1.0
-    prev_ramp_iterations: int = 100
+    lambda_prev: float = 30.0
+    prev_ramp_iterations: int = 390
     lambda_action: float = 1.0
     total_env_steps: int = 100_000
     steps_per_iteration: int = 8
@@ -121,6 +141,7 @@ class AZConfig:
             "hidden_channels",
             "kernel_size",
             "global_hidden",
+            "dilation_base",
             "total_env_steps",
             "steps_per_iteration",
             "batch_size",
@@ -143,7 +164,7 @@ class AZConfig:
                 raise ValueError(f"AZConfig.{name}={value} is outside [{low}, {high}]")
         if self.eval_temperature < 0:
             raise ValueError(f"AZConfig.eval_temperature must be >= 0, got {self.eval_temperature}")
-        for name in ("c_puct", "dirichlet_alpha", "temperature", "learning_rate"):
+        for name in ("c_puct", "dirichlet_alpha", "dirichlet_within_type", "temperature", "learning_rate"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"AZConfig.{name} must be positive, got {getattr(self, name)}")
         for name in ("lambda_policy", "lambda_value", "lambda_reward", "lambda_prev", "lambda_action"):
@@ -179,6 +200,7 @@ class AZConfig:
             conv_layers=self.conv_layers,
             kernel_size=self.kernel_size,
             global_hidden=self.global_hidden,
+            dilation_base=self.dilation_base,
             goal_head=not self.goal_visible,
             human_head=not self.goal_visible,
         )
@@ -192,6 +214,8 @@ class AZConfig:
             dirichlet_epsilon=0.0 if evaluation else self.dirichlet_epsilon,
             dirichlet_alpha=self.dirichlet_alpha,
             gamma=self.gamma,
+            dirichlet_within_type=self.dirichlet_within_type,
+            first_play_reward=self.first_play_reward,
         )
 
     def lambda_prev_at(self, iteration: int) -> float:
@@ -221,7 +245,7 @@ class AZConfig:
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    "cpu-small": {},
+    "cpu-small": {"conv_layers": 3, "dilation_base": 2},
     "paper": {
         "env_id": "mbag/Assist-v0",
         "num_envs": 256,
@@ -230,6 +254,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "c_puct": 1.0,
         "bilevel": True,
         "dirichlet_epsilon": 0.25,
+        "dirichlet_alpha": 0.25,
+        "dirichlet_within_type": 10.0,
         "temperature": 1.5,
         "gamma": 0.95,
         "hidden_channels": 64,
@@ -237,9 +263,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         "kernel_size": 5,
         "global_hidden": 256,
         "learning_rate": 1e-3,
+        "max_grad_norm": 10.0,
+        "lambda_value": 0.01,
         "lambda_reward": 3.0,
         "lambda_prev": 30.0,
-        "prev_ramp_iterations": 1000,
+        "prev_ramp_iterations": 2000,
         "replay_size": 262_144,
         "min_replay": 4096,
         "steps_per_iteration": 64,

@@ -1,13 +1,21 @@
 """Loss (1) of AssistanceZero on a replay minibatch.
 
     L = λ_policy·KL(π_MCTS ‖ π) + λ_value·(V − G)² − λ_reward·log p̂(θ|h)
-        + λ_prev·KL(p̂(θ|h) ‖ p̂_t(θ)) − λ_action·log p̂(aᴴ|h)
+        + λ_prev·KL(p̂_t(θ) ‖ p̂(θ|h)) − λ_action·log p̂(aᴴ|h)
 
-averaged over the minibatch. The goal belief factorises over cells, so ``log p̂(θ|h)`` and the
-KL are sums over cells; both are divided by the number of cells ``V`` here (a fixed rescaling
-of λ_reward and λ_prev that keeps the weights independent of the world size). π and p̂(aᴴ|h) are
-masked to the acting player's and the human's valid actions. The goal and human terms are 0 for
-a network without those heads (the goal-visible AlphaZero builder).
+averaged over the minibatch, where ``p̂_t(θ)`` is the belief the acting network had when the step
+was played (stored in the replay). The goal belief factorises over cells, so ``log p̂(θ|h)`` and
+the KL are sums over cells; both are divided by the number of cells ``V`` here (a mean over
+cells), which is how the reference implementation (MBAG's ``MbagAlphaZeroPolicy.loss``)
+normalises its goal cross-entropy and previous-goal KL, so its weights carry over unchanged: value
+0.01, goal 3, previous-goal KL ramped 0 → 30, human action 1 (and a gradient-norm clip of 10,
+applied in training). Like the reference, the KL runs from the stored belief to the current one,
+``Σ_k p̂_t(k) (log p̂_t(k) − log p̂(k|h))`` per cell. The reference's policy term is the cross
+entropy ``−Σ π_MCTS log π`` and its human term the KL from the human policy's distribution; the KL
+and the sampled action's negative log-likelihood here have the same gradients (in expectation for
+the human term). π and p̂(aᴴ|h) are masked to the acting player's and the human's valid actions.
+The goal and human terms are 0 for a network without those heads (the goal-visible AlphaZero
+builder).
 """
 
 from __future__ import annotations
@@ -25,12 +33,12 @@ PROBABILITY_FLOOR = 1e-6
 
 @dataclass(frozen=True)
 class LossWeights:
-    """The λ's of loss (1)."""
+    """The λ's of loss (1); the defaults are the reference's (``prev`` at the end of its ramp)."""
 
     policy: float = 1.0
-    value: float = 0.5
+    value: float = 0.01
     reward: float = 3.0
-    prev: float = 0.0
+    prev: float = 30.0
     action: float = 1.0
 
 
@@ -65,7 +73,7 @@ def loss_terms(output: NetworkOutput, batch: dict[str, torch.Tensor]) -> dict[st
         terms["goal_nll"] = -log_belief.gather(1, goal).mean()
         anchor = batch["belief"].float().clamp(min=PROBABILITY_FLOOR)
         anchor = anchor / anchor.sum(dim=1, keepdim=True)
-        terms["prev_goal_kl"] = (log_belief.exp() * (log_belief - anchor.log())).sum(dim=1).mean()
+        terms["prev_goal_kl"] = (anchor * (anchor.log() - log_belief)).sum(dim=1).mean()
     if output.human_logits is not None:
         # The human's own choice is valid for it; marking it keeps the log finite even if a
         # stored mask (computed from the rebuilt state) disagreed.

@@ -46,25 +46,35 @@ class SearchConfig:
         num_simulations: simulations per search (each adds at most one node).
         c_puct: PUCT exploration coefficient.
         bilevel: select the action type first, then the action within it.
-        dirichlet_epsilon: weight of the root's Dirichlet noise (0: none).
-        dirichlet_alpha: its concentration.
+        dirichlet_epsilon: weight ε of the root's two-level Dirichlet noise (0: none); see
+            :func:`two_level_dirichlet_noise`.
+        dirichlet_alpha: concentration α of the noise over the valid action types.
         gamma: discount of the backups.
+        dirichlet_within_type: total concentration of the noise within an action type: each of
+            the type's ``n`` valid actions gets ``α = dirichlet_within_type / n``.
+        first_play_reward: an ablation, not the reference: value unvisited edges at ``V(node) +
+            E[r(a)]`` (this code base's earlier rule) instead of the reference's visited means;
+            see :mod:`~baselines.assistance_zero.tree_kernels`.
     """
 
     num_simulations: int = 16
     c_puct: float = 1.0
     bilevel: bool = True
     dirichlet_epsilon: float = 0.25
-    dirichlet_alpha: float = 0.3
+    dirichlet_alpha: float = 0.25
     gamma: float = 0.95
+    dirichlet_within_type: float = 10.0
+    first_play_reward: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.num_simulations, int) or self.num_simulations < 1:
             raise ValueError(
                 f"SearchConfig.num_simulations must be a positive integer, got {self.num_simulations!r}"
             )
-        if self.c_puct <= 0 or self.dirichlet_alpha <= 0:
-            raise ValueError("SearchConfig.c_puct and dirichlet_alpha must be positive")
+        if self.c_puct <= 0 or self.dirichlet_alpha <= 0 or self.dirichlet_within_type <= 0:
+            raise ValueError(
+                "SearchConfig.c_puct, dirichlet_alpha and dirichlet_within_type must be positive"
+            )
         if not 0.0 <= self.dirichlet_epsilon <= 1.0 or not 0.0 <= self.gamma <= 1.0:
             raise ValueError("SearchConfig.dirichlet_epsilon and gamma must lie in [0, 1]")
 
@@ -143,20 +153,28 @@ class BatchedMCTS:
         self.node_next_sibling = np.full((B, M), -1, dtype=np.int32)
         self.node_human_action = np.zeros((B, M), dtype=np.int64)
         self.node_reward = np.zeros((B, M), dtype=np.float64)
+        self.node_human_cell = np.full((B, M), -1, dtype=np.int64)
+        self.node_human_old = np.zeros((B, M), dtype=np.uint8)
         self.node_terminal = np.zeros((B, M), dtype=np.bool_)
         self.node_mask = np.zeros((B, M, A), dtype=np.bool_)
         self.node_prior = np.zeros((B, M, A), dtype=np.float32)
         self.node_value = np.zeros((B, M), dtype=np.float32)
         self.node_belief = np.zeros((B, M, NUM_BLOCK_TYPES, self.num_cells), dtype=np.float32)
         self.node_human_probs = np.zeros((B, M, A), dtype=np.float32)
-        self.node_fpu = np.zeros((B, M, A), dtype=np.float32)
         self.node_type_prior = np.zeros((B, M, tree_kernels.NUM_ACTION_TYPES), dtype=np.float32)
-        self.node_type_fpu = np.zeros((B, M, tree_kernels.NUM_ACTION_TYPES), dtype=np.float32)
+        self.node_type_valid = np.zeros((B, M, tree_kernels.NUM_ACTION_TYPES), dtype=np.bool_)
+        # The ablation's first-play values (empty when it is off: they are as large as the priors).
+        fpu_actions, fpu_types = (A, tree_kernels.NUM_ACTION_TYPES) if search.first_play_reward else (0, 0)
+        self.node_fpu = np.zeros((B, M, fpu_actions), dtype=np.float32)
+        self.node_type_fpu = np.zeros((B, M, fpu_types), dtype=np.float32)
         self.edge_visits = np.zeros((B, M, A), dtype=np.int32)
         self.edge_value = np.zeros((B, M, A), dtype=np.float64)
         self.type_visits = np.zeros((B, M, tree_kernels.NUM_ACTION_TYPES), dtype=np.int32)
         self.type_value = np.zeros((B, M, tree_kernels.NUM_ACTION_TYPES), dtype=np.float64)
         self.node_visits = np.zeros((B, M), dtype=np.int32)
+        self.node_value_sum = np.zeros((B, M), dtype=np.float64)
+        self.node_min = np.zeros((B, M), dtype=np.float64)
+        self.node_max = np.zeros((B, M), dtype=np.float64)
         self.path_nodes = np.zeros((B, M), dtype=np.int64)
         self.path_actions = np.zeros((B, M), dtype=np.int64)
         self.path_length = np.zeros(B, dtype=np.int64)
@@ -217,11 +235,16 @@ class BatchedMCTS:
             self.node_solid,
             self.node_count,
             self.node_first_child,
+            self.node_reward,
+            self.node_human_cell,
             self.edge_visits,
             self.edge_value,
             self.type_visits,
             self.type_value,
             self.node_visits,
+            self.node_value_sum,
+            self.node_min,
+            self.node_max,
             self.node_terminal,
             self.path_length,
             self.out_world,
@@ -244,6 +267,7 @@ class BatchedMCTS:
                 uniforms,
                 cfg.c_puct,
                 cfg.bilevel,
+                cfg.first_play_reward,
                 self.agent,
                 self.human,
                 self.params,
@@ -263,19 +287,25 @@ class BatchedMCTS:
                 self.node_next_sibling,
                 self.node_human_action,
                 self.node_reward,
+                self.node_human_cell,
+                self.node_human_old,
                 self.node_terminal,
                 self.node_mask,
                 self.node_prior,
                 self.node_belief,
                 self.node_human_probs,
-                self.node_fpu,
                 self.node_type_prior,
+                self.node_type_valid,
+                self.node_fpu,
                 self.node_type_fpu,
                 self.edge_visits,
                 self.edge_value,
                 self.type_visits,
                 self.type_value,
                 self.node_visits,
+                self.node_value_sum,
+                self.node_min,
+                self.node_max,
                 self.path_nodes,
                 self.path_actions,
                 self.path_length,
@@ -316,38 +346,82 @@ class BatchedMCTS:
             np.ascontiguousarray(belief, dtype=np.float32).reshape(B, NUM_BLOCK_TYPES, self.num_cells),
             np.ascontiguousarray(human_probs, dtype=np.float32),
             self.search_config.gamma,
+            self.search_config.first_play_reward,
             self.node_blocks,
             self.node_reward,
+            self.node_human_cell,
+            self.node_human_old,
             self.node_terminal,
             self.node_mask,
             self.node_prior,
             self.node_value,
             self.node_belief,
             self.node_human_probs,
-            self.node_fpu,
             self.node_type_prior,
+            self.node_type_valid,
+            self.node_fpu,
             self.node_type_fpu,
             self.edge_visits,
             self.edge_value,
             self.type_visits,
             self.type_value,
             self.node_visits,
+            self.node_value_sum,
+            self.node_min,
+            self.node_max,
             self.path_nodes,
             self.path_actions,
             self.path_length,
         )
 
     def _add_root_noise(self, active: np.ndarray, rng: np.random.Generator) -> None:
-        """Mix Dirichlet noise into every active root's prior over its valid actions."""
+        """Mix :func:`two_level_dirichlet_noise` into every active root's prior."""
         cfg = self.search_config
         for b in np.flatnonzero(active):
-            valid = np.flatnonzero(self.node_mask[b, 0])
-            noise = rng.dirichlet(np.full(len(valid), cfg.dirichlet_alpha))
-            prior = self.node_prior[b, 0]
-            prior[valid] = (1 - cfg.dirichlet_epsilon) * prior[valid] + cfg.dirichlet_epsilon * noise
+            valid = self.node_mask[b, 0]
+            prior = two_level_dirichlet_noise(
+                self.node_prior[b, 0],
+                valid,
+                self.types,
+                cfg.dirichlet_epsilon,
+                cfg.dirichlet_alpha,
+                cfg.dirichlet_within_type,
+                rng,
+            )
+            self.node_prior[b, 0] = prior
             self.node_type_prior[b, 0] = np.bincount(
                 self.types[valid], weights=prior[valid], minlength=tree_kernels.NUM_ACTION_TYPES
             )
+
+
+def two_level_dirichlet_noise(
+    prior: np.ndarray,
+    valid: np.ndarray,
+    types: np.ndarray,
+    epsilon: float,
+    type_alpha: float,
+    within_type: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The prior ``(A,)`` with root noise mixed in by action type first, then within each type.
+
+    As in the reference (MBAG's ``MbagMCTSNode.expand``): ``η ~ Dir(type_alpha)`` over the action
+    types with a valid action moves each type's mass to ``P'_t = (1 − ε) P_t + ε η_t``; within a
+    type of ``n`` valid actions, ``ξ ~ Dir(within_type / n)`` and ``P'_a = P'_t ((1 − ε) P_a / P_t +
+    ε ξ_a)``. The mass a type gets from the noise therefore does not depend on how many actions it
+    has (a flat Dirichlet over all actions would hand almost all of it to PLACE). ``valid`` is the
+    ``(A,)`` bool mask and ``types`` the ``(A,)`` action type of each action.
+    """
+    noisy = np.where(valid, prior, 0.0).astype(np.float64)
+    present = np.unique(types[valid])
+    type_noise = rng.dirichlet(np.full(len(present), type_alpha))
+    for kind, eta in zip(present, type_noise, strict=True):
+        members = np.flatnonzero(valid & (types == kind))
+        mass = noisy[members].sum()
+        share = noisy[members] / mass if mass > 0 else np.full(len(members), 1.0 / len(members))
+        xi = rng.dirichlet(np.full(len(members), within_type / len(members)))
+        noisy[members] = ((1 - epsilon) * mass + epsilon * eta) * ((1 - epsilon) * share + epsilon * xi)
+    return noisy.astype(prior.dtype)
 
 
 def most_visited(visits: np.ndarray, q: np.ndarray | None = None) -> np.ndarray:
@@ -360,14 +434,20 @@ def most_visited(visits: np.ndarray, q: np.ndarray | None = None) -> np.ndarray:
     return np.where(best, np.asarray(q, dtype=np.float64), -np.inf).argmax(axis=1)
 
 
-def visit_policy(visits: np.ndarray, temperature: float, q: np.ndarray | None = None) -> np.ndarray:
-    """``N^(1/τ)`` normalised per row (``τ = 0``: all mass on :func:`most_visited`, ties broken by ``q``)."""
+def visit_policy(visits: np.ndarray, exponent: float, q: np.ndarray | None = None) -> np.ndarray:
+    """The distribution to act from and to train the policy on: ``N^T`` normalised per row.
+
+    ``T = exponent`` is the reference's ``temperature``: an exponent on the root visit counts, so
+    ``T > 1`` is *sharper* than the visit frequencies (the reference trains and acts with 1.5).
+    ``T = 0`` stands for greedy play (``N^0`` would be no policy at all): all mass on
+    :func:`most_visited`, ties broken by ``q``.
+    """
     visits = np.asarray(visits, dtype=np.float64)
-    if temperature == 0:
+    if exponent == 0:
         policy = np.zeros_like(visits)
         policy[np.arange(len(visits)), most_visited(visits, q)] = 1.0
         return policy
-    powered = visits ** (1.0 / temperature)
+    powered = visits**exponent
     total = powered.sum(axis=1, keepdims=True)
     return powered / np.where(total > 0, total, 1.0)
 

@@ -4,7 +4,10 @@ Input: the acting player's ``world`` observation ``(C, W, H, D)`` (blocks, playe
 interacted, and θ for the goal-visible builder), one-hot encoded per channel, plus x/y/z
 coordinates and the episode's time fraction. The trunk is a 1×1×1 stem and ``conv_layers``
 residual ``kernel_size``³ convolutions, so every cell keeps a feature vector; mean/max pooled
-features feed a global MLP.
+features feed a global MLP. Convolution ``i`` is dilated by ``dilation_base**i``, so the trunk sees
+``(kernel_size // 2) * sum(dilation_base**i)`` cells in each direction: with 3³ filters and base 2,
+three convolutions (dilations 1, 2, 4) reach 7 cells, every cell of a 6×6×6 world from every other,
+which inferring a house from its built part needs; base 1 is the undilated stack.
 
 Heads (all logits):
 
@@ -42,6 +45,9 @@ class AZNetworkConfig:
         hidden_channels: per-cell feature channels.
         conv_layers: residual convolutions after the stem.
         kernel_size: their (odd) filter size.
+        dilation_base: convolution ``i`` is dilated by ``dilation_base**i`` (1: no dilation, the
+            network of checkpoints that predate this field; up to ``kernel_size``, the dilated
+            stack leaves no cell within its reach unseen).
         global_hidden: width of the MLP over pooled features.
         goal_head: build the goal-belief head (the assistant; not the goal-visible builder).
         human_head: build the human-action head.
@@ -53,9 +59,10 @@ class AZNetworkConfig:
     global_hidden: int = 128
     goal_head: bool = True
     human_head: bool = True
+    dilation_base: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("hidden_channels", "kernel_size", "global_hidden"):
+        for name in ("hidden_channels", "kernel_size", "global_hidden", "dilation_base"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"AZNetworkConfig.{name} must be a positive integer, got {value!r}")
@@ -63,6 +70,11 @@ class AZNetworkConfig:
             raise ValueError(f"AZNetworkConfig.conv_layers must be >= 0, got {self.conv_layers!r}")
         if self.kernel_size % 2 == 0:
             raise ValueError(f"AZNetworkConfig.kernel_size must be odd, got {self.kernel_size}")
+
+    @property
+    def dilations(self) -> tuple[int, ...]:
+        """The dilation of each residual convolution."""
+        return tuple(self.dilation_base**layer for layer in range(self.conv_layers))
 
 
 class NetworkOutput(NamedTuple):
@@ -130,10 +142,10 @@ class AssistanceZeroNetwork(nn.Module):
         self.in_channels = in_channels
         hidden = config.hidden_channels
         self.stem = nn.Sequential(_init(nn.Conv3d(in_channels, hidden, 1)), nn.ReLU())
-        padding = config.kernel_size // 2
+        radius = config.kernel_size // 2
         self.convolutions = nn.ModuleList(
-            _init(nn.Conv3d(hidden, hidden, config.kernel_size, padding=padding))
-            for _ in range(config.conv_layers)
+            _init(nn.Conv3d(hidden, hidden, config.kernel_size, padding=radius * dilation, dilation=dilation))
+            for dilation in config.dilations
         )
         self.global_mlp = nn.Sequential(_init(nn.Linear(2 * hidden + 1, config.global_hidden)), nn.ReLU())
         self.value_head = _init(nn.Linear(config.global_hidden, 1), std=1.0)
@@ -151,6 +163,14 @@ class AssistanceZeroNetwork(nn.Module):
             else None
         )
 
+    def trunk(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Per-cell features ``(B, hidden_channels, W, H, D)`` of the encoded inputs
+        ``(B, in_channels, W, H, D)`` (one-hot channels, coordinates, time fraction)."""
+        cells = self.stem(inputs)
+        for convolution in self.convolutions:
+            cells = cells + torch.relu(convolution(cells))
+        return cells
+
     def forward(self, world: torch.Tensor, timestep: torch.Tensor) -> NetworkOutput:
         """All heads for ``world`` ``(B, C, W, H, D)`` uint8 and ``timestep`` ``(B,)``.
 
@@ -161,12 +181,10 @@ class AssistanceZeroNetwork(nn.Module):
             raise ValueError(f"world must have shape (B, {self.spec.world_shape}), got {tuple(world.shape)}")
         batch = world.shape[0]
         time_fraction = timestep.float() / float(self.spec.horizon)
-        one_hot = (world[:, self.channel_of_class] == self.classes).float()  # type: ignore[index]
+        one_hot = torch.eq(world[:, self.channel_of_class], self.classes).float()  # type: ignore[index, arg-type]
         time = time_fraction.view(batch, 1, 1, 1, 1).expand(-1, 1, *world.shape[2:])
         inputs = torch.cat([one_hot, self.coordinates.expand(batch, -1, -1, -1, -1), time], dim=1)  # type: ignore[operator]
-        cells = self.stem(inputs)
-        for convolution in self.convolutions:
-            cells = cells + torch.relu(convolution(cells))
+        cells = self.trunk(inputs)
         pooled = torch.cat(
             [cells.mean(dim=(2, 3, 4)), cells.amax(dim=(2, 3, 4)), time_fraction[:, None]], dim=1
         )

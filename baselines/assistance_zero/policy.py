@@ -9,6 +9,7 @@ observation: the search rebuilds the world from it (the assistant never sees θ)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,6 @@ import torch
 from baselines.assistance_zero.config import AZConfig
 from baselines.assistance_zero.mcts import (
     BatchedMCTS,
-    SearchConfig,
     most_visited,
     network_evaluator,
     visit_policy,
@@ -54,8 +54,8 @@ class AssistanceZeroPolicy:
         config: the run's configuration (env, search settings).
         device: where the network runs.
         deterministic: play the most visited action, ties to the higher mean return (else sample
-            ``N^(1/τ)`` with the config's ``eval_temperature`` τ, whose default 0 also plays the
-            most visited action).
+            ``N^T`` normalised, ``T`` the config's ``eval_temperature`` exponent, whose default 0
+            also plays the most visited action).
         seed: seed of the search's and the sampling's random numbers.
         num_simulations: simulations per move (default: the config's ``eval_simulations``).
     """
@@ -77,9 +77,7 @@ class AssistanceZeroPolicy:
         self.env_config, self.agent = env_config_of(config)
         search = config.search_config(evaluation=True)
         if num_simulations is not None:
-            search = SearchConfig(
-                num_simulations, search.c_puct, search.bilevel, 0.0, search.dirichlet_alpha, search.gamma
-            )
+            search = replace(search, num_simulations=num_simulations)
         self.search_config = search
         self.evaluate = network_evaluator(self.model, self.device, config.goal_visible)
         self._searches: dict[int, BatchedMCTS] = {}
@@ -140,7 +138,8 @@ def policy_from_checkpoint(
     """The :data:`~baselines.common.policy.POLICY_LOADERS` entry: a loaded checkpoint as a policy.
 
     ``deterministic=True`` plays the most visited action; ``False`` (the loader's default) samples
-    from the visit counts at the run's ``eval_temperature`` (0 by default: the most visited action).
+    from the visit counts raised to the run's ``eval_temperature`` exponent (0 by default: the most
+    visited action).
     """
     model, config = model_from_payload(payload)
     return AssistanceZeroPolicy(model, config, device=device, deterministic=deterministic, seed=seed)

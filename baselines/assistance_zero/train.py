@@ -2,8 +2,9 @@
 
 Each iteration plays ``steps_per_iteration`` steps in ``num_envs`` worlds of the batched vector
 env (the compiled scripted human acts inside the Assist envs), choosing every move by a batched
-MCTS (:mod:`baselines.assistance_zero.mcts`) and sampling it from the visit counts at the
-action temperature. Finished episodes go into the replay buffer with their discounted returns;
+MCTS (:mod:`baselines.assistance_zero.mcts`) and sampling it from the root visit counts raised to
+the power ``temperature`` (``N^T``, normalised), the distribution that is also stored as the
+policy target. Finished episodes go into the replay buffer with their discounted returns;
 then ``updates_per_iteration`` minibatches minimise loss (1) (:mod:`baselines.assistance_zero.losses`).
 
 **Autoreset.** The vector env uses next-step autoreset: the step after an episode ends only
@@ -185,7 +186,7 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
                             "world": world_obs[world],
                             "timestep": timesteps[world],
                             "mask": result.mask[world],
-                            "visits": result.visits[world],
+                            "policy": policy[world],
                             "goal": goals[world],
                             "belief": result.belief[world].astype(np.float16),
                             "reward": float(rewards[world]),
@@ -350,7 +351,7 @@ def _store_episode(replay: ReplayBuffer, steps: list[dict[str, Any]], gamma: flo
         world=np.stack([s["world"] for s in steps]),
         timestep=np.array([s["timestep"] for s in steps]),
         mask=np.stack([s["mask"] for s in steps]),
-        visits=np.stack([s["visits"] for s in steps]),
+        visits=np.stack([s["policy"] for s in steps]),
         returns=returns,
         goal=np.stack([s["goal"] for s in steps]),
         belief=np.stack([s["belief"] for s in steps]),

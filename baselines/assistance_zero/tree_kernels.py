@@ -7,19 +7,31 @@ exist only in ``mbag_env/core``. Observations and masks of new nodes are written
 :func:`~mbag_env.core.step.write_world` and :func:`~mbag_env.core.masks.write_action_mask`.
 
 The tree's reward is not the env's: the assistant does not know θ, so a transition's reward is
-the *expected* edit-distance drop under the node's goal belief ``p̂(θ|h)``, which factorises over
-cells, so a change at cell ``c`` from block ``o`` to ``n`` is worth
-``Σ_k p̂(θ_c = k) (cost(o, k) − cost(n, k))`` with the core's per-cell :func:`cell_cost`.
-With the goal visible (the AlphaZero builder) the belief is the goal's one-hot and this is
-exactly the env's reward.
+the *expected* edit-distance drop under a goal belief ``p̂(θ|h)``, which factorises over cells,
+so a change at cell ``c`` from block ``o`` to ``n`` is worth ``Σ_k p̂(θ_c = k) (cost(o, k) −
+cost(n, k))`` with the core's per-cell :func:`cell_cost`. As in the reference implementation
+(MBAG's ``MbagMCTSNode.get_child`` and ``expand``), the acting player's own change is scored
+under the belief of the node it acts from, and the human's change under the belief of the node
+the step leads to, i.e. after the network has seen the human's action (a correct human placement
+is then worth about +1, as it is to the value head). That part is added when the new node is
+evaluated. With the goal visible (the AlphaZero builder) the belief is the goal's one-hot and
+the reward is exactly the env's.
 
-Selection is PUCT (``Q + c·P·sqrt(N)/(1 + n)``), either flat over all actions or *bilevel*
-(first the action type — NOOP, each move, PLACE, BREAK — then the action within the type).
-An edge that was never visited has ``Q = V(node) + E[r(a)]``: the node's value plus the
-assistant action's own expected reward under the belief (a first-play value that uses the
-learned reward model, so a handful of simulations already finds the actions the belief
-supports). One step of a simulation is ``(assistant action a, human action aᴴ ~ p̂(aᴴ|h))``;
-children are keyed by the pair.
+Selection is PUCT (``Q̃ + c·P·sqrt(N)/(1 + n)``), either flat over all actions or *bilevel*
+(first the action type — NOOP, each move, PLACE, BREAK — then the action within the type, with
+the prior renormalised within the type and ``N`` the type's visits), with the reference's value
+conventions: ``Q̃ = (Q − min)/max(max − min, 0.01)`` is min–max normalised per node, over the
+returns backed up into the node and into its edges; an edge never visited has the visit-weighted
+mean ``Q`` of its type's visited edges (0 while the type is unvisited: then every action in it is
+unvisited and the prior decides), and an action type never visited (or, in flat selection, an
+action never visited) has the node's mean return ``V̄``. ``V̄`` and ``N`` count the node's own
+evaluation as one visit, and ``V̄`` includes the reward of the step into the node (the
+reference's ``total_value / number_visits``). The ablation ``first_play_reward`` (not the
+reference) values an unvisited edge at ``V(node) + E[r(a)]`` instead, the node's value plus the
+action's own expected reward under the node's belief, and an unvisited type at the best of its
+actions' (this finds a rewarding action among many with a handful of simulations, where the
+reference's rule needs a prior that already points to it). One step of a simulation is
+``(assistant action a, human action aᴴ ~ p̂(aᴴ|h))``; children are keyed by the pair.
 
 The Python side (:mod:`baselines.assistance_zero.mcts`) calls :func:`select_leaves`, evaluates
 the leaves' observations with the network in one batch, and calls :func:`expand_and_backup`.
@@ -54,6 +66,8 @@ NUM_ACTION_TYPES = 9
 """Action types of bilevel selection: NOOP, the six moves (one type each), PLACE and BREAK."""
 TYPE_PLACE = 7
 TYPE_BREAK = 8
+MIN_Q_RANGE = 0.01
+"""Smallest denominator of the per-node min–max normalisation of ``Q`` (the reference's)."""
 
 
 @numba.njit(cache=True, inline="always")
@@ -188,6 +202,30 @@ def write_node_observation(
 
 
 @numba.njit(cache=True)
+def clear_statistics(
+    b: int,
+    node: int,
+    edge_visits: np.ndarray,
+    edge_value: np.ndarray,
+    type_visits: np.ndarray,
+    type_value: np.ndarray,
+    node_visits: np.ndarray,
+    node_value_sum: np.ndarray,
+    node_min: np.ndarray,
+    node_max: np.ndarray,
+) -> None:
+    """Zero the search statistics of node ``node`` of tree ``b`` (no visits, an empty value range)."""
+    edge_visits[b, node, :] = 0
+    edge_value[b, node, :] = 0.0
+    type_visits[b, node, :] = 0
+    type_value[b, node, :] = 0.0
+    node_visits[b, node] = 0
+    node_value_sum[b, node] = 0.0
+    node_min[b, node] = np.inf
+    node_max[b, node] = -np.inf
+
+
+@numba.njit(cache=True)
 def prepare_roots(
     active: np.ndarray,
     world_obs: np.ndarray,
@@ -205,11 +243,16 @@ def prepare_roots(
     node_solid: np.ndarray,
     node_count: np.ndarray,
     node_first_child: np.ndarray,
+    node_reward: np.ndarray,
+    node_human_cell: np.ndarray,
     edge_visits: np.ndarray,
     edge_value: np.ndarray,
     type_visits: np.ndarray,
     type_value: np.ndarray,
     node_visits: np.ndarray,
+    node_value_sum: np.ndarray,
+    node_min: np.ndarray,
+    node_max: np.ndarray,
     node_terminal: np.ndarray,
     path_length: np.ndarray,
     out_world: np.ndarray,
@@ -224,11 +267,20 @@ def prepare_roots(
             continue
         node_count[b] = 1
         node_first_child[b, 0, :] = -1
-        edge_visits[b, 0, :] = 0
-        edge_value[b, 0, :] = 0.0
-        type_visits[b, 0, :] = 0
-        type_value[b, 0, :] = 0.0
-        node_visits[b, 0] = 0
+        node_reward[b, 0] = 0.0
+        node_human_cell[b, 0] = -1
+        clear_statistics(
+            b,
+            0,
+            edge_visits,
+            edge_value,
+            type_visits,
+            type_value,
+            node_visits,
+            node_value_sum,
+            node_min,
+            node_max,
+        )
         node_terminal[b, 0] = False
         path_length[b] = 0
         set_root(
@@ -275,36 +327,46 @@ def expand_node(
     belief: np.ndarray,
     human_probs: np.ndarray,
     num_cells: int,
+    first_play_reward: bool,
     node_blocks: np.ndarray,
     node_mask: np.ndarray,
     node_prior: np.ndarray,
     node_value: np.ndarray,
     node_belief: np.ndarray,
     node_human_probs: np.ndarray,
-    node_fpu: np.ndarray,
     node_type_prior: np.ndarray,
+    node_type_valid: np.ndarray,
+    node_fpu: np.ndarray,
     node_type_fpu: np.ndarray,
 ) -> None:
-    """Store a node's network outputs and its first-play values ``V + E[r(a)]`` (per action and,
-    for bilevel selection, the best of each type)."""
+    """Store a node's network outputs, for bilevel selection each action type's prior mass and
+    whether it has a valid action, and with ``first_play_reward`` the ablation's first-play values
+    (per action and the best of each type)."""
     node_mask[b, node] = mask
     node_prior[b, node] = prior
     node_value[b, node] = value
     node_belief[b, node] = belief
     node_human_probs[b, node] = human_probs
-    blocks_flat = node_blocks[b, node].ravel()
     node_type_prior[b, node, :] = 0.0
-    node_type_fpu[b, node, :] = -np.inf
+    node_type_valid[b, node, :] = False
+    if first_play_reward:
+        node_type_fpu[b, node, :] = -np.inf
+    blocks_flat = node_blocks[b, node].ravel()
     for action in range(mask.shape[0]):
-        if not mask[action]:
-            node_fpu[b, node, action] = -np.inf
-            continue
-        fpu = value + expected_action_reward(blocks_flat, belief, action, num_cells)
-        node_fpu[b, node, action] = fpu
-        kind = action_type(action, num_cells)
-        node_type_prior[b, node, kind] += prior[action]
-        if fpu > node_type_fpu[b, node, kind]:
-            node_type_fpu[b, node, kind] = fpu
+        if mask[action]:
+            kind = action_type(action, num_cells)
+            node_type_prior[b, node, kind] += prior[action]
+            node_type_valid[b, node, kind] = True
+            if first_play_reward:
+                fpu = value + expected_action_reward(blocks_flat, belief, action, num_cells)
+                node_fpu[b, node, action] = fpu
+                node_type_fpu[b, node, kind] = max(node_type_fpu[b, node, kind], fpu)
+
+
+@numba.njit(cache=True, inline="always")
+def normalised_q(q: float, low: float, high: float) -> float:
+    """``q`` min–max normalised with a node's value range ``[low, high]``."""
+    return (q - low) / max(high - low, MIN_Q_RANGE)
 
 
 @numba.njit(cache=True)
@@ -313,44 +375,54 @@ def select_action(
     node: int,
     c_puct: float,
     bilevel: bool,
+    first_play_reward: bool,
     num_cells: int,
     node_mask: np.ndarray,
     node_prior: np.ndarray,
-    node_fpu: np.ndarray,
     node_type_prior: np.ndarray,
+    node_type_valid: np.ndarray,
+    node_fpu: np.ndarray,
     node_type_fpu: np.ndarray,
     edge_visits: np.ndarray,
     edge_value: np.ndarray,
     type_visits: np.ndarray,
     type_value: np.ndarray,
     node_visits: np.ndarray,
+    node_value_sum: np.ndarray,
+    node_min: np.ndarray,
+    node_max: np.ndarray,
 ) -> int:
-    """PUCT choice at an expanded node (flat, or type first then action within the type)."""
+    """PUCT choice at an expanded node (flat, or type first then action within the type), with
+    the value conventions of the module docstring."""
     mask = node_mask[b, node]
     prior = node_prior[b, node]
-    total = node_visits[b, node]
-    chosen_type = -1
+    low, high = node_min[b, node], node_max[b, node]
+    total = max(node_visits[b, node], 1)
+    node_mean = node_value_sum[b, node] / total
+    # Flat selection: every action, unvisited ones at the node's mean, N the node's visits.
+    start, stop = 0, mask.shape[0]
+    unvisited_q = node_mean
     parent_visits = total
     type_prior = 1.0
     if bilevel:
+        chosen_type = -1
         best = -np.inf
-        root = math.sqrt(max(total, 1))
+        root = math.sqrt(total)
         for kind in range(NUM_ACTION_TYPES):
-            if node_type_fpu[b, node, kind] == -np.inf:
+            if not node_type_valid[b, node, kind]:
                 continue
             visits = type_visits[b, node, kind]
-            q = type_value[b, node, kind] / visits if visits > 0 else node_type_fpu[b, node, kind]
-            score = q + c_puct * node_type_prior[b, node, kind] * root / (1.0 + visits)
+            unvisited_type_q = node_type_fpu[b, node, kind] if first_play_reward else node_mean
+            q = type_value[b, node, kind] / visits if visits > 0 else unvisited_type_q
+            explore = c_puct * node_type_prior[b, node, kind] * root / (1.0 + visits)
+            score = normalised_q(q, low, high) + explore
             if score > best:
                 best = score
                 chosen_type = kind
-        parent_visits = type_visits[b, node, chosen_type]
+        visits = type_visits[b, node, chosen_type]
+        unvisited_q = type_value[b, node, chosen_type] / visits if visits > 0 else 0.0
+        parent_visits = max(visits, 1)
         type_prior = max(node_type_prior[b, node, chosen_type], 1e-12)
-    root = math.sqrt(max(parent_visits, 1))
-    best = -np.inf
-    chosen = 0
-    start, stop = 0, mask.shape[0]
-    if bilevel:
         if chosen_type < TYPE_PLACE:
             start, stop = chosen_type, chosen_type + 1
         elif chosen_type == TYPE_PLACE:
@@ -360,12 +432,18 @@ def select_action(
                 FIRST_PLACE + NUM_PLACEABLE * num_cells,
                 FIRST_PLACE + (NUM_PLACEABLE + 1) * num_cells,
             )
+    root = math.sqrt(parent_visits)
+    best = -np.inf
+    chosen = 0
     for action in range(start, stop):
         if not mask[action]:
             continue
         visits = edge_visits[b, node, action]
-        q = edge_value[b, node, action] / visits if visits > 0 else node_fpu[b, node, action]
-        score = q + c_puct * (prior[action] / type_prior) * root / (1.0 + visits)
+        if visits > 0:
+            q = edge_value[b, node, action] / visits
+        else:
+            q = node_fpu[b, node, action] if first_play_reward else unvisited_q
+        score = normalised_q(q, low, high) + c_puct * (prior[action] / type_prior) * root / (1.0 + visits)
         if score > best:
             best = score
             chosen = action
@@ -393,6 +471,7 @@ def select_leaves(
     uniforms: np.ndarray,
     c_puct: float,
     bilevel: bool,
+    first_play_reward: bool,
     viewer: int,
     human: int,
     params: np.ndarray,
@@ -412,19 +491,25 @@ def select_leaves(
     node_next_sibling: np.ndarray,
     node_human_action: np.ndarray,
     node_reward: np.ndarray,
+    node_human_cell: np.ndarray,
+    node_human_old: np.ndarray,
     node_terminal: np.ndarray,
     node_mask: np.ndarray,
     node_prior: np.ndarray,
     node_belief: np.ndarray,
     node_human_probs: np.ndarray,
-    node_fpu: np.ndarray,
     node_type_prior: np.ndarray,
+    node_type_valid: np.ndarray,
+    node_fpu: np.ndarray,
     node_type_fpu: np.ndarray,
     edge_visits: np.ndarray,
     edge_value: np.ndarray,
     type_visits: np.ndarray,
     type_value: np.ndarray,
     node_visits: np.ndarray,
+    node_value_sum: np.ndarray,
+    node_min: np.ndarray,
+    node_max: np.ndarray,
     path_nodes: np.ndarray,
     path_actions: np.ndarray,
     path_length: np.ndarray,
@@ -438,9 +523,11 @@ def select_leaves(
 
     From the root, pick an action by PUCT, sample the human's action from the node's
     ``p̂(aᴴ|h)`` (``uniforms[b, depth]``), and follow the child for the pair; at a pair not seen
-    yet, create the child by stepping a copy of the node's state with the core's ``step_world``
-    and store the expected reward under the node's belief. The new node (or a terminal node
-    reached) is the leaf: ``leaf[b]``, with its observation written for the network call.
+    yet, create the child by stepping a copy of the node's state with the core's ``step_world``,
+    store the acting player's expected reward under the node's belief and keep the cell the
+    human changed for :func:`expand_and_backup` to score under the child's belief. The new node
+    (or a terminal node reached) is the leaf: ``leaf[b]``, with its observation written for the
+    network call.
     """
     num_cells = node_blocks.shape[2] * node_blocks.shape[3] * node_blocks.shape[4]
     num_players = params[PARAM_NUM_PLAYERS]
@@ -463,17 +550,22 @@ def select_leaves(
                 node,
                 c_puct,
                 bilevel,
+                first_play_reward,
                 num_cells,
                 node_mask,
                 node_prior,
-                node_fpu,
                 node_type_prior,
+                node_type_valid,
+                node_fpu,
                 node_type_fpu,
                 edge_visits,
                 edge_value,
                 type_visits,
                 type_value,
                 node_visits,
+                node_value_sum,
+                node_min,
+                node_max,
             )
             human_action = 0
             if human >= 0:
@@ -517,9 +609,18 @@ def select_leaves(
                 no_mirror,
                 viewer,
             )
-            node_reward[b, child] = transition_reward(
-                node_blocks[b, node], node_blocks[b, child], node_belief[b, node], actions, num_cells
-            )
+            before = node_blocks[b, node].ravel()
+            own_cell = action_cell(action, num_cells)
+            node_reward[b, child] = 0.0
+            if own_cell >= 0:
+                node_reward[b, child] = expected_cell_change(
+                    node_belief[b, node], own_cell, before[own_cell], node_blocks[b, child].ravel()[own_cell]
+                )
+            # The human's change (a cell the assistant did not act on: a shared cell changes once).
+            human_cell = action_cell(human_action, num_cells) if human >= 0 else -1
+            node_human_cell[b, child] = human_cell if human_cell != own_cell else -1
+            if human_cell >= 0:
+                node_human_old[b, child] = before[human_cell]
             node_terminal[b, child] = (
                 node_env[b, child, ENV_TIMESTEP] >= horizon or node_env[b, child, ENV_TERMINATED] != 0
             )
@@ -527,11 +628,18 @@ def select_leaves(
             node_next_sibling[b, child] = node_first_child[b, node, action]
             node_first_child[b, node, action] = child
             node_first_child[b, child, :] = -1
-            edge_visits[b, child, :] = 0
-            edge_value[b, child, :] = 0.0
-            type_visits[b, child, :] = 0
-            type_value[b, child, :] = 0.0
-            node_visits[b, child] = 0
+            clear_statistics(
+                b,
+                child,
+                edge_visits,
+                edge_value,
+                type_visits,
+                type_value,
+                node_visits,
+                node_value_sum,
+                node_min,
+                node_max,
+            )
             leaf[b] = child
             break
         path_length[b] = depth
@@ -555,28 +663,6 @@ def select_leaves(
 
 
 @numba.njit(cache=True)
-def transition_reward(
-    before: np.ndarray, after: np.ndarray, belief: np.ndarray, actions: np.ndarray, num_cells: int
-) -> float:
-    """Expected edit-distance drop of one joint step under ``belief``: the sum over the cells the
-    players' PLACE/BREAK actions name (each counted once) of the expected change there."""
-    before_flat = before.ravel()
-    after_flat = after.ravel()
-    total = 0.0
-    for player in range(actions.shape[0]):
-        cell = action_cell(actions[player], num_cells)
-        if cell < 0:
-            continue
-        repeated = False
-        for other in range(player):
-            if action_cell(actions[other], num_cells) == cell:
-                repeated = True
-        if not repeated:
-            total += expected_cell_change(belief, cell, before_flat[cell], after_flat[cell])
-    return total
-
-
-@numba.njit(cache=True)
 def expand_and_backup(
     active: np.ndarray,
     leaf: np.ndarray,
@@ -586,65 +672,91 @@ def expand_and_backup(
     beliefs: np.ndarray,
     human_probs: np.ndarray,
     gamma: float,
+    first_play_reward: bool,
     node_blocks: np.ndarray,
     node_reward: np.ndarray,
+    node_human_cell: np.ndarray,
+    node_human_old: np.ndarray,
     node_terminal: np.ndarray,
     node_mask: np.ndarray,
     node_prior: np.ndarray,
     node_value: np.ndarray,
     node_belief: np.ndarray,
     node_human_probs: np.ndarray,
-    node_fpu: np.ndarray,
     node_type_prior: np.ndarray,
+    node_type_valid: np.ndarray,
+    node_fpu: np.ndarray,
     node_type_fpu: np.ndarray,
     edge_visits: np.ndarray,
     edge_value: np.ndarray,
     type_visits: np.ndarray,
     type_value: np.ndarray,
     node_visits: np.ndarray,
+    node_value_sum: np.ndarray,
+    node_min: np.ndarray,
+    node_max: np.ndarray,
     path_nodes: np.ndarray,
     path_actions: np.ndarray,
     path_length: np.ndarray,
 ) -> None:
-    """Store the leaves' network outputs and back the discounted return up each path.
+    """Store the leaves' network outputs, score the human's step into a new leaf under the leaf's
+    belief, and back the discounted return up each path.
 
-    A terminal leaf is worth 0; otherwise its value is the network's ``V(h)``. Each edge on the
-    path gets ``G = r + γ G_child`` (``r`` the child's expected reward).
+    A terminal leaf is worth 0; otherwise its value is the network's ``V(h)``. Each node on the
+    path, from the leaf up, gets the sample ``G = r + γ G_child`` (``r`` the reward of the step
+    into it, 0 at the root), and so does the edge into it; the node's and its parent's value
+    ranges widen to include ``G`` (the reference's backup).
     """
     num_cells = node_blocks.shape[2] * node_blocks.shape[3] * node_blocks.shape[4]
     for b in range(active.shape[0]):
         if not active[b] or leaf[b] < 0:
             continue
         node = leaf[b]
+        belief = beliefs[b].reshape(NUM_BLOCK_TYPES, num_cells)
         expand_node(
             b,
             node,
             masks[b],
             priors[b],
             values[b],
-            beliefs[b].reshape(NUM_BLOCK_TYPES, num_cells),
+            belief,
             human_probs[b],
             num_cells,
+            first_play_reward,
             node_blocks,
             node_mask,
             node_prior,
             node_value,
             node_belief,
             node_human_probs,
-            node_fpu,
             node_type_prior,
+            node_type_valid,
+            node_fpu,
             node_type_fpu,
         )
+        cell = node_human_cell[b, node]
+        if cell >= 0:
+            new = node_blocks[b, node].ravel()[cell]
+            node_reward[b, node] += expected_cell_change(belief, cell, node_human_old[b, node], new)
+            node_human_cell[b, node] = -1  # scored once, on the node's first evaluation
         ret = 0.0 if node_terminal[b, node] else float(values[b])
-        child = node
-        for depth in range(path_length[b] - 1, -1, -1):
+        depth = path_length[b]
+        while True:
+            ret = node_reward[b, node] + gamma * ret
+            node_visits[b, node] += 1
+            node_value_sum[b, node] += ret
+            node_min[b, node] = min(node_min[b, node], ret)
+            node_max[b, node] = max(node_max[b, node], ret)
+            if depth == 0:
+                break
+            depth -= 1
             parent = path_nodes[b, depth]
             action = path_actions[b, depth]
-            ret = node_reward[b, child] + gamma * ret
             edge_visits[b, parent, action] += 1
             edge_value[b, parent, action] += ret
             kind = action_type(action, num_cells)
             type_visits[b, parent, kind] += 1
             type_value[b, parent, kind] += ret
-            node_visits[b, parent] += 1
-            child = parent
+            node_min[b, parent] = min(node_min[b, parent], ret)
+            node_max[b, parent] = max(node_max[b, parent], ret)
+            node = parent

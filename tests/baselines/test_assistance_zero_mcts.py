@@ -1,5 +1,6 @@
-"""AssistanceZero's tree: it plans with the core's rules, finds the optimal move of a known MDP, and with
-a perfect goal head its expected rewards are exactly the env's rewards."""
+"""AssistanceZero's tree: it plans with the core's rules, finds the optimal move of a known MDP, with a
+perfect goal head its expected rewards are exactly the env's rewards, and it follows the reference
+implementation's conventions (rewards, value normalisation, visit-count exponent, two-level noise)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,17 @@ import numpy as np
 import pytest
 
 import mbag_env  # noqa: F401
-from baselines.assistance_zero.mcts import BatchedMCTS, SearchConfig, most_visited, visit_policy
-from mbag_env.blocks import AIR, BEDROCK, DIRT, NUM_BLOCK_TYPES, PLANKS
+from baselines.assistance_zero import tree_kernels
+from baselines.assistance_zero.mcts import (
+    BatchedMCTS,
+    SearchConfig,
+    most_visited,
+    two_level_dirichlet_noise,
+    visit_policy,
+)
+from baselines.assistance_zero.replay import ReplayBuffer
+from baselines.assistance_zero.train import _store_episode
+from mbag_env.blocks import AIR, BEDROCK, DIRT, FIRST_PLACEABLE, NUM_BLOCK_TYPES, NUM_PLACEABLE, PLANKS
 from mbag_env.config import MbagConfig
 from mbag_env.core.actions import FIRST_PLACE, NOOP
 from mbag_env.core.state import ENV_TIMESTEP
@@ -41,10 +51,40 @@ def uniform_evaluator(goal_visible: bool) -> Callable[..., tuple[np.ndarray, ...
     return evaluate
 
 
+def goal_prior_evaluator(weight: float = 0.8) -> Callable[..., tuple[np.ndarray, ...]]:
+    """A goal-visible network whose prior has half-learned the goal: ``weight`` split evenly between
+    each correct PLACE (the goal's block on a cell still air) and a decoy (a wrong block on the same
+    cell), the rest uniform over the valid actions; value 0, the observed goal as belief."""
+    uniform = uniform_evaluator(True)
+
+    def evaluate(world, timestep, mask, human_mask):  # type: ignore[no-untyped-def]
+        prior, value, belief, human = uniform(world, timestep, mask, human_mask)
+        prior *= 1 - weight
+        cells = world.shape[2] * world.shape[3] * world.shape[4]
+        for row in range(len(world)):
+            blocks, goal = world[row, 0].ravel(), world[row, 3].ravel()
+            targets = np.flatnonzero((blocks == AIR) & (goal != AIR))
+            actions = []
+            for cell in targets:
+                wrong = DIRT if goal[cell] != DIRT else PLANKS
+                place = FIRST_PLACE + (int(goal[cell]) - FIRST_PLACEABLE) * cells + cell
+                decoy = FIRST_PLACE + (wrong - FIRST_PLACEABLE) * cells + cell
+                actions += [a for a in (place, decoy) if mask[row, a]]
+            for action in actions:
+                prior[row, action] += weight / len(actions)
+            if not actions:
+                prior[row] /= prior[row].sum()
+        return prior, value, belief, human
+
+    return evaluate
+
+
 @pytest.mark.parametrize("bilevel", [True, False])
 def test_search_finds_the_optimal_action_of_a_one_block_goal(bilevel: bool) -> None:
-    """AlphaZero mode (θ visible): one correct PLACE among ~100 valid actions is the most visited, and
-    its backed-up value is exactly 1 (reward +1, then the goal is complete: a terminal node)."""
+    """AlphaZero mode (θ visible): the correct PLACE, given the same prior as a wrong block on the same
+    cell, is the most visited, and its backed-up value is exactly 1 (reward +1, then the goal is
+    complete: a terminal node). (Unvisited edges get no reward bonus, as in the reference: a uniform
+    prior would leave one correct action among ~100 unfound in 40 simulations.)"""
     goal = one_block_goal((2, 2, 2), PLANKS)
     env = gym.make("mbag/Build-Small-v0", goal=goal)
     observation, _ = env.reset(seed=0)
@@ -57,7 +97,7 @@ def test_search_finds_the_optimal_action_of_a_one_block_goal(bilevel: bool) -> N
         goal_visible=True,
     )
     result = search.search(
-        observation["world"][None], np.array([0]), uniform_evaluator(True), np.random.default_rng(0)
+        observation["world"][None], np.array([0]), goal_prior_evaluator(), np.random.default_rng(0)
     )
     correct = FIRST_PLACE + (PLANKS - DIRT) * 216 + (2 * 6 + 2) * 6 + 2
     assert observation["action_mask"][correct] and observation["action_mask"].sum() > 50
@@ -74,9 +114,35 @@ def test_search_finds_the_optimal_action_of_a_one_block_goal(bilevel: bool) -> N
     assert search.node_terminal[0, child]
 
 
+def test_first_play_reward_ablation_finds_the_rewarding_action_under_a_uniform_prior() -> None:
+    """The ablation ``first_play_reward`` values unvisited edges at V + E[r(a)]: with a prior that knows
+    nothing, the one correct PLACE among ~100 is found and most visited within 40 simulations, which
+    the reference's rule does not do."""
+    goal = one_block_goal((2, 2, 2), PLANKS)
+    env = gym.make("mbag/Build-Small-v0", goal=goal)
+    observation, _ = env.reset(seed=0)
+    correct = FIRST_PLACE + (PLANKS - DIRT) * 216 + (2 * 6 + 2) * 6 + 2
+    visits = {}
+    for ablation in (True, False):
+        search = BatchedMCTS(
+            env.unwrapped.config,
+            0,
+            1,
+            SearchConfig(num_simulations=40, dirichlet_epsilon=0.0, first_play_reward=ablation),
+            goal_visible=True,
+        )
+        result = search.search(
+            observation["world"][None], np.array([0]), uniform_evaluator(True), np.random.default_rng(0)
+        )
+        visits[ablation] = result.visits[0]
+    assert visits[True].argmax() == correct and visits[True][correct] > 20
+    assert visits[False][correct] <= 1
+
+
 def test_search_backs_up_discounted_returns_over_two_steps() -> None:
-    """A two-block goal: the best first move is one of the two correct places, and the values along the
-    best line are 1 + γ·1 (the second place ends the episode)."""
+    """A two-block goal (prior as in the test above): the best first move is one of the two correct
+    places, then the other one, worth exactly 1 (it ends the episode): the root's mean return tends to
+    1 + γ·1."""
     goal = one_block_goal((2, 2, 2), PLANKS)
     goal[3, 2, 2] = PLANKS
     env = gym.make("mbag/Build-Small-v0", goal=goal)
@@ -90,15 +156,20 @@ def test_search_backs_up_discounted_returns_over_two_steps() -> None:
         goal_visible=True,
     )
     result = search.search(
-        observation["world"][None], np.array([0]), uniform_evaluator(True), np.random.default_rng(0)
+        observation["world"][None], np.array([0]), goal_prior_evaluator(), np.random.default_rng(0)
     )
     first = FIRST_PLACE + (PLANKS - DIRT) * 216 + (2 * 6 + 2) * 6 + 2
     second = FIRST_PLACE + (PLANKS - DIRT) * 216 + (3 * 6 + 2) * 6 + 2
     best = int(result.visits[0].argmax())
     assert best in (first, second)
+    child = search.node_first_child[0, 0, best]
+    assert search.node_env[0, child, ENV_TIMESTEP] == 1
+    then = int(search.edge_visits[0, child].argmax())
+    assert then == (second if best == first else first)
+    assert search.edge_value[0, child, then] / search.edge_visits[0, child, then] == pytest.approx(1.0)
+    # The root's mean return mixes the line's 1 + γ with the few exploring samples below it.
     q = search.edge_value[0, 0, best] / search.edge_visits[0, 0, best]
-    assert q == pytest.approx(1 + gamma, abs=0.15)
-    assert search.node_env[0, search.node_first_child[0, 0, best], ENV_TIMESTEP] == 1
+    assert 1 + gamma - 0.3 < q < 1 + gamma
 
 
 def _random_valid(mask: np.ndarray, rng: np.random.Generator) -> int:
@@ -248,3 +319,231 @@ def test_most_visited_breaks_ties_by_mean_return() -> None:
     np.testing.assert_array_equal(most_visited(visits, q), [1, 0])
     np.testing.assert_array_equal(most_visited(visits), [0, 0])
     np.testing.assert_array_equal(visit_policy(visits, 0.0, q).argmax(axis=1), [1, 0])
+
+
+def _place_on_air(mask: np.ndarray, blocks: np.ndarray, avoid: list[int]) -> int:
+    """The first valid PLACE action on an air cell not in ``avoid``."""
+    for action in np.flatnonzero(mask):
+        cell = (action - FIRST_PLACE) % 216
+        if (
+            FIRST_PLACE <= action < FIRST_PLACE + NUM_PLACEABLE * 216
+            and blocks[cell] == AIR
+            and cell not in avoid
+        ):
+            return int(action)
+    raise AssertionError("no PLACE on air")
+
+
+def test_tree_q_of_two_steps_matches_the_reference_reward_rule() -> None:
+    """Two simulations down one line (assistant PLACE + human PLACE, then assistant NOOP + human PLACE),
+    with beliefs and values fixed per depth: the assistant's change is scored under the belief of the
+    node it acts from, the human's under the belief of the node the step leads to, and the root's Q,
+    the nodes' own returns and their min–max ranges are the closed forms of the reference's backup."""
+    env = gym.make("mbag/Assist-Small-v0", goal="houses:train")
+    observation, _ = env.reset(seed=1)
+    gamma = 0.9
+    search = BatchedMCTS(
+        env.unwrapped.config,
+        1,
+        1,
+        SearchConfig(num_simulations=2, c_puct=1e4, dirichlet_epsilon=0.0, gamma=gamma),
+        goal_visible=False,
+    )
+    rng = np.random.default_rng(0)
+    beliefs = [np.moveaxis(rng.dirichlet(np.ones(NUM_BLOCK_TYPES), size=WORLD), -1, 0) for _ in range(3)]
+    values = [0.3, -0.2, 0.5]
+    start = int(observation["timestep"])
+    chosen: dict[int, tuple[int, int]] = {}
+
+    def evaluate(world, timestep, mask, human_mask):  # type: ignore[no-untyped-def]
+        depth = int(timestep[0]) - start
+        if depth not in chosen:
+            blocks = world[0, 0].ravel()
+            used = [(a - FIRST_PLACE) % 216 for pair in chosen.values() for a in pair if a >= FIRST_PLACE]
+            own = _place_on_air(mask[0], blocks, used) if depth == 0 else NOOP
+            used.append((own - FIRST_PLACE) % 216)
+            chosen[depth] = (own, _place_on_air(human_mask[0], blocks, used) if depth < 2 else NOOP)
+        own, human = chosen[depth]
+        prior, human_probs = np.zeros(mask.shape, np.float32), np.zeros(mask.shape, np.float32)
+        prior[0, own] = human_probs[0, human] = 1.0
+        value = np.array([values[depth]], np.float32)
+        return prior, value, beliefs[depth][None].astype(np.float32), human_probs
+
+    search.search(observation["world"][None], np.array([start]), evaluate, np.random.default_rng(0))
+    assert search.node_count[0] == 3 and sorted(chosen) == [0, 1, 2]
+
+    def place_reward(action: int, depth: int) -> float:
+        """A PLACE of block k on air at cell c is worth 2·p̂(θ_c = k) − 1 under depth's belief."""
+        block = FIRST_PLACEABLE + (action - FIRST_PLACE) // 216
+        return 2 * float(beliefs[depth][block].ravel()[(action - FIRST_PLACE) % 216]) - 1
+
+    (own, human), (_, human_next) = chosen[0], chosen[1]
+    child, grandchild = search.node_first_child[0, 0, own], search.node_first_child[0, 1, NOOP]
+    assert (child, grandchild) == (1, 2)
+    for node, action in ((1, own), (1, human), (2, human_next)):
+        cell = (action - FIRST_PLACE) % 216
+        assert search.node_blocks[0, node].ravel()[cell] == FIRST_PLACEABLE + (action - FIRST_PLACE) // 216
+    r1 = place_reward(own, 0) + place_reward(human, 1)
+    r2 = place_reward(human_next, 2)
+    assert search.node_reward[0, 1] == pytest.approx(r1)
+    assert search.node_reward[0, 2] == pytest.approx(r2)
+    # The old rule (the human's change under the parent's belief) gives another number here.
+    assert abs(place_reward(human, 0) - place_reward(human, 1)) > 0.05
+
+    first, second = r1 + gamma * values[1], r1 + gamma * (r2 + gamma * values[2])
+    assert search.edge_visits[0, 0, own] == 2
+    assert search.edge_value[0, 0, own] / 2 == pytest.approx((first + second) / 2)
+    # Each node's own samples include the reward into it (0 at the root) and its first evaluation.
+    own_root = [gamma * values[0], gamma * first, gamma * second]
+    assert search.node_visits[0, :3].tolist() == [3, 2, 1]
+    assert search.node_value_sum[0, 0] == pytest.approx(sum(own_root))
+    assert search.node_value_sum[0, 1] == pytest.approx(first + second)
+    # A node's range covers its own samples and the samples of the edges out of it.
+    assert search.node_min[0, 0] == pytest.approx(min(own_root + [first, second]))
+    assert search.node_max[0, 0] == pytest.approx(max(own_root + [first, second]))
+    child_samples = [first, second, r2 + gamma * values[2]]
+    assert search.node_min[0, 1] == pytest.approx(min(child_samples))
+    assert search.node_max[0, 1] == pytest.approx(max(child_samples))
+
+
+def _documented_choice(
+    prior: np.ndarray,
+    mask: np.ndarray,
+    visits: np.ndarray,
+    value: np.ndarray,
+    node_sum: float,
+    low: float,
+    high: float,
+    c_puct: float,
+    bilevel: bool,
+) -> int:
+    """The tree_kernels module docstring's selection rule, written plainly (one node, one cell)."""
+    types = np.array([tree_kernels.action_type(a, 1) for a in range(len(prior))])
+    node_visits = 1 + visits.sum()
+    node_mean = node_sum / node_visits
+
+    def normalised(q: np.ndarray) -> np.ndarray:
+        return (q - low) / max(high - low, 0.01)
+
+    members, unvisited, parent_visits, scale = np.flatnonzero(mask), node_mean, node_visits, 1.0
+    if bilevel:
+        kinds = np.unique(types[mask])
+        type_prior = np.array([prior[mask & (types == k)].sum() for k in kinds])
+        type_visits = np.array([visits[types == k].sum() for k in kinds])
+        type_value = np.array([value[types == k].sum() for k in kinds])
+        type_q = np.where(type_visits > 0, type_value / np.maximum(type_visits, 1), node_mean)
+        score = normalised(type_q) + c_puct * type_prior * np.sqrt(node_visits) / (1 + type_visits)
+        best = int(score.argmax())
+        members = np.flatnonzero(mask & (types == kinds[best]))
+        unvisited = type_value[best] / type_visits[best] if type_visits[best] else 0.0
+        parent_visits, scale = max(type_visits[best], 1), type_prior[best]
+    n = visits[members]
+    q = np.where(n > 0, value[members] / np.maximum(n, 1), unvisited)
+    score = normalised(q) + c_puct * prior[members] / scale * np.sqrt(parent_visits) / (1 + n)
+    return int(members[score.argmax()])
+
+
+@pytest.mark.parametrize("bilevel", [True, False])
+def test_selection_normalises_q_and_values_unvisited_edges_by_the_means(bilevel: bool) -> None:
+    """On random statistics of one node (a 1-cell world: NOOP, 6 moves, 8 PLACEs, 1 BREAK) the kernel's
+    PUCT choice is the documented one: min–max normalised Q, unvisited actions at their type's mean
+    (bilevel) or the node's mean (flat), unvisited types at the node's mean."""
+    A, kinds = FIRST_PLACE + NUM_PLACEABLE + 1, tree_kernels.NUM_ACTION_TYPES
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        mask = rng.random(A) < 0.7
+        mask[NOOP] = True
+        prior = np.where(mask, rng.random(A), 0.0).astype(np.float32)
+        prior /= prior.sum()
+        visits = np.where(mask & (rng.random(A) < 0.4), rng.integers(1, 4, A), 0).astype(np.int32)
+        value = visits * rng.uniform(-1.0, 2.0, A)
+        node_sum = float(rng.uniform(-2.0, 4.0))
+        low, high = float(rng.uniform(-1.5, -0.5)), float(rng.uniform(-0.5, 2.5))
+        types = np.array([tree_kernels.action_type(a, 1) for a in range(A)])
+        type_prior = np.bincount(types[mask], weights=prior[mask], minlength=kinds)
+        chosen = tree_kernels.select_action(
+            0,
+            0,
+            1.0,
+            bilevel,
+            False,
+            1,
+            mask[None, None],
+            prior[None, None],
+            type_prior.astype(np.float32)[None, None],
+            np.bincount(types[mask], minlength=kinds)[None, None] > 0,
+            np.zeros((1, 1, 0), np.float32),
+            np.zeros((1, 1, 0), np.float32),
+            visits[None, None],
+            value[None, None],
+            np.bincount(types, weights=visits, minlength=kinds).astype(np.int32)[None, None],
+            np.bincount(types, weights=value, minlength=kinds)[None, None],
+            np.array([[1 + visits.sum()]], np.int32),
+            np.array([[node_sum]]),
+            np.array([[low]]),
+            np.array([[high]]),
+        )
+        expected = _documented_choice(
+            prior.astype(np.float64), mask, visits, value, node_sum, low, high, 1.0, bilevel
+        )
+        assert chosen == expected
+
+
+def test_acting_and_target_distributions_are_visits_to_the_power_of_the_exponent() -> None:
+    """``temperature`` is the reference's exponent: π ∝ N^1.5 (sharper than the visit frequencies), and
+    the training loop stores that same distribution as the replay's policy target."""
+    visits = np.array([[0, 1, 3, 6], [2, 2, 0, 0]])
+    expected = visits**1.5 / (visits**1.5).sum(axis=1, keepdims=True)
+    policy = visit_policy(visits, 1.5)
+    np.testing.assert_allclose(policy, expected)
+    assert policy[0, 3] > 6 / 10 and policy[1, 0] == pytest.approx(0.5)
+    replay = ReplayBuffer(4, (4, 2, 2, 2), 4, 4)
+    steps = [
+        {
+            "world": np.zeros((4, 2, 2, 2), np.uint8),
+            "timestep": index,
+            "mask": np.ones(4, bool),
+            "policy": policy[index],
+            "goal": np.zeros((2, 2, 2), np.uint8),
+            "belief": np.zeros((NUM_BLOCK_TYPES, 2, 2, 2), np.float16),
+            "reward": 0.0,
+            "human_action": NOOP,
+            "human_mask": np.ones(4, bool),
+        }
+        for index in range(2)
+    ]
+    _store_episode(replay, steps, 0.95)
+    for row in range(2):
+        target = np.zeros(4)
+        np.add.at(target, replay.policy_actions[row], replay.policy_probs[row])
+        np.testing.assert_allclose(target, expected[row], rtol=1e-6)
+
+
+def test_root_noise_is_drawn_by_action_type_then_within_the_type() -> None:
+    """The noise moves each type's prior mass by ε·(η_t − P_t) with η ~ Dir(α) over the valid types (mean
+    1/K, variance (1/K)(1 − 1/K)/(Kα + 1)) whatever the type's number of actions; within a type of n
+    valid actions the shares get ε·ξ with ξ ~ Dir(10/n)."""
+    types = np.array([0] * 1 + [1] * 1 + [7] * 50 + [8] * 5 + [2] * 3)
+    valid = np.ones(len(types), bool)
+    valid[-3:] = False  # a type without a valid action gets no noise
+    rng = np.random.default_rng(0)
+    prior = np.where(valid, rng.random(len(types)), 0.0)
+    prior /= prior.sum()
+    eps, alpha, within, samples = 0.25, 0.25, 10.0, 4000
+    kinds = [0, 1, 7, 8]
+    mass = np.zeros((samples, len(kinds)))
+    place_share = np.zeros((samples, 50))
+    for index in range(samples):
+        noisy = two_level_dirichlet_noise(prior, valid, types, eps, alpha, within, rng)
+        assert noisy.sum() == pytest.approx(1.0) and not noisy[~valid].any()
+        mass[index] = [noisy[types == k].sum() for k in kinds]
+        place_share[index] = noisy[types == 7] / mass[index, 2]
+    K = len(kinds)
+    type_prior = np.array([prior[types == k].sum() for k in kinds])
+    np.testing.assert_allclose(mass.mean(axis=0), (1 - eps) * type_prior + eps / K, atol=0.006)
+    eta_variance = (1 / K) * (1 - 1 / K) / (K * alpha + 1)
+    np.testing.assert_allclose(mass.var(axis=0), eps**2 * eta_variance, rtol=0.15)
+    conditional = prior[types == 7] / type_prior[2]
+    np.testing.assert_allclose(place_share.mean(axis=0), (1 - eps) * conditional + eps / 50, atol=0.002)
+    xi_variance = (1 / 50) * (1 - 1 / 50) / (within + 1)
+    assert place_share.var(axis=0).mean() == pytest.approx(eps**2 * xi_variance, rel=0.1)
