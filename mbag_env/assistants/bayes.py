@@ -34,7 +34,7 @@ It never reads θ, the env's state or ``info``: it is built from the world's pub
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -80,6 +80,9 @@ class BayesSettings:
             human (0 turns it off).
         max_targets: how many of the best cells the path search aims for when none can be
             acted on from where the assistant stands.
+        min_precision: the posterior predictive check (:class:`PredictionRecord`): act only
+            while the estimated share of the belief's confident predictions of the human's
+            changes that came true is at least this (0 turns the check off).
     """
 
     threshold: float = 0.6
@@ -87,6 +90,7 @@ class BayesSettings:
     outside_mass: float = 0.0
     human_radius: float = 0.0
     max_targets: int = 16
+    min_precision: float = 0.75
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold < 1.0:
@@ -98,6 +102,76 @@ class BayesSettings:
             raise ValueError(f"human_radius must be >= 0, got {self.human_radius!r}")
         if self.max_targets < 1:
             raise ValueError(f"max_targets must be >= 1, got {self.max_targets!r}")
+        if not 0.0 <= self.min_precision <= 1.0:
+            raise ValueError(f"min_precision must lie in [0, 1], got {self.min_precision!r}")
+
+    @property
+    def confident_probability(self) -> float:
+        """The posterior probability at which placing a block passes :attr:`threshold`."""
+        return (1.0 + self.threshold) / 2.0
+
+
+PRECISION_PRIOR = (3.0, 1.0)
+"""Beta pseudo-counts (right, wrong) of :class:`PredictionRecord`: the belief starts trusted
+(estimate 0.75), and one miss early in an episode stops the assistant until three hits."""
+
+
+@dataclass
+class PredictionRecord:
+    """A posterior predictive check of the belief against the human's own changes.
+
+    The prior is only a sample of houses; when the true house is unlike all of them (a larger
+    world, another generator) the posterior can be confident and wrong, and an assistant acting
+    on it fills the house with blocks the human must break. So before each human change is
+    absorbed, the assistant looks at what its belief said about that cell: a confident
+    prediction (probability at least :attr:`BayesSettings.confident_probability` for one block
+    type) that the human's change confirms is a hit, one it contradicts is a miss, and the human
+    breaking a block the assistant placed is a miss. A human who breaks a block it placed itself
+    corrects its own mistake: the miss that placement scored is taken back. The share of hits,
+    estimated with the :data:`PRECISION_PRIOR` pseudo-counts, is the precision the assistant's
+    own confident placements can expect; it acts only while that passes
+    :attr:`BayesSettings.min_precision`.
+    """
+
+    hits: int = 0
+    misses: int = 0
+    missed_cells: set[int] = field(default_factory=set)
+    """Cells where a human placement scored a miss (taken back if the human breaks it)."""
+
+    @property
+    def precision(self) -> float:
+        """The estimated share of confident predictions that come true."""
+        right, wrong = PRECISION_PRIOR
+        return (self.hits + right) / (self.hits + self.misses + right + wrong)
+
+    def score(
+        self, cell: int, marginals: np.ndarray | None, old: int, new: int, undoes_own: bool, confident: float
+    ) -> None:
+        """Score the belief's ``marginals`` row ``(10,)`` for ``cell`` (``None``: no prediction
+        yet) against the human's change ``old → new``; ``undoes_own``: the cell held a block the
+        assistant placed."""
+        if undoes_own:
+            self.misses += 1
+            return
+        if new == AIR and cell in self.missed_cells:
+            self.missed_cells.discard(cell)
+            self.misses -= 1
+            return
+        if marginals is None:
+            return
+        if new != AIR:
+            placeable = marginals[FIRST_PLACEABLE : FIRST_PLACEABLE + NUM_PLACEABLE]
+            if placeable.max() < confident:
+                return
+            if FIRST_PLACEABLE + int(placeable.argmax()) == new:
+                self.hits += 1
+            else:
+                self.misses += 1
+                self.missed_cells.add(cell)
+        elif marginals[AIR] >= confident:
+            self.hits += 1
+        elif marginals[old] >= confident:
+            self.misses += 1
 
 
 class BayesAssistant:
@@ -151,7 +225,10 @@ class BayesAssistant:
     def _start_episode(self) -> None:
         self.belief.reset()
         self.previous_blocks = initial_world(self.world_size)
+        self.previous_own = np.zeros(int(np.prod(self.world_size)), dtype=np.bool_)
         self.human_touched = np.zeros(int(np.prod(self.world_size)), dtype=np.bool_)
+        self.previous_marginals: np.ndarray | None = None
+        self.record = PredictionRecord()
 
     def reset(self) -> None:
         """Forget the episode (called automatically when an observation has timestep 0)."""
@@ -174,10 +251,15 @@ class BayesAssistant:
         if int(observation["timestep"]) == 0:
             self._start_episode()
         blocks, players, last_interacted = world[0], world[1], world[2]
-        for cell, _, _ in self.belief.observe(0, self.previous_blocks, blocks, last_interacted):
+        confident = self.settings.confident_probability
+        for cell, old, new in self.belief.observe(0, self.previous_blocks, blocks, last_interacted):
             self.human_touched[cell] = True
+            prediction = None if self.previous_marginals is None else self.previous_marginals[cell]
+            self.record.score(cell, prediction, old, new, bool(self.previous_own[cell]), confident)
         self.previous_blocks = blocks.copy()
+        self.previous_own = last_interacted.ravel() == SELF_LABEL
         marginals = self.belief.marginals(0)
+        self.previous_marginals = marginals
         gains, blocks_to_place = expected_gains(marginals, blocks.ravel())
         player_ints = players_from_observation(
             players, self.player, self.num_players, observation["inventory"]
@@ -205,6 +287,8 @@ class BayesAssistant:
     ) -> np.ndarray:
         """Cells the assistant may act on: air it may fill, or blocks it placed itself; never the
         human's cells, nor those in front of the human."""
+        if self.record.precision < self.settings.min_precision:
+            return np.zeros(blocks.size, dtype=np.bool_)
         allowed = ~self.human_touched & ((blocks.ravel() == AIR) | (last_interacted.ravel() == SELF_LABEL))
         width, height, depth = self.world_size
         grid = allowed.reshape(self.world_size)
@@ -398,8 +482,11 @@ def move_out_of_the_way(
     return NOOP
 
 
-BAYES_OPTIONS = ("prior", "threshold", "epsilon", "outside", "radius")
+BAYES_OPTIONS = ("prior", "threshold", "epsilon", "outside", "radius", "precision")
 """Option names of a ``bayes:name=value,...`` assistant spec."""
+
+OPTION_FIELDS = {"radius": "human_radius", "outside": "outside_mass", "precision": "min_precision"}
+"""Spec options whose :class:`BayesSettings` field has another name."""
 
 
 def parse_bayes_spec(text: str) -> tuple[str, BayesSettings]:
@@ -429,7 +516,7 @@ def parse_bayes_spec(text: str) -> tuple[str, BayesSettings]:
             prior = value
             continue
         try:
-            field = {"radius": "human_radius", "outside": "outside_mass"}.get(key, key)
+            field = OPTION_FIELDS.get(key, key)
             values[field] = float(value)
         except ValueError:
             raise ValueError(f"bayes option {key}={value!r} is not a number") from None

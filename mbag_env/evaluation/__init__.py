@@ -4,6 +4,8 @@ Modules:
 
 - :mod:`~mbag_env.evaluation.assistants`: ``idle``, ``random`` and the privileged ``oracle``;
 - :mod:`~mbag_env.evaluation.metrics`: per-episode metrics and 95% confidence intervals;
+- :mod:`~mbag_env.evaluation.belief_metrics`: a goal belief's accuracy on the cells still to
+  build and its calibration, by episode step (the exact posterior and learned heads alike);
 - :mod:`~mbag_env.evaluation.recording`: :class:`EpisodeRecording` (``.npz``), bit-exact
   replay, GIF and per-layer image export;
 - :mod:`~mbag_env.evaluation.leaderboard`: the ``mbag-leaderboard`` command.
@@ -16,6 +18,7 @@ from mbag_env.evaluation.assistants import (
     RandomAssistant,
     make_scripted_assistant,
 )
+from mbag_env.evaluation.belief_metrics import BeliefAccuracy, score_belief
 from mbag_env.evaluation.metrics import (
     EpisodeMetrics,
     Estimate,
@@ -37,6 +40,7 @@ from mbag_env.evaluation.recording import (
 )
 
 __all__ = [
+    "BeliefAccuracy",
     "RECORDING_FORMAT_VERSION",
     "SCRIPTED_ASSISTANTS",
     "EpisodeMetrics",
@@ -56,5 +60,6 @@ __all__ = [
     "mean_confidence_interval",
     "replay",
     "run_episode",
+    "score_belief",
     "verify_replay",
 ]

@@ -13,6 +13,8 @@ import pytest
 import mbag_env
 from mbag_env.assistants import BayesAssistant, BayesSettings, GoalPrior, default_prior, expected_gains
 from mbag_env.assistants.bayes import (
+    PRECISION_PRIOR,
+    PredictionRecord,
     make_bayes_assistant,
     move_out_of_the_way,
     parse_bayes_spec,
@@ -97,6 +99,48 @@ def test_a_one_goal_prior_builds_like_a_careful_oracle(test_houses: np.ndarray, 
     assert recording.num_steps < alone.num_steps, "the assistant speeds the human up"
 
 
+def test_prediction_record_scores_confident_predictions_only() -> None:
+    record = PredictionRecord()
+    confident = 0.8
+    sure_stone = np.full(NUM_BLOCK_TYPES, 0.1 / (NUM_BLOCK_TYPES - 1))
+    sure_stone[STONE] = 0.9
+    unsure = np.full(NUM_BLOCK_TYPES, 1.0 / NUM_BLOCK_TYPES)
+    record.score(0, sure_stone, AIR, STONE, False, confident)  # hit
+    record.score(1, sure_stone, AIR, GLASS, False, confident)  # miss
+    record.score(2, unsure, AIR, GLASS, False, confident)  # no confident prediction
+    record.score(3, None, AIR, GLASS, False, confident)  # no belief yet
+    record.score(4, sure_stone, STONE, AIR, False, confident)  # the human removes a block believed right
+    sure_air = np.full(NUM_BLOCK_TYPES, 0.0)
+    sure_air[AIR] = 1.0
+    record.score(5, sure_air, GLASS, AIR, False, confident)  # hit: the belief said air
+    record.score(6, None, STONE, AIR, True, confident)  # the human undoes the assistant's block
+    assert (record.hits, record.misses) == (2, 3)
+    record.score(1, sure_stone, GLASS, AIR, False, confident)  # the human fixes its own mistake
+    assert (record.hits, record.misses) == (2, 2)
+    right, wrong = PRECISION_PRIOR
+    assert record.precision == pytest.approx((2 + right) / (4 + right + wrong))
+
+
+@pytest.mark.parametrize(("prior_house", "true_house"), [(3, 11), (0, 1)])
+def test_the_predictive_check_stops_a_confidently_wrong_prior(
+    test_houses: np.ndarray, prior_house: int, true_house: int
+) -> None:
+    # A one-goal prior on the wrong house: the posterior stays confident in it whatever the human
+    # does. Without the check the assistant fills the house with wrong blocks; with it, the
+    # human's contradicting changes stop it after at most a couple.
+    config = small_config(test_houses[true_house])
+    prior = GoalPrior.from_goals(test_houses[prior_house][None])
+    wrong = {}
+    for min_precision in (0.0, BayesSettings().min_precision):
+        env = mbag_env.MbagEnv(config, agent=1, human_policy=HumanModel("goal_seeking"))
+        assistant = BayesAssistant(config, prior, BayesSettings(min_precision=min_precision))
+        metrics = episode_metrics(run_episode(env, assistant, seed=1))
+        wrong[min_precision] = metrics.assistant_incorrect_places + metrics.assistant_incorrect_breaks
+        assert assistant.record.misses > assistant.record.hits
+    assert wrong[0.0] >= 15
+    assert wrong[BayesSettings().min_precision] <= 2
+
+
 class WrongBlockHuman:
     """Places one wrong block at a cell of the house (it sees θ), then waits."""
 
@@ -126,13 +170,25 @@ def test_the_human_blocks_stay_even_when_wrong(test_houses: np.ndarray) -> None:
     goal = test_houses[5]
     config = small_config(goal, horizon=60)
     human = WrongBlockHuman()
-    env = mbag_env.MbagEnv(config, agent=1, human_policy=human)
     # The assistant knows θ exactly: breaking the wrong block would gain 1, but it is the human's.
-    recording = run_episode(env, BayesAssistant(config, GoalPrior.from_goals(goal[None])), seed=2)
+    # The predictive check is turned off here to isolate that rule: by default the one wrong block
+    # is an unexplained miss that pauses the assistant until the human's next changes confirm the
+    # belief, and this human never changes anything again (checked below).
+    prior = GoalPrior.from_goals(goal[None])
+    env = mbag_env.MbagEnv(config, agent=1, human_policy=human)
+    recording = run_episode(env, BayesAssistant(config, prior, BayesSettings(min_precision=0.0)), seed=2)
     assert human.cell is not None and recording.final_blocks[human.cell] == human.block != goal[human.cell]
     assert assistant_breaks_of_human_blocks(recording) == []
     metrics = episode_metrics(recording)
     assert metrics.assistant_correct_places > 5 and metrics.assistant_incorrect_places == 0
+
+    human = WrongBlockHuman()
+    env = mbag_env.MbagEnv(config, agent=1, human_policy=human)
+    assistant = BayesAssistant(config, prior)
+    metrics = episode_metrics(run_episode(env, assistant, seed=2))
+    assert (assistant.record.hits, assistant.record.misses) == (0, 1)
+    assert assistant.record.precision < BayesSettings().min_precision
+    assert metrics.assistant_correct_places == metrics.assistant_incorrect_places == 0
 
 
 # ------------------------------------------------------------------ θ never leaks
