@@ -13,6 +13,30 @@ belief p̂(θ|h) at every step. Example::
 
 It prints Markdown tables (means with 95% Student-t intervals, and paired differences against the
 idle assistant) and writes JSON and PNG plots.
+
+Two additions compare the learned belief with the exact posterior, the Bayesian assistant's
+:class:`~mbag_env.assistants.belief.GoalBelief` over the fair default prior
+(:func:`~mbag_env.assistants.priors.default_prior`, training houses only) with the human model
+``HumanModelLikelihood(0.1)``, fed the assistant's own observations
+(:class:`~mbag_env.assistants.belief.ObservedGoalBelief`, the human's changes read from consecutive
+observations, the assistant's own changes left out):
+
+* ``--compare-belief``: on AssistanceZero's own episodes (the AZ assistant acting), score at every
+  step both the network's p̂(θ|h) and the exact marginal p(θ_c = b | history) given the same
+  observations with :class:`~mbag_env.evaluation.belief_metrics.BeliefAccuracy` (argmax accuracy
+  and mean probability of θ_c on the cells still to build, per step, and calibration); the JSON
+  gets both under ``belief_comparison`` and ``--belief-plot`` draws the two curves and the two
+  reliability diagrams;
+* ``--exact-belief``: an ablation, the row "AssistanceZero + exact belief": the same network and
+  search, but the search plans with the exact posterior instead of the goal head
+  (``belief_source`` of :class:`~baselines.assistance_zero.policy.AssistanceZeroPolicy`); the
+  policy prior, value and human model still come from the network.
+
+For instance::
+
+    python scripts/evaluate_assistance_zero.py runs/az_cpu_small_s1/checkpoints/final.pt \\
+        --episodes 100 --compare-belief --exact-belief \\
+        --belief-plot docs/assistance_zero_vs_exact_belief.png --json results/az_exact_belief.json
 """
 
 from __future__ import annotations
@@ -32,6 +56,8 @@ import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.assistance_zero.policy import AssistanceZeroPolicy
 from baselines.common.evaluation import idle_policy
 from baselines.common.policy import load_policy
+from mbag_env.assistants.belief import GoalBelief, HumanModelLikelihood, ObservedGoalBelief
+from mbag_env.assistants.priors import default_prior
 from mbag_env.core.actions import FIRST_PLACE, NOOP
 from mbag_env.core.state import (
     PLAYER_CORRECT_BREAKS,
@@ -39,9 +65,26 @@ from mbag_env.core.state import (
     PLAYER_INCORRECT_BREAKS,
     PLAYER_INCORRECT_PLACES,
 )
+from mbag_env.evaluation.belief_metrics import BeliefAccuracy
 from mbag_env.evaluation.metrics import mean_confidence_interval
 
+ENV_ID = "mbag/Assist-Small-v0"
+"""The env every assistant plays (with ``--goal`` as its goal source)."""
+
 BatchPolicy = Callable[[Mapping[str, np.ndarray]], np.ndarray]
+
+StepHook = Callable[[Mapping[str, np.ndarray], np.ndarray, np.ndarray], None]
+"""``(observations, goals, recording)``, called by :func:`run_episodes` every step after the policy
+acted on ``observations``: ``goals`` ``(N, W, H, D)`` the worlds' θ, ``recording`` ``(N,)`` bool
+the worlds whose current step belongs to a kept episode (not a reset step, not past the quota)."""
+
+EXACT_EPSILON = 0.1
+"""The human model of the exact posterior (``HumanModelLikelihood(EXACT_EPSILON)``), the Bayesian
+assistant's default."""
+
+AZ_BELIEF = "AssistanceZero p̂(θ|h)"
+EXACT_BELIEF = "exact posterior p(θ|h)"
+EXACT_ROW = "AssistanceZero + exact belief"
 
 EPISODE_FIELDS = (
     "score_goal_percentage",
@@ -63,11 +106,14 @@ def run_episodes(
     score_step: int,
     env_kwargs: Mapping[str, Any],
     belief_source: AssistanceZeroPolicy | None = None,
+    on_step: StepHook | None = None,
 ) -> tuple[dict[str, list[float]], np.ndarray, dict[str, list[list[float]]]]:
     """Play ``episodes`` episodes; return per-episode fields, goal-% curves ``(episodes, H + 1)`` and,
-    with ``belief_source``, per-step belief statistics (lists indexed by episode step)."""
+    with ``belief_source``, per-step belief statistics (lists indexed by episode step).
+    ``on_step`` (a :data:`StepHook`) sees every step's observations, e.g. a
+    :class:`BeliefComparison`."""
     envs = gym.make_vec(
-        "mbag/Assist-Small-v0", num_envs=num_envs, vectorization_mode="vector_entry_point", **dict(env_kwargs)
+        ENV_ID, num_envs=num_envs, vectorization_mode="vector_entry_point", **dict(env_kwargs)
     )
     vector = envs.unwrapped
     horizon = vector.config.horizon
@@ -91,6 +137,8 @@ def run_episodes(
             actions = policy(observations)
             if belief_source is not None and belief_source.last_belief is not None:
                 _record_beliefs(belief_source.last_belief, goals, observations, recording, belief_steps)
+            if on_step is not None:
+                on_step(observations, goals, recording)
             observations, _, terminated, truncated, infos = envs.step(actions)
             human = np.asarray(infos["human_action"])
             counts["human_actions"] += ~resetting & (human != NOOP)
@@ -155,6 +203,154 @@ def _record_beliefs(
         steps["predicted_changes"][t].append(float(predicted.sum()))
         if predicted.any():
             steps["predicted_change_precision"][t].append(float(correct[predicted].mean()))
+
+
+def env_settings(env_kwargs: Mapping[str, Any]) -> tuple[int, tuple[int, int, int]]:
+    """The horizon and world size of the evaluation env (:data:`ENV_ID` with ``env_kwargs``)."""
+    envs = gym.make_vec(ENV_ID, num_envs=1, vectorization_mode="vector_entry_point", **dict(env_kwargs))
+    try:
+        config = envs.unwrapped.config  # type: ignore[attr-defined]
+        width, height, depth = config.world_size
+        return int(config.horizon), (int(width), int(height), int(depth))
+    finally:
+        envs.close()
+
+
+def exact_belief(world_size: tuple[int, int, int], num_worlds: int) -> ObservedGoalBelief:
+    """The Bayesian assistant's exact posterior for ``num_worlds`` observation streams: the fair
+    default prior of ``world_size`` and ``HumanModelLikelihood(EXACT_EPSILON)``."""
+    prior = default_prior(world_size)
+    return ObservedGoalBelief(GoalBelief(prior, num_worlds, HumanModelLikelihood(EXACT_EPSILON)))
+
+
+class BeliefComparison:
+    """A :data:`StepHook` that scores, on the episodes an AssistanceZero policy plays, its network's
+    goal belief and the exact posterior given the same observations.
+
+    Every step it feeds the observations of every world to ``exact`` (so each world's posterior
+    follows its whole episode) and, for the worlds being recorded, adds the network's root belief
+    (``policy.last_belief``, from the :meth:`AssistanceZeroPolicy.act_batch` call on these
+    observations) and the exact marginals to one :class:`BeliefAccuracy` each.
+
+    Args:
+        policy: the AssistanceZero policy that acts (its ``last_belief`` is read).
+        exact: the exact posterior's observer (:func:`exact_belief`), one world per env.
+        horizon: the episodes' horizon.
+        bins: calibration bins.
+    """
+
+    def __init__(
+        self, policy: AssistanceZeroPolicy, exact: ObservedGoalBelief, horizon: int, bins: int = 10
+    ) -> None:
+        self.policy = policy
+        self.exact = exact
+        self.accuracy = {
+            AZ_BELIEF: BeliefAccuracy(horizon, bins),
+            EXACT_BELIEF: BeliefAccuracy(horizon, bins),
+        }
+
+    def __call__(
+        self, observations: Mapping[str, np.ndarray], goals: np.ndarray, recording: np.ndarray
+    ) -> None:
+        """Update the exact posterior on ``observations`` and score both beliefs (:data:`StepHook`).
+
+        Raises:
+            RuntimeError: if the policy has not acted on these observations yet.
+        """
+        exact = self.exact(observations)
+        network = self.policy.last_belief
+        if network is None or len(network) != len(exact):
+            raise RuntimeError(
+                "the AssistanceZero policy must act on the observations before they are scored"
+            )
+        blocks = np.asarray(observations["world"])[:, 0]
+        timestep = np.asarray(observations["timestep"]).reshape(-1)
+        for world in np.flatnonzero(recording):
+            step = int(timestep[world])
+            if step >= self.accuracy[AZ_BELIEF].horizon:
+                continue
+            self.accuracy[AZ_BELIEF].add(step, network[world], blocks[world], goals[world])
+            self.accuracy[EXACT_BELIEF].add(step, exact[world], blocks[world], goals[world])
+
+    def to_dict(self, min_worlds: int = 10) -> dict[str, Any]:
+        """Both :meth:`BeliefAccuracy.to_dict` (curves over steps with at least ``min_worlds``
+        scored worlds) and how the exact posterior was set up."""
+        prior = self.exact.belief.prior
+        return {
+            "beliefs": {name: accuracy.to_dict(min_worlds) for name, accuracy in self.accuracy.items()},
+            "episodes": "AssistanceZero's own (the AZ assistant acting); the same observations for both",
+            "exact_prior": (
+                f"default_prior{tuple(prior.world_size)}: {prior.size} candidates (training houses)"
+            ),
+            "exact_epsilon": self.exact.belief.likelihood.epsilon,
+            "min_worlds": min_worlds,
+        }
+
+
+def belief_summary_lines(comparison: Mapping[str, Any], score_step: int) -> list[str]:
+    """One line per belief: argmax accuracy and mean p(θ_c) on the cells still to build at a few
+    steps, and the expected calibration error."""
+    lines = []
+    for name, result in comparison["beliefs"].items():
+        parts = []
+        for key, label in (("accuracy", "accuracy"), ("truth_probability", "p(θ_c)")):
+            curve = result[key]
+            marks = [t for t in (0, 10, score_step, 2 * score_step) if float(t) in curve["step"]]
+            values = ", ".join(f"step {t}: {curve['mean'][curve['step'].index(float(t))]:.3f}" for t in marks)
+            parts.append(f"{label} {values or '(no step with enough worlds)'}")
+        ece = result["expected_calibration_error"]
+        lines.append(f"{name} on cells still to build: {'; '.join(parts)}; ECE {ece:.3f}")
+    return lines
+
+
+def plot_belief_comparison(comparison: Mapping[str, Any], score_step: int, path: Path) -> None:
+    """Three panels: argmax accuracy and mean p(θ_c) on the cells still to build by step (the
+    network's belief and the exact posterior, mean and 95% CI), and both reliability diagrams."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    colours = ("tab:blue", "tab:orange")
+    for (name, result), colour in zip(comparison["beliefs"].items(), colours, strict=False):
+        for axis, key in zip(axes[:2], ("accuracy", "truth_probability"), strict=True):
+            curve = result[key]
+            axis.plot(curve["step"], curve["mean"], color=colour, label=name)
+            axis.fill_between(curve["step"], curve["low"], curve["high"], color=colour, alpha=0.2)
+        calibration = result["calibration"]
+        axes[2].plot(
+            calibration["confidence"],
+            calibration["accuracy"],
+            "o-",
+            color=colour,
+            label=f"{name} (ECE {result['expected_calibration_error']:.3f})",
+        )
+    for axis, label in zip(
+        axes[:2],
+        ("argmax accuracy on cells still to build", "mean p(θ_c) on cells still to build"),
+        strict=True,
+    ):
+        axis.axvline(score_step, color="grey", linestyle=":", linewidth=1)
+        axis.set_xlabel(f"episode step (≥{comparison['min_worlds']} episodes still building)")
+        axis.set_ylabel(label)
+        axis.set_ylim(0, 1)
+        axis.legend(fontsize=8)
+    axes[2].plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    axes[2].set_xlabel("confidence max_b p(θ_c = b), cells still to build")
+    axes[2].set_ylabel("share where the argmax is θ_c")
+    axes[2].set_xlim(0, 1)
+    axes[2].set_ylim(0, 1)
+    axes[2].legend(fontsize=8)
+    figure.suptitle(
+        "AssistanceZero's goal belief against the exact posterior on AssistanceZero's episodes "
+        "(mean, 95% CI)",
+        fontsize=10,
+    )
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
 
 
 def estimate(values: Sequence[float]) -> dict[str, float]:
@@ -307,9 +503,31 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--json", default=None)
     parser.add_argument("--plot", default=None, help="belief and goal-%% plot (PNG)")
     parser.add_argument("--curve", default=None, help="training curves of the checkpoint's run (PNG)")
+    parser.add_argument(
+        "--compare-belief",
+        action="store_true",
+        help="score AZ's belief and the exact posterior on AZ's episodes (JSON key belief_comparison)",
+    )
+    parser.add_argument(
+        "--belief-plot", default=None, help="with --compare-belief: accuracy and calibration plot (PNG)"
+    )
+    parser.add_argument(
+        "--belief-min-worlds",
+        type=int,
+        default=10,
+        help="belief curves keep the steps with at least this many scored episodes",
+    )
+    parser.add_argument(
+        "--exact-belief",
+        action="store_true",
+        help=f"also evaluate '{EXACT_ROW}': AZ's search planning with the exact posterior",
+    )
     args = parser.parse_args(argv)
+    if args.belief_plot and not args.compare_belief:
+        parser.error("--belief-plot needs --compare-belief")
     torch.set_num_threads(1)
     env_kwargs = {"goal": args.goal}
+    horizon, world_size = env_settings(env_kwargs)
     az = load_policy(args.checkpoint, deterministic=args.temperature is None, seed=args.seed)
     if not isinstance(az, AssistanceZeroPolicy):
         raise ValueError(f"{args.checkpoint} is not an AssistanceZero checkpoint")
@@ -326,14 +544,38 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "idle (NOOP)": (idle_policy(), None),
         "AssistanceZero": (az.act_batch, az),
     }
+    if args.exact_belief:
+        exact_az = AssistanceZeroPolicy(
+            az.model,
+            az.config.replace(eval_temperature=args.temperature or 0.0)
+            if args.temperature is not None
+            else az.config,
+            deterministic=args.temperature is None,
+            seed=args.seed,
+            num_simulations=args.simulations,
+            belief_source=exact_belief(world_size, args.num_envs),
+        )
+        policies[EXACT_ROW] = (exact_az.act_batch, None)
     if args.ppo:
         policies["PPO"] = (load_policy(args.ppo, deterministic=False, seed=args.seed).act_batch, None)
+    comparison = (
+        BeliefComparison(az, exact_belief(world_size, args.num_envs), horizon)
+        if args.compare_belief
+        else None
+    )
     results: dict[str, dict[str, Any]] = {}
     belief_steps: dict[str, list[list[float]]] = {}
     for name, (policy, belief_source) in policies.items():
         start = time.perf_counter()
         fields, curves, steps = run_episodes(
-            policy, args.episodes, args.num_envs, args.seed, args.score_step, env_kwargs, belief_source
+            policy,
+            args.episodes,
+            args.num_envs,
+            args.seed,
+            args.score_step,
+            env_kwargs,
+            belief_source,
+            on_step=comparison if belief_source is az else None,
         )
         if belief_source is not None:
             belief_steps = steps
@@ -366,6 +608,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "belief_by_step": belief_summary,
         "table": table,
     }
+    if comparison is not None:
+        output["belief_comparison"] = comparison.to_dict(args.belief_min_worlds)
+        print("\n".join(["", *belief_summary_lines(output["belief_comparison"], args.score_step)]))
+        if args.belief_plot:
+            plot_belief_comparison(output["belief_comparison"], args.score_step, Path(args.belief_plot))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(output, indent=1))

@@ -4,11 +4,16 @@
 the ``assistance_zero`` and ``alpha_zero`` algorithms, so ``load_policy(path)``, the leaderboard
 (``mbag-leaderboard``) and the play window accept these checkpoints. The policy needs only the
 observation: the search rebuilds the world from it (the assistant never sees θ).
+
+An ablation can plan with another goal belief than the network's goal head: give
+:class:`AssistanceZeroPolicy` a ``belief_source`` (a :data:`BeliefSource`, e.g. the exact posterior
+:class:`~mbag_env.assistants.belief.ObservedGoalBelief`), and :func:`fixed_belief_evaluator` puts
+that belief in place of the goal head's at every node of the search.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -18,6 +23,7 @@ import torch
 from baselines.assistance_zero.config import AZConfig
 from baselines.assistance_zero.mcts import (
     BatchedMCTS,
+    Evaluator,
     most_visited,
     network_evaluator,
     visit_policy,
@@ -26,6 +32,7 @@ from baselines.assistance_zero.network import AssistanceZeroNetwork, AZNetworkCo
 from baselines.common.checkpoint import from_plain
 from baselines.common.networks import ObservationSpec
 from mbag_env import ENV_IDS
+from mbag_env.blocks import NUM_BLOCK_TYPES
 from mbag_env.config import MbagConfig
 from mbag_env.envs.single import config_from_arguments
 
@@ -46,6 +53,42 @@ def env_config_of(config: AZConfig) -> tuple[MbagConfig, int]:
     return config_from_arguments(None, {k: v for k, v in fields_.items() if k not in ENV_ONLY_KEYS}), agent
 
 
+BeliefSource = Callable[[Mapping[str, np.ndarray]], np.ndarray]
+"""``observations -> belief``: given a batch's observation dict (``world`` ``(B, C, W, H, D)``,
+``timestep`` ``(B,)``), the goal belief ``(B, 10, W, H, D)`` to plan with, block type first as the
+network's goal head lays it out. It is called once per :meth:`AssistanceZeroPolicy.act_batch`, on
+every observation in order, so it may keep the episode's history (as
+:class:`~mbag_env.assistants.belief.ObservedGoalBelief` does)."""
+
+
+def fixed_belief_evaluator(evaluate: Evaluator, belief: Callable[[], np.ndarray]) -> Evaluator:
+    """``evaluate`` with its goal belief replaced by ``belief()``, at every node of the search.
+
+    The policy prior, the value and the human-action distribution still come from ``evaluate``
+    (the network); only the returned belief ``(B, 10, W, H, D)`` is ``belief()``, read at each
+    call. The caller sets it to the belief given the episode so far (the root's history) before a
+    search, so the root gets exactly that belief. Nodes deeper in the tree get the *same* belief,
+    the root's: the human actions along a tree path are hypothetical (sampled from the network's
+    human-action head), not observations, so the exact posterior is not updated on them. (The
+    network's own goal head, by contrast, sees each node's world and may shift its belief there.)
+
+    Raises:
+        ValueError: (from the returned evaluator) if ``belief()`` does not have the batch's shape.
+    """
+
+    def evaluate_with_belief(
+        world: np.ndarray, timestep: np.ndarray, mask: np.ndarray, human_mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        prior, value, _, human_probs = evaluate(world, timestep, mask, human_mask)
+        fixed = np.asarray(belief(), dtype=np.float32)
+        expected = (len(world), NUM_BLOCK_TYPES, *np.shape(world)[2:])
+        if fixed.shape != expected:
+            raise ValueError(f"the fixed goal belief must have shape {expected}, got {fixed.shape}")
+        return prior, value, fixed, human_probs
+
+    return evaluate_with_belief
+
+
 class AssistanceZeroPolicy:
     """Acts by MCTS with an :class:`AssistanceZeroNetwork` (never a masked action).
 
@@ -58,6 +101,13 @@ class AssistanceZeroPolicy:
             also plays the most visited action).
         seed: seed of the search's and the sampling's random numbers.
         num_simulations: simulations per move (default: the config's ``eval_simulations``).
+        belief_source: an ablation: plan with this goal belief (a :data:`BeliefSource`, called on
+            each batch of observations before its search) instead of the network's goal head's,
+            through :func:`fixed_belief_evaluator`; ``None`` (default) plans with the network's.
+
+    Raises:
+        ValueError: for a ``belief_source`` with a goal-visible (AlphaZero) configuration, whose
+            search uses the observed goal.
     """
 
     def __init__(
@@ -68,6 +118,7 @@ class AssistanceZeroPolicy:
         deterministic: bool = True,
         seed: int | None = None,
         num_simulations: int | None = None,
+        belief_source: BeliefSource | None = None,
     ) -> None:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
@@ -79,10 +130,28 @@ class AssistanceZeroPolicy:
         if num_simulations is not None:
             search = replace(search, num_simulations=num_simulations)
         self.search_config = search
-        self.evaluate = network_evaluator(self.model, self.device, config.goal_visible)
+        self.network_evaluate = network_evaluator(self.model, self.device, config.goal_visible)
+        """The network's :data:`~baselines.assistance_zero.mcts.Evaluator`."""
+        if belief_source is not None and config.goal_visible:
+            raise ValueError("belief_source needs a goal-hidden (AssistanceZero) configuration")
+        self.belief_source = belief_source
+        self._planning_belief: np.ndarray | None = None
+        self.evaluate: Evaluator = (
+            self.network_evaluate
+            if belief_source is None
+            else fixed_belief_evaluator(self.network_evaluate, self._current_planning_belief)
+        )
+        """What the search calls: the network's evaluator, or with ``belief_source`` the network
+        with the source's belief (:func:`fixed_belief_evaluator`)."""
         self._searches: dict[int, BatchedMCTS] = {}
         self.last_belief: np.ndarray | None = None
-        """The goal belief ``(B, 10, W, H, D)`` at the roots of the last :meth:`act_batch` call."""
+        """The goal belief ``(B, 10, W, H, D)`` at the roots of the last :meth:`act_batch` call (the
+        ``belief_source``'s when there is one)."""
+
+    def _current_planning_belief(self) -> np.ndarray:
+        if self._planning_belief is None:
+            raise RuntimeError("no belief from belief_source yet: act_batch sets it before each search")
+        return self._planning_belief
 
     @property
     def spec(self) -> ObservationSpec:
@@ -104,6 +173,8 @@ class AssistanceZeroPolicy:
                 f"observation world has shape {world.shape[1:]}, but the policy was trained on "
                 f"{self.spec.world_shape} (channels, W, H, D)"
             )
+        if self.belief_source is not None:
+            self._planning_belief = np.asarray(self.belief_source(observations), dtype=np.float32)
         result = self._search_for(len(world)).search(
             world, np.asarray(observations["timestep"]), self.evaluate, self.rng
         )

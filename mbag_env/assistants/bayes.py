@@ -26,6 +26,13 @@ in front of it either takes the cell it was flying to or blocks its path. The as
 places a block into the human's body column or the cell above its head, so it cannot shut the
 human in from above.
 
+**Checking its own belief.** The prior is a sample of houses; when the true house is unlike all
+of them the posterior can be confident and wrong. Before each human change is absorbed, the
+assistant scores what its belief predicted for that cell (:class:`PredictionRecord`) and acts
+only while the estimated share of its confident predictions that came true passes
+``min_precision``; otherwise it waits out of the way and keeps scoring, and resumes once the human's
+changes confirm the belief again.
+
 It never reads θ, the env's state or ``info``: it is built from the world's public settings
 (size, players, inventory and teleport rules) and sees only the observations passed to
 :meth:`BayesAssistant.act`. A new episode is recognised by ``observation["timestep"] == 0``.

@@ -42,16 +42,19 @@ houses it did not stop the assistant's wrong placements, so the assistant's defa
 :class:`GoalBelief` keeps the posterior of a batch of worlds (one row of log-weights each) and
 gives the per-cell marginals ``p(θ_c = b | history)`` (:meth:`GoalBelief.marginals`) that the
 Bayesian assistant acts on and that learned goal heads can be compared with.
+:class:`ObservedGoalBelief` feeds one from a batch of observation streams (e.g. a vector env's),
+as the Bayesian assistant feeds its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 
-from mbag_env.assistants.priors import FIRST_CLASS, NUM_CLASSES, GoalPrior
+from mbag_env.assistants.priors import FIRST_CLASS, NUM_CLASSES, GoalPrior, initial_world
 from mbag_env.blocks import AIR, FIRST_PLACEABLE, NUM_BLOCK_TYPES, NUM_PLACEABLE
 
 SELF_LABEL = 1
@@ -311,6 +314,74 @@ class GoalBelief:
         if not 0 <= int(world) < self.num_worlds:
             raise ValueError(f"world must be in [0, {self.num_worlds}), got {world!r}")
         return int(world)
+
+
+class ObservedGoalBelief:
+    """A :class:`GoalBelief` fed from a batch of observation streams, one per world, the way the
+    Bayesian assistant feeds its own: from the observer's observations alone.
+
+    Each :meth:`update` takes the observers' next observations. A world whose ``timestep`` is 0
+    starts a new episode: its posterior goes back to the prior and that observation becomes the
+    baseline (nobody has acted yet). Every other world is updated on the human's changes since
+    its previous observation (:meth:`GoalBelief.observe_batch`, i.e. :func:`human_changes`:
+    cells whose block changed and whose ``last_interacted`` label is not the observer's own,
+    :data:`SELF_LABEL`). Before the first update the baseline is ``initial_blocks`` (as the
+    Bayesian assistant's is :func:`~.priors.initial_world`).
+
+    Args:
+        belief: the posterior to feed (its ``num_worlds`` is the batch size).
+        initial_blocks: ``(W, H, D)`` blocks assumed before the first observation (default:
+            :func:`~.priors.initial_world` of the prior's world size).
+    """
+
+    def __init__(self, belief: GoalBelief, initial_blocks: np.ndarray | None = None) -> None:
+        self.belief = belief
+        shape = tuple(belief.prior.world_size)
+        start = initial_world(shape) if initial_blocks is None else np.asarray(initial_blocks, dtype=np.uint8)
+        if start.shape != shape:
+            raise ValueError(f"initial_blocks must have shape {shape}, got {start.shape}")
+        self.previous_blocks = np.repeat(start[None], belief.num_worlds, axis=0)
+
+    def update(self, observations: Mapping[str, np.ndarray]) -> list[list[tuple[int, int, int]]]:
+        """Absorb the next observation of every world.
+
+        Args:
+            observations: ``world`` ``(B, C, W, H, D)`` (channel 0 the blocks, channel 2
+                ``last_interacted`` from the observer's point of view) and ``timestep`` ``(B,)``.
+
+        Returns:
+            Each world's human changes since its previous observation (none for a world whose
+            episode just started).
+
+        Raises:
+            ValueError: if the observations do not match the batch or the prior's world size.
+        """
+        world = np.asarray(observations["world"])
+        timestep = np.asarray(observations["timestep"]).reshape(-1)
+        expected = (self.belief.num_worlds, *self.belief.prior.world_size)
+        if world.ndim != 5 or (world.shape[0], *world.shape[2:]) != expected or len(timestep) != expected[0]:
+            raise ValueError(
+                f"observations must hold world (B, C, W, H, D) and timestep (B,) with (B, W, H, D) = "
+                f"{expected}, got world {world.shape} and timestep {timestep.shape}"
+            )
+        blocks, last_interacted = world[:, 0], world[:, 2]
+        for index in np.flatnonzero(timestep == 0):
+            self.belief.reset(int(index))
+            self.previous_blocks[index] = blocks[index]
+        changes = self.belief.observe_batch(self.previous_blocks, blocks, last_interacted)
+        self.previous_blocks = blocks.astype(np.uint8, copy=True)
+        return changes
+
+    def marginals(self) -> np.ndarray:
+        """``float64 (B, 10, W, H, D)``: ``p(θ_c = b | history)`` of every world, block type
+        first as a network's goal head lays it out (:meth:`GoalBelief.batch_marginals`
+        transposed)."""
+        return np.moveaxis(self.belief.batch_marginals(), -1, 1)
+
+    def __call__(self, observations: Mapping[str, np.ndarray]) -> np.ndarray:
+        """:meth:`update` on ``observations``, then the :meth:`marginals` ``(B, 10, W, H, D)``."""
+        self.update(observations)
+        return self.marginals()
 
 
 @dataclass(eq=False)

@@ -329,3 +329,73 @@ def test_outside_component_matches_brute_force(outside_mass: float) -> None:
     assert inside_probability[-1] == pytest.approx(inside_probability[-2])
     with pytest.raises(ValueError, match="outside_mass must lie in"):
         GoalBelief(prior, outside_mass=1.0)
+
+
+def test_observed_goal_belief_feeds_the_posterior_from_observation_streams() -> None:
+    """ObservedGoalBelief equals GoalBelief.observe on consecutive observations (the observer's own
+    changes ignored), restarts a world at timestep 0 and lays the marginals out block type first."""
+    from mbag_env.assistants.belief import ObservedGoalBelief
+
+    prior = GoalPrior.from_examples(structure_examples(), symmetries=False)
+    observed = ObservedGoalBelief(GoalBelief(prior, num_worlds=2))
+    manual = [GoalBelief(prior) for _ in range(2)]
+    rng = np.random.default_rng(5)
+    blocks = np.stack([initial_world(TINY)] * 2)
+    world = np.zeros((2, 3, *TINY), dtype=np.uint8)
+    for step in range(6):
+        if step > 0:
+            steps = [random_step(rng, row) for row in blocks]
+            after = np.stack([s[0] for s in steps])
+            world[:, 0], world[:, 2] = after, np.stack([s[1] for s in steps])
+        else:
+            after = blocks
+            world[:, 0] = blocks
+        timestep = np.array([step, step % 3])  # world 1 starts a new episode at step 3
+        changes = observed.update({"world": world, "timestep": timestep})
+        for index, single in enumerate(manual):
+            if timestep[index] == 0:
+                single.reset()
+                assert changes[index] == []
+            else:
+                assert changes[index] == single.observe(0, blocks[index], after[index], world[index, 2])
+        marginals = observed.marginals()
+        assert marginals.shape == (2, NUM_BLOCK_TYPES, *TINY)
+        for index, single in enumerate(manual):
+            np.testing.assert_allclose(
+                marginals[index].reshape(NUM_BLOCK_TYPES, -1).T, single.marginals(0), atol=1e-12
+            )
+        blocks = after.copy()
+    assert not np.allclose(marginals[0], marginals[1]), "world 1 restarted at step 3"
+    restarted = observed({"world": world, "timestep": np.array([6, 0])})
+    np.testing.assert_allclose(restarted[1], np.moveaxis(GoalBelief(prior).batch_marginals(), -1, 1)[0])
+    with pytest.raises(ValueError, match="observations must hold"):
+        observed.update({"world": world[:1], "timestep": np.array([1])})
+    with pytest.raises(ValueError, match="initial_blocks must have shape"):
+        ObservedGoalBelief(GoalBelief(prior), initial_blocks=np.zeros((2, 2, 2), dtype=np.uint8))
+
+
+def test_observed_goal_belief_matches_the_bayes_assistants_own_belief() -> None:
+    """Fed the assistant's observations of a real episode, it holds the marginals the Bayesian
+    assistant acts on (same prior, same human model)."""
+    import gymnasium as gym
+
+    import mbag_env  # noqa: F401
+    from mbag_env.assistants import BayesAssistant, default_prior
+    from mbag_env.assistants.belief import ObservedGoalBelief
+
+    env = gym.make("mbag/Assist-Small-v0")
+    assistant = BayesAssistant(env.unwrapped.config)  # type: ignore[attr-defined]
+    observed = ObservedGoalBelief(GoalBelief(default_prior((6, 6, 6)), likelihood=HumanModelLikelihood(0.1)))
+    observation, _ = env.reset(seed=3)
+    changed = 0
+    for _ in range(25):
+        action = assistant.act(observation)
+        batch = {key: np.asarray(observation[key])[None] for key in ("world", "timestep")}
+        changed += len(observed.update(batch)[0])
+        np.testing.assert_allclose(
+            observed.marginals()[0].reshape(NUM_BLOCK_TYPES, -1).T, assistant.previous_marginals, atol=1e-12
+        )
+        observation, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            break
+    assert changed > 0, "the human changed something"
