@@ -24,7 +24,8 @@ deep inside a house can leave a hole the human can no longer reach). Cells close
 ``human_radius`` of its feet — are left to it: the human is about to act there, and a block put
 in front of it either takes the cell it was flying to or blocks its path. The assistant never
 places a block into the human's body column or the cell above its head, so it cannot shut the
-human in from above.
+human in from above. A human that has neither moved nor changed a block for :data:`STUCK_STEPS`
+steps is taken to be blocked: the spot the assistant stands on stops being a parking spot.
 
 **Checking its own belief.** The prior is a sample of houses; when the true house is unlike all
 of them the posterior can be confident and wrong. Before each human change is absorbed, the
@@ -71,6 +72,12 @@ from mbag_env.humans.goal_seeking import human_scratch_size, path_to_work
 
 PARKING_AIR = 0.95
 """A parking spot's cells must be air in θ with at least this posterior probability."""
+
+STUCK_STEPS = 8
+"""When the human has neither moved nor changed a block for this many steps, the cells the
+assistant's body stands in are no longer parking spots for the rest of the episode: a human
+that waits that long usually cannot reach its next cell, and a wrong belief can park the
+assistant in exactly that cell (seen at 11×10×10: a roof ridge left unbuilt for 1,200 steps)."""
 
 
 @dataclass(frozen=True)
@@ -236,6 +243,9 @@ class BayesAssistant:
         self.human_touched = np.zeros(int(np.prod(self.world_size)), dtype=np.bool_)
         self.previous_marginals: np.ndarray | None = None
         self.record = PredictionRecord()
+        self.previous_human: tuple[int, ...] | None = None
+        self.human_still_steps = 0
+        self.not_parking = np.zeros(int(np.prod(self.world_size)), dtype=np.bool_)
 
     def reset(self) -> None:
         """Forget the episode (called automatically when an observation has timestep 0)."""
@@ -259,7 +269,8 @@ class BayesAssistant:
             self._start_episode()
         blocks, players, last_interacted = world[0], world[1], world[2]
         confident = self.settings.confident_probability
-        for cell, old, new in self.belief.observe(0, self.previous_blocks, blocks, last_interacted):
+        changes = self.belief.observe(0, self.previous_blocks, blocks, last_interacted)
+        for cell, old, new in changes:
             self.human_touched[cell] = True
             prediction = None if self.previous_marginals is None else self.previous_marginals[cell]
             self.record.score(cell, prediction, old, new, bool(self.previous_own[cell]), confident)
@@ -271,7 +282,9 @@ class BayesAssistant:
         player_ints = players_from_observation(
             players, self.player, self.num_players, observation["inventory"]
         )
+        self._note_a_waiting_human(player_ints, bool(changes))
         allowed = self._allowed_cells(blocks, last_interacted, player_ints)
+        air_probability = np.where(self.not_parking, 0.0, marginals[:, AIR])
         return int(
             choose_action(
                 blocks,
@@ -282,12 +295,32 @@ class BayesAssistant:
                 gains,
                 blocks_to_place,
                 allowed,
-                np.ascontiguousarray(marginals[:, AIR]),
+                air_probability,
                 self.settings.threshold,
                 self.settings.max_targets,
                 self.scratch,
             )
         )
+
+    def _note_a_waiting_human(self, player_ints: np.ndarray, human_changed: bool) -> None:
+        """Count the steps the human has neither moved nor changed a block; after
+        :data:`STUCK_STEPS` of them, the assistant's body cells stop being parking spots."""
+        human = tuple(
+            int(player_ints[seat, field])
+            for seat in range(self.num_players)
+            if seat != self.player
+            for field in (PLAYER_X, PLAYER_Y, PLAYER_Z)
+        )
+        still = not human_changed and human == self.previous_human
+        self.previous_human = human
+        self.human_still_steps = self.human_still_steps + 1 if still else 0
+        if self.human_still_steps >= STUCK_STEPS:
+            x, y, z = (int(player_ints[self.player, k]) for k in (PLAYER_X, PLAYER_Y, PLAYER_Z))
+            width, height, depth = self.world_size
+            for body in (y, y + 1):
+                if 0 <= y and body < height:
+                    self.not_parking[(x * height + body) * depth + z] = True
+            self.human_still_steps = 0
 
     def _allowed_cells(
         self, blocks: np.ndarray, last_interacted: np.ndarray, player_ints: np.ndarray

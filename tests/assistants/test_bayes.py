@@ -14,6 +14,7 @@ import mbag_env
 from mbag_env.assistants import BayesAssistant, BayesSettings, GoalPrior, default_prior, expected_gains
 from mbag_env.assistants.bayes import (
     PRECISION_PRIOR,
+    STUCK_STEPS,
     PredictionRecord,
     make_bayes_assistant,
     move_out_of_the_way,
@@ -438,3 +439,29 @@ def test_the_play_window_runs_with_the_bayes_assistant(
     assert recording.action_valid.all()
     assert (recording.action_delta[:, 0] > 0).sum() >= 3, "the person built"
     assert verify_replay(recording) == 6
+
+
+def test_a_waiting_human_moves_the_parked_assistant_on(test_houses: np.ndarray) -> None:
+    # Seen at 11×10×10: a wrong belief parked the assistant in the one cell the human still had
+    # to fill, and the human waited for 1,200 steps. A human that neither moves nor changes a
+    # block for STUCK_STEPS steps now takes the assistant's spot off the parking spots.
+    config = small_config(test_houses[0])
+    assistant = BayesAssistant(config, GoalPrior.from_goals(test_houses[:1]))
+    players = np.zeros((2, NUM_PLAYER_FIELDS), dtype=np.int64)
+    players[0, [PLAYER_X, PLAYER_Y, PLAYER_Z]] = (1, 2, 1)
+    players[1, [PLAYER_X, PLAYER_Y, PLAYER_Z]] = (4, 3, 4)
+    height, depth = config.world_size[1], config.world_size[2]
+    feet, head = ((4 * height + y) * depth + 4 for y in (3, 4))
+    for _ in range(STUCK_STEPS):  # the first call only records where the human is
+        assistant._note_a_waiting_human(players, human_changed=False)
+    assert not assistant.not_parking.any()
+    assistant._note_a_waiting_human(players, human_changed=False)
+    assert set(np.flatnonzero(assistant.not_parking)) == {feet, head}
+    assistant.not_parking[:] = False
+    for step in range(3 * STUCK_STEPS):  # a human that keeps working (or moving) is not waiting
+        assistant._note_a_waiting_human(players, human_changed=step % 4 == 0)
+    players[0, PLAYER_X] = 2
+    assistant._note_a_waiting_human(players, human_changed=False)
+    assert not assistant.not_parking.any()
+    assistant.reset()
+    assert assistant.human_still_steps == 0 and assistant.previous_human is None
