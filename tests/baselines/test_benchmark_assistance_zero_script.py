@@ -1,0 +1,92 @@
+"""``scripts/benchmark_assistance_zero.py``: a tiny run writes the figures and shares that sum to 1."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import gymnasium as gym
+import pytest
+import torch
+
+import mbag_env  # noqa: F401
+from baselines.assistance_zero.config import AZConfig
+from baselines.assistance_zero.mcts import tree_kernels  # imported inside the kernel cache
+from baselines.assistance_zero.network import AssistanceZeroNetwork
+from baselines.common.checkpoint import save_checkpoint, to_plain
+from baselines.common.networks import ObservationSpec
+from scripts.benchmark_assistance_zero import KERNELS, SHARES, main
+
+TINY = [
+    "--num-envs",
+    "2",
+    "--num-simulations",
+    "2",
+    "--steps-per-iteration",
+    "2",
+    "--updates-per-iteration",
+    "1",
+    "--batch-size",
+    "8",
+    "--min-replay",
+    "16",
+    "--iterations",
+    "1",
+]
+TINY_NETWORK = ["--hidden-channels", "4", "--conv-layers", "1", "--global-hidden", "8"]
+
+
+def test_tiny_run_writes_throughput_and_shares_summing_to_one(tmp_path: Path) -> None:
+    originals = {name: getattr(tree_kernels, name) for name in KERNELS}
+    result = main([*TINY, *TINY_NETWORK, "--json", str(tmp_path / "bench.json")])
+    written = json.loads((tmp_path / "bench.json").read_text())
+    assert written == json.loads(json.dumps(result))
+    for key in (
+        "env_steps_per_s",
+        "self_play_env_steps_per_s",
+        "simulations_per_s",
+        "network_rows_per_s",
+        "updates_per_s",
+        "wall_seconds",
+        "warmup_seconds",
+        "detail_seconds",
+        "meets_target",
+    ):
+        assert key in written
+    assert set(written["shares"]) == set(SHARES) == set(written["seconds"])
+    assert sum(written["shares"].values()) == pytest.approx(1.0)
+    assert all(share >= 0 for share in written["shares"].values())
+    assert written["env_steps"] == 1 * 2 * 2 and written["updates"] == 1
+    assert written["self_play_env_steps_per_s"] >= written["env_steps_per_s"] > 0
+    # one network call at the root and one per simulation, for each of the iteration's 2 searches
+    assert written["network_calls"] == 2 * (2 + 1)
+    assert sum(written["replay_fill"].values()) >= 16
+    assert written["config"]["hidden_channels"] == 4 and written["config"]["num_envs"] == 2
+    # the kernel timers are gone again
+    assert all(getattr(tree_kernels, name) is function for name, function in originals.items())
+
+
+def test_checkpoint_network_is_benchmarked(tmp_path: Path) -> None:
+    config = AZConfig(hidden_channels=4, global_hidden=8, tensorboard=False, progress=False, run_dir="unused")
+    env = gym.make(config.env_id)
+    spec = ObservationSpec.from_spaces(env.observation_space, env.action_space)
+    model = AssistanceZeroNetwork(spec, config.network_config())
+    checkpoint = save_checkpoint(
+        tmp_path / "tiny.pt",
+        {
+            "algorithm": config.algorithm,
+            "config": to_plain(asdict(config)),
+            "observation_spec": spec.to_dict(),
+            "network_config": asdict(model.config),
+            "model": model.state_dict(),
+            "global_step": 0,
+        },
+    )
+    result = main([*TINY, "--checkpoint", str(checkpoint)])
+    assert result["network"] == f"checkpoint {checkpoint}"
+    assert result["parameters"] == sum(p.numel() for p in model.parameters())
+    assert sum(result["shares"].values()) == pytest.approx(1.0)
+    with pytest.raises(SystemExit):
+        main([*TINY, "--checkpoint", str(checkpoint), "--hidden-channels", "8"])
+    assert torch.get_num_threads() == 1
