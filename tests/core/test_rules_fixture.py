@@ -1,4 +1,4 @@
-"""The 110 worked PLACE/BREAK cases of ``shared/fixtures/rules_cases.json`` (SPEC §3).
+"""The 110 worked PLACE/BREAK cases of ``tests/fixtures/rules_cases.json`` (SPEC §3).
 
 Each case gives a world, the feet of one or two players (the first one acts), and for every
 cell whether that player may PLACE (some placeable type) or BREAK there, with infinite blocks
@@ -18,20 +18,8 @@ from mbag_env.core.actions import ActionSpace
 from tests.core.harness import CoreGame, Setup
 from tests.core.reference_rules import NUM_PLACEABLE, ReferenceGame, cell_at
 
-FIXTURE_DIR = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
-FIXTURE = FIXTURE_DIR / "rules_cases.json"
-
-
-def _load_cases() -> list[dict]:
-    if not FIXTURE.exists():
-        return []
-    return json.loads(FIXTURE.read_text())["cases"]
-
-
-CASES = _load_cases()
-pytestmark = pytest.mark.skipif(
-    not CASES, reason=f"rules fixture not found at {FIXTURE} (shared/ is a sibling of the repo)"
-)
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "rules_cases.json"
+CASES = json.loads(FIXTURE.read_text())["cases"]
 
 
 def _parse(case: dict):

@@ -10,7 +10,7 @@ from types import ModuleType
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
 REAL_HOUSES = FIXTURES / "real_houses"
 REAL_HOUSE_FILES = (
     "craftassist_test_house.schematic.npy",
@@ -22,11 +22,9 @@ REAL_HOUSE_FILES = (
 
 @pytest.fixture(scope="session")
 def real_houses_dir() -> Path:
-    """The shared real-house fixtures (CraftAssist and GrabCraft files); skips when they are absent."""
-    if not all((REAL_HOUSES / name).is_file() for name in REAL_HOUSE_FILES):
-        pytest.skip(
-            f"real-house fixtures not found in {REAL_HOUSES} (the shared/ folder beside the repository)"
-        )
+    """The real-house fixtures (CraftAssist and GrabCraft files) in ``tests/fixtures/real_houses``."""
+    missing = [name for name in REAL_HOUSE_FILES if not (REAL_HOUSES / name).is_file()]
+    assert not missing, f"real-house fixtures missing from {REAL_HOUSES}: {missing}"
     return REAL_HOUSES
 
 

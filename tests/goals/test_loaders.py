@@ -1,4 +1,4 @@
-"""Real-house loaders (CraftAssist, GrabCraft, plain arrays) on the shared fixtures and on bad files."""
+"""Real-house loaders (CraftAssist, GrabCraft, plain arrays) on `tests/fixtures` and on bad files."""
 
 from __future__ import annotations
 
