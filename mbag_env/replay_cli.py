@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mbag_env.core.actions import ActionSpace
-from mbag_env.evaluation.recording import EpisodeRecording, ReplayMismatchError, replay
+from mbag_env.evaluation.recording import EpisodeRecording, RecordingError, ReplayMismatchError, replay
 
 if TYPE_CHECKING:  # the window (pygame) is imported only where a window is drawn
     import pygame
@@ -91,7 +91,8 @@ class ReplayedEpisode:
         """Load and replay the recording at ``path``.
 
         Raises:
-            FileNotFoundError, ValueError: if the file is missing or not a recording.
+            FileNotFoundError: if the file is missing.
+            RecordingError: (a ``ValueError``) if it is not a readable, valid recording.
             ReplayMismatchError: if the replay diverges from the recording.
         """
         path = Path(path)
@@ -512,7 +513,10 @@ def _video_paths(args: argparse.Namespace) -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``mbag-replay``; returns the exit status."""
+    """Run ``mbag-replay``; returns the exit status: 0 done, 2 a file that is not a readable, valid
+    recording (truncated, corrupted, crafted; like argparse's usage errors), 1 any other error (a
+    missing file, a replay that diverges, bad options, no window or video writer). Errors are one
+    line on stderr."""
     args = make_parser().parse_args(argv)
     try:
         paths = _video_paths(args) if args.out is not None else []
@@ -549,6 +553,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cell_pixels=args.cell_pixels,
             )
             print(f"wrote {video}")
+    except RecordingError as error:  # a damaged or crafted file: bad input, like a usage error
+        print(f"mbag-replay: error: {error}", file=sys.stderr)
+        return 2
     except (FileNotFoundError, ValueError, ImportError, ReplayMismatchError) as error:
         print(f"mbag-replay: error: {error}", file=sys.stderr)
         return 1

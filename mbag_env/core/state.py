@@ -99,6 +99,9 @@ class BatchState:
     def set_row(self, env: int, snapshot: dict[str, np.ndarray]) -> None:
         """Restore one world from :meth:`get_row` output.
 
+        Only shapes and dtypes are checked here: the envs' ``set_state`` checks the values first
+        (:func:`~mbag_env.core.validation.validate_state_row`), since the kernels trust them.
+
         Raises:
             ValueError: if a field is missing or has the wrong shape or dtype.
         """

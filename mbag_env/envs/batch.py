@@ -73,14 +73,7 @@ class WorldBatch:
         self.world_size = config.world_size
         self.actions = ActionSpace(config.world_size, config.infinite_blocks)
         self.state = BatchState.allocate(num_envs, config.world_size, config.num_players)
-        self.params = np.zeros(NUM_PARAMS, dtype=np.int64)
-        self.params[PARAM_NUM_PLAYERS] = config.num_players
-        self.params[PARAM_INFINITE_BLOCKS] = config.infinite_blocks
-        self.params[PARAM_TELEPORTATION] = config.teleportation
-        self.params[PARAM_HORIZON] = config.horizon
-        self.params[PARAM_TERMINATE_ON_GOAL] = config.terminate_on_goal_complete
-        self.params[PARAM_NO_PROGRESS_LIMIT] = config.truncate_on_no_progress or 0
-        self.params[PARAM_STARTING_INVENTORY] = config.starting_inventory
+        self.params = config_params(config)
         self.shaping = config.shaping_array()
         self.human_model = HumanModel().as_array()
         """The compiled human that plays :data:`~mbag_env.core.step.SCRIPTED_HUMAN` players."""
@@ -295,3 +288,16 @@ class WorldBatch:
                     break
             starts[player] = (x, y, z)
         return starts
+
+
+def config_params(config: MbagConfig) -> np.ndarray:
+    """The static ``int64`` parameter vector the kernels take (``PARAM_*`` entries) for ``config``."""
+    params = np.zeros(NUM_PARAMS, dtype=np.int64)
+    params[PARAM_NUM_PLAYERS] = config.num_players
+    params[PARAM_INFINITE_BLOCKS] = config.infinite_blocks
+    params[PARAM_TELEPORTATION] = config.teleportation
+    params[PARAM_HORIZON] = config.horizon
+    params[PARAM_TERMINATE_ON_GOAL] = config.terminate_on_goal_complete
+    params[PARAM_NO_PROGRESS_LIMIT] = config.truncate_on_no_progress or 0
+    params[PARAM_STARTING_INVENTORY] = config.starting_inventory
+    return params

@@ -16,6 +16,8 @@ from pettingzoo import ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
 from mbag_env.config import MbagConfig
+from mbag_env.core.state import ENV_TERMINATED, ENV_TRUNCATED
+from mbag_env.core.validation import validate_state_row
 from mbag_env.envs.batch import WorldBatch
 from mbag_env.envs.single import RENDER_MODES, config_from_arguments
 
@@ -168,11 +170,31 @@ class MbagParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
         return {"world": self.batch.state.get_row(0), "agents": list(self.agents)}
 
     def set_state(self, state: Mapping[str, Any]) -> None:
-        """Restore a :meth:`get_state` snapshot."""
-        if "world" not in state or "agents" not in state:
+        """Restore a :meth:`get_state` snapshot.
+
+        Every value is checked before anything is written
+        (:func:`~mbag_env.core.validation.validate_state_row`).
+
+        Raises:
+            ValueError: if the snapshot does not match this env's configuration, or its agents are
+                neither all of :attr:`possible_agents` nor none (none once the episode ended);
+                :class:`~mbag_env.core.validation.StateError` (a ``ValueError``) naming the field,
+                index and value when a value is out of range or inconsistent.
+        """
+        if not isinstance(state, Mapping) or "world" not in state or "agents" not in state:
             raise ValueError("state must be a dict from get_state() with keys 'world' and 'agents'")
-        self.batch.state.set_row(0, state["world"])
-        self.agents = list(state["agents"])
+        world = state["world"]
+        validate_state_row(world, self.batch.params, self.config.world_size)
+        agents = list(state["agents"])
+        if agents and sorted(agents) != sorted(self.possible_agents):
+            raise ValueError(
+                f"state['agents'] must list all of {self.possible_agents} (a live episode) or none, "
+                f"got {agents!r}"
+            )
+        if agents and (world["env_ints"][ENV_TERMINATED] or world["env_ints"][ENV_TRUNCATED]):
+            raise ValueError("state['agents'] must be empty: the state's episode has ended")
+        self.batch.state.set_row(0, world)
+        self.agents = [name for name in self.possible_agents if name in agents]
 
     def _observe(self, player: int) -> dict[str, np.ndarray]:
         return self.batch.first_observation(player, self._buffers[player], self.config.action_masks)

@@ -15,7 +15,9 @@ import numpy as np
 
 from mbag_env.config import MbagConfig
 from mbag_env.core.actions import NOOP
+from mbag_env.core.state import ENV_TERMINATED, ENV_TRUNCATED
 from mbag_env.core.step import SCRIPTED_HUMAN
+from mbag_env.core.validation import validate_state_row
 from mbag_env.envs.batch import WorldBatch
 from mbag_env.humans.policy import as_policy
 from mbag_env.humans.scripted import HumanModel
@@ -164,13 +166,27 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
     def set_state(self, state: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """Restore a :meth:`get_state` snapshot and return the agent's observation of it.
 
+        Every value is checked before anything is written
+        (:func:`~mbag_env.core.validation.validate_state_row`), so a snapshot the compiled core
+        cannot handle leaves the env as it was.
+
         Raises:
-            ValueError: if the snapshot does not match this env's configuration.
+            ValueError: if the snapshot does not match this env's configuration;
+                :class:`~mbag_env.core.validation.StateError` (a ``ValueError``) naming the field,
+                index and value when a value is out of range or inconsistent.
         """
-        if "world" not in state or "needs_reset" not in state:
+        if not isinstance(state, Mapping) or "world" not in state or "needs_reset" not in state:
             raise ValueError("state must be a dict from get_state() with keys 'world' and 'needs_reset'")
-        self.batch.state.set_row(0, state["world"])
-        self._needs_reset = bool(state["needs_reset"])
+        needs_reset = state["needs_reset"]
+        if not isinstance(needs_reset, (bool, np.bool_)):
+            raise ValueError(f"state['needs_reset'] must be True or False, got {needs_reset!r}")
+        world = state["world"]
+        validate_state_row(world, self.batch.params, self.config.world_size)
+        ended = world["env_ints"][ENV_TERMINATED] or world["env_ints"][ENV_TRUNCATED]
+        if ended and not needs_reset:
+            raise ValueError("state['needs_reset'] must be True: the state's episode has ended")
+        self.batch.state.set_row(0, world)
+        self._needs_reset = bool(needs_reset)
         return self._observe(self.agent)
 
     # ------------------------------------------------------------ helpers

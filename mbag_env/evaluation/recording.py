@@ -54,18 +54,23 @@ from typing import Any
 
 import numpy as np
 
-from mbag_env.blocks import AIR, BLOCK_COLORS
+from mbag_env.blocks import AIR, BLOCK_COLORS, NUM_BLOCK_TYPES
 from mbag_env.config import MbagConfig, RewardShaping
+from mbag_env.core.actions import ActionSpace
 from mbag_env.core.state import (
     ENV_EDIT_DISTANCE,
     ENV_RNG,
     ENV_TERMINATED,
+    ENV_TIMESTEP,
     ENV_TRUNCATED,
     PLAYER_LAST_ACTION,
     PLAYER_LAST_DELTA,
     PLAYER_LAST_VALID,
 )
+from mbag_env.core.validation import StateError, derived_fields, expected_layout, validate_state_row
+from mbag_env.envs.batch import config_params
 from mbag_env.envs.single import MbagEnv
+from mbag_env.goals import validate_goal
 from mbag_env.humans.policy import Policy, as_policy
 from mbag_env.humans.scripted import HumanModel
 
@@ -76,6 +81,12 @@ REQUIRED_STATE_FIELDS = ("blocks", "goal", "last_interacted", "env_ints", "playe
 """State-row fields every recording holds (it holds all of :meth:`BatchState.get_row`'s fields)."""
 
 _ARRAY_FIELDS = ("actions", "rewards", "action_valid", "action_delta", "edit_distance", "state_digests")
+
+
+class RecordingError(ValueError):
+    """A file is not a readable, valid episode recording: truncated, corrupted, not a ``.npz``, with
+    missing or malformed arrays, or with values no env could have produced (the message names the
+    file and what is wrong)."""
 
 
 class InvalidActionError(ValueError):
@@ -238,7 +249,12 @@ class EpisodeRecording:
         """
         if self.human.get("type") != "HumanModel":
             raise ValueError(f"the recorded human is not a compiled HumanModel: {self.human!r}")
-        return HumanModel.from_dict({key: value for key, value in self.human.items() if key != "type"})
+        try:
+            return HumanModel.from_dict({key: value for key, value in self.human.items() if key != "type"})
+        except TypeError as error:
+            raise ValueError(
+                f"the recorded human {self.human!r} is not a valid HumanModel: {error}"
+            ) from error
 
     def metadata(self) -> dict[str, Any]:
         """The JSON metadata stored beside the arrays."""
@@ -275,17 +291,21 @@ class EpisodeRecording:
 
     @classmethod
     def load(cls, path: str | Path) -> EpisodeRecording:
-        """Read a recording written by :meth:`save`.
+        """Read a recording written by :meth:`save` and check it: every array's dtype and shape,
+        the metadata, the configuration and goal, the recorded initial state (every value the
+        compiled core relies on, see :func:`~mbag_env.core.validation.validate_state_row`) and the
+        ranges of the actions, so that no damaged or crafted file reaches the compiled core.
 
         Raises:
             FileNotFoundError: if there is no such file.
-            ValueError: if the file is not a recording or has an unsupported format version.
+            RecordingError: (a ``ValueError``) if the file is not a readable recording (truncated,
+                corrupted, another kind of file), lacks an array, has an unsupported format
+                version, or holds a value out of range; the message names the file.
         """
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no episode recording at {path}")
-        with np.load(path, allow_pickle=False) as data:
-            contents = {name: data[name] for name in data.files}
+        contents = _read_npz(path)
         required = {
             "metadata",
             "goal",
@@ -295,33 +315,219 @@ class EpisodeRecording:
         }
         missing = sorted(required - set(contents))
         if missing:
-            raise ValueError(f"{path} is not an episode recording: it lacks {', '.join(missing)}")
-        metadata = json.loads(str(contents["metadata"]))
-        version = metadata.get("format_version")
-        if version != RECORDING_FORMAT_VERSION:
-            raise ValueError(
-                f"{path} has recording format version {version!r}; this mbag_env reads version "
-                f"{RECORDING_FORMAT_VERSION}"
+            raise RecordingError(f"{path} is not an episode recording: it lacks {', '.join(missing)}")
+        try:
+            return _recording_from_contents(cls, contents)
+        except RecordingError as error:
+            raise RecordingError(_one_line(f"{path}: {error}")) from error
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of the ``.npz`` at ``path``; a :class:`RecordingError` for anything unreadable."""
+    try:
+        data = np.load(path, allow_pickle=False)
+        try:
+            if not hasattr(data, "files"):
+                raise RecordingError(
+                    f"{path} is not an episode recording: it is a single array, not a .npz archive"
+                )
+            return {name: data[name] for name in data.files}
+        finally:
+            if hasattr(data, "close"):
+                data.close()
+    except RecordingError:
+        raise
+    except Exception as error:  # zip, zlib, npy-header and EOF errors: the file is damaged
+        raise RecordingError(
+            _one_line(
+                f"{path} is not a readable episode recording (truncated, corrupted or another kind of file): "
+                f"{type(error).__name__}: {error}"
             )
-        goal = contents["goal"]
-        return cls(
-            config=config_from_dict(metadata["config"], goal),
-            agent=int(metadata["agent"]),
-            seed=metadata["seed"],
-            goal=goal,
-            initial_state={
-                name.removeprefix("initial_"): value
-                for name, value in contents.items()
-                if name.startswith("initial_")
-            },
-            final_blocks=contents["final_blocks"],
-            terminated=bool(metadata["terminated"]),
-            truncated=bool(metadata["truncated"]),
-            human=metadata["human"],
-            assistant=metadata["assistant"],
-            extra=metadata["extra"],
-            **{name: contents[name] for name in _ARRAY_FIELDS},
+        ) from error
+
+
+def _recording_from_contents(
+    cls: type[EpisodeRecording], contents: dict[str, np.ndarray]
+) -> EpisodeRecording:
+    """Build and check a recording from a ``.npz``'s arrays (:meth:`EpisodeRecording.load`)."""
+    metadata = _metadata(contents["metadata"])
+    try:
+        goal = validate_goal(contents["goal"], tuple(np.shape(contents["goal"])))
+        config = config_from_dict(metadata["config"], goal)
+    except (KeyError, TypeError, ValueError) as error:
+        raise RecordingError(
+            f"its configuration or goal is invalid: {type(error).__name__}: {error}"
+        ) from error
+    if contents["goal"].dtype != np.uint8 or contents["goal"].shape != config.world_size:
+        raise RecordingError(
+            f"its goal has shape {contents['goal'].shape} and dtype {contents['goal'].dtype}, expected "
+            f"{config.world_size} uint8"
         )
+    recording = cls(
+        config=config,
+        agent=metadata["agent"],
+        seed=metadata["seed"],
+        goal=goal,
+        initial_state={
+            name.removeprefix("initial_"): value
+            for name, value in contents.items()
+            if name.startswith("initial_")
+        },
+        final_blocks=contents["final_blocks"],
+        terminated=metadata["terminated"],
+        truncated=metadata["truncated"],
+        human=metadata["human"],
+        assistant=metadata["assistant"],
+        extra=metadata["extra"],
+        actions=contents["actions"],
+        rewards=contents["rewards"],
+        action_valid=contents["action_valid"],
+        action_delta=contents["action_delta"],
+        edit_distance=contents["edit_distance"],
+        state_digests=contents["state_digests"],
+    )
+    _check_recording(recording)
+    return recording
+
+
+_METADATA_TYPES: dict[str, tuple[type, ...]] = {
+    "config": (dict,),
+    "agent": (int,),
+    "seed": (int, type(None)),
+    "human": (dict,),
+    "assistant": (str,),
+    "terminated": (bool,),
+    "truncated": (bool,),
+    "extra": (dict,),
+}
+
+
+def _metadata(array: np.ndarray) -> dict[str, Any]:
+    if array.shape != () or array.dtype.kind != "U":
+        raise RecordingError(
+            f"its metadata is a {array.dtype} array of shape {array.shape}, not a JSON string"
+        )
+    try:
+        metadata = json.loads(str(array))
+    except ValueError as error:
+        raise RecordingError(f"its metadata is not valid JSON: {error}") from error
+    if not isinstance(metadata, dict):
+        raise RecordingError(f"its metadata is a JSON {type(metadata).__name__}, not an object")
+    version = metadata.get("format_version")
+    if version != RECORDING_FORMAT_VERSION:
+        raise RecordingError(
+            f"it has recording format version {version!r}; this mbag_env reads version "
+            f"{RECORDING_FORMAT_VERSION}"
+        )
+    for key, types in _METADATA_TYPES.items():
+        if key not in metadata:
+            raise RecordingError(f"its metadata lacks {key!r}")
+        value = metadata[key]
+        if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+            expected = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise RecordingError(f"its metadata {key!r} is {value!r}, expected {expected}")
+    if metadata["seed"] is not None and metadata["seed"] < 0:
+        raise RecordingError(f"its metadata 'seed' is {metadata['seed']}, not a seed (>= 0)")
+    return metadata
+
+
+def _check_recording(recording: EpisodeRecording) -> None:
+    """Check a loaded recording's arrays against its configuration (see :meth:`EpisodeRecording.load`).
+
+    Raises:
+        RecordingError: naming the array, and where it applies the index and the value.
+    """
+    config = recording.config
+    num_players = config.num_players
+    steps = recording.actions.shape[0] if recording.actions.ndim == 2 else -1
+    expected = {
+        "actions": ((steps, num_players), np.int64),
+        "rewards": ((steps, num_players), np.float64),
+        "action_valid": ((steps, num_players), np.bool_),
+        "action_delta": ((steps, num_players), np.int8),
+        "edit_distance": ((steps + 1,), np.int64),
+        "state_digests": ((steps + 1,), np.uint32),
+        "final_blocks": (config.world_size, np.uint8),
+    }
+    for name, (shape, dtype) in expected.items():
+        array = getattr(recording, name)
+        if array.shape != shape or array.dtype != dtype:
+            raise RecordingError(
+                f"its {name!r} has shape {array.shape} and dtype {array.dtype}, expected {shape} "
+                f"{np.dtype(dtype)} (T = {steps} steps, {num_players} players)"
+            )
+    if steps > config.horizon:
+        raise RecordingError(f"it has {steps} steps, more than the horizon {config.horizon}")
+    if not 0 <= recording.agent < num_players:
+        raise RecordingError(f"its agent {recording.agent} is not a player index in [0, {num_players})")
+    num_actions = ActionSpace(config.world_size, config.infinite_blocks).n
+    _check_range(recording.actions, "actions", 0, num_actions - 1)
+    _check_range(recording.action_delta, "action_delta", -1, 1)
+    _check_range(recording.edit_distance, "edit_distance", 0, 2 * int(np.prod(config.world_size)))
+    _check_range(recording.final_blocks, "final_blocks", 0, NUM_BLOCK_TYPES - 1)
+    if not np.isfinite(recording.rewards).all():
+        raise RecordingError("its 'rewards' are not all finite")
+    if recording.human.get("type") == "HumanModel":
+        try:
+            recording.human_model()
+        except (TypeError, ValueError) as error:
+            raise RecordingError(
+                f"its human {recording.human!r} is not a valid HumanModel: {error}"
+            ) from error
+    row = initial_state_row(recording.initial_state, config.world_size, num_players)
+    try:
+        validate_state_row(row, config_params(config), config.world_size)
+    except StateError as error:
+        raise RecordingError(f"its initial_{error.field} is invalid: {error}") from error
+    if row["env_ints"][ENV_TIMESTEP] != 0:
+        raise RecordingError(
+            f"its initial state is at timestep {row['env_ints'][ENV_TIMESTEP]}, not right after reset"
+        )
+    if not np.array_equal(row["goal"], recording.goal):
+        raise RecordingError("its initial state's goal differs from its 'goal'")
+
+
+def _check_range(array: np.ndarray, name: str, low: int, high: int) -> None:
+    bad = (array < low) | (array > high)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise RecordingError(
+            f"its {name!r} at index {index} holds {array[index].item()!r}, outside [{low}, {high}]"
+        )
+
+
+def initial_state_row(
+    recorded: Mapping[str, np.ndarray], world_size: tuple[int, int, int], num_players: int
+) -> dict[str, np.ndarray]:
+    """A complete state row from a recording's ``initial_*`` arrays: the fields this mbag_env keeps,
+    with the derived ones a recording may lack (``layer_errors``, ``solid_neighbours``) computed from
+    its blocks and goal; fields of other versions are left out.
+
+    Raises:
+        RecordingError: if a recorded field does not have the shape and dtype this mbag_env keeps.
+    """
+    row: dict[str, np.ndarray] = {}
+    for name, (shape, dtype) in expected_layout(world_size, num_players).items():
+        if name not in recorded:
+            continue
+        value = recorded[name]
+        if value.shape != shape or value.dtype != dtype:
+            raise RecordingError(
+                f"the recording's initial {name!r} has shape {value.shape} and dtype {value.dtype}, but "
+                f"this mbag_env keeps {shape} {dtype}: it was made by an incompatible version"
+            )
+        row[name] = value.copy()
+    missing = [name for name in REQUIRED_STATE_FIELDS if name not in row]
+    if missing:
+        raise RecordingError(f"the recording lacks the initial state fields {', '.join(missing)}")
+    _, layer_errors, solid_neighbours = derived_fields(row["blocks"], row["goal"])
+    row.setdefault("layer_errors", layer_errors)
+    row.setdefault("solid_neighbours", solid_neighbours)
+    return row
 
 
 def check_action(action: Any, num_actions: int, who: str, step: int) -> int:
@@ -433,27 +639,16 @@ def _row_digest(env: MbagEnv) -> int:
 
 
 def _restore_initial_state(env: MbagEnv, recorded: Mapping[str, np.ndarray]) -> None:
-    """Put the recorded initial state into ``env`` (reset already): the fields the env knows are
-    overwritten, then the derived ones (edit distance, per-layer and neighbour counts) recomputed.
+    """Put the recorded initial state into ``env`` (reset already) through its ``set_state``, which
+    checks every value (:func:`~mbag_env.core.validation.validate_state_row`); derived fields the
+    recording lacks are computed from its blocks and goal (:func:`initial_state_row`).
 
     Raises:
-        ValueError: if a recorded field does not fit the env's state layout.
+        ValueError: a :class:`RecordingError` if a recorded field does not fit the env's state
+            layout, a :class:`~mbag_env.core.validation.StateError` if a value is out of range.
     """
-    snapshot = env.get_state()["world"]
-    for name, value in recorded.items():
-        if name not in snapshot:
-            continue  # a field of another mbag_env version; the digests still check the replay
-        if value.shape != snapshot[name].shape or value.dtype != snapshot[name].dtype:
-            raise ValueError(
-                f"the recording's initial {name!r} has shape {value.shape} and dtype {value.dtype}, but "
-                f"this mbag_env keeps {snapshot[name].shape} {snapshot[name].dtype}: it was made by an "
-                "incompatible version"
-            )
-        snapshot[name] = value.copy()
-    env.set_state({"world": snapshot, "needs_reset": False})
-    recount = getattr(env.batch, "recount", None)
-    if callable(recount):
-        recount(0)
+    row = initial_state_row(recorded, env.config.world_size, env.config.num_players)
+    env.set_state({"world": row, "needs_reset": False})
 
 
 class _RecordedActions:
