@@ -32,14 +32,33 @@ finished (:func:`paired_differences`). The reference is ``idle`` when it is eval
 Episodes run in worker processes (``--workers``) or on a Ray cluster (``--ray ADDRESS``). Each
 finished episode is appended to ``episodes.jsonl`` at once; ``leaderboard.json``,
 ``leaderboard.md`` and ``leaderboard.png`` are written at the end (also after Ctrl-C, from what
-finished). A malformed spec, a missing checkpoint, or an assistant that raises or returns an
-invalid action is reported by name; its episodes are recorded as failed and the run goes on.
+finished), each atomically (:mod:`.atomic`: a crash leaves the previous file, never a partial one).
+A malformed spec, a missing checkpoint, or an assistant that raises or returns an invalid action
+is reported by name; its episodes are recorded as failed and the run goes on. An assistant that
+kills its worker process (``os._exit``, a segfault) fails only the episode it was playing: the
+worker is replaced and the other episodes go on. Worker processes die with the main process
+(``PR_SET_PDEATHSIG`` on Linux, and a watchdog thread that exits when the parent is gone), so a
+``kill -9`` of the run leaves no orphans.
+
+**Resume**: ``run.json`` beside ``episodes.jsonl`` records the suite (:meth:`Suite.describe`) and
+``--seed``. A rerun with the same ``--out`` keeps the episodes that finished ``ok`` (each line
+stores its assistant's spec text), recomputes failed and missing ones, and writes the same
+tables as an uninterrupted run; a truncated last line (a run killed mid-write) is dropped. It
+refuses (:class:`SystemExit`) to mix episodes of another suite or ``--seed``, or of another spec
+under the same label; ``--fresh`` starts over. Kept episodes of assistants not requested in the
+rerun stay in ``episodes.jsonl`` but are not shown. An assistant's *code* is not compared: after
+changing a factory or retraining a checkpoint in place, use ``--fresh`` (or another label).
+
+A ``module:factory`` spec imports (runs) that module. The working folder is appended to
+``sys.path`` (after the installed packages, only when a spec names a module) so that factories
+there are found; ``python -m`` itself would put it first.
 """
 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
+import contextlib
+import ctypes
 import dataclasses
 import importlib
 import importlib.util
@@ -47,10 +66,14 @@ import inspect
 import json
 import math
 import multiprocessing
+import multiprocessing.connection
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -62,6 +85,7 @@ from mbag_env.assistants.bayes import parse_bayes_spec
 from mbag_env.config import MbagConfig
 from mbag_env.envs.single import MbagEnv
 from mbag_env.evaluation.assistants import DEFAULT_ASSISTANTS, is_scripted_assistant, make_scripted_assistant
+from mbag_env.evaluation.atomic import atomic_open, atomic_path, atomic_write_text
 from mbag_env.evaluation.metrics import SCALAR_METRICS, Estimate, episode_metrics, mean_confidence_interval
 from mbag_env.evaluation.recording import export_gif, run_episode
 from mbag_env.goals import find_shipped_dataset, load_shipped_goals
@@ -232,13 +256,7 @@ def parse_assistant_spec(text: str) -> AssistantSpec:
             package, or a factory that cannot be imported; the message names the spec.
     """
     original = text
-    text = text.strip()
-    label, equals, rest = text.partition("=")
-    if equals and label and ":" not in label and "/" not in label:
-        text = rest.strip()
-        label = label.strip()
-    else:
-        label = text
+    label, text = _split_label(text)
     if not text:
         raise AssistantSpecError(f"empty assistant spec {original!r}: {SPEC_HELP}")
     if is_scripted_assistant(text):
@@ -259,6 +277,21 @@ def parse_assistant_spec(text: str) -> AssistantSpec:
         _import_factory(text)
         return AssistantSpec(original, label, "factory", text)
     raise AssistantSpecError(f"malformed assistant spec {original!r}: {SPEC_HELP}")
+
+
+def _split_label(text: str) -> tuple[str, str]:
+    """``"label=spec"`` as ``("label", "spec")``; a spec without a label is its own label."""
+    text = text.strip()
+    label, equals, rest = text.partition("=")
+    if equals and label and ":" not in label and "/" not in label:
+        return label.strip(), rest.strip()
+    return text, text
+
+
+def _names_a_module(text: str) -> bool:
+    """Whether the spec ``text`` is (or tries to be) a ``module:factory`` spec."""
+    _, spec = _split_label(text)
+    return ":" in spec and not spec.endswith(".pt") and not is_scripted_assistant(spec)
 
 
 def _baselines_loader() -> Callable[..., Any]:
@@ -335,6 +368,19 @@ class EpisodeTask:
         """``(assistant label, human label, house, seed)``."""
         return (self.spec.label, self.suite.humans[self.human_index].label, self.house, self.seed)
 
+    @property
+    def file_stem(self) -> str:
+        """The name (without suffix) of the episode's recording and GIF."""
+        assistant, human, house, seed = self.key
+        return f"{_file_label(assistant)}__{_file_label(human)}__house{house:03d}__seed{seed}"
+
+    def outputs_present(self) -> bool:
+        """Whether the recording and GIF this task asks for exist (a kept episode needs them)."""
+        for folder, suffix in ((self.record_dir, ".npz"), (self.gif_dir, ".gif")):
+            if folder is not None and not (Path(folder) / f"{self.file_stem}{suffix}").is_file():
+                return False
+        return True
+
 
 def episode_seeds(base_seed: int, house: int, human_index: int, seed: int) -> tuple[int, int]:
     """``(env seed, assistant seed)`` of one episode; the same for every assistant (paired episodes)."""
@@ -358,7 +404,13 @@ def run_task(task: EpisodeTask) -> dict[str, Any]:
     suite = task.suite
     human = suite.humans[task.human_index]
     assistant, human_label, house, seed = task.key
-    result: dict[str, Any] = {"assistant": assistant, "human": human_label, "house": house, "seed": seed}
+    result: dict[str, Any] = {
+        "assistant": assistant,
+        "spec": task.spec.text,
+        "human": human_label,
+        "house": house,
+        "seed": seed,
+    }
     env_seed, assistant_seed = episode_seeds(task.base_seed, house, task.human_index, seed)
     try:
         goals = _test_goals(suite.world_size)
@@ -370,7 +422,7 @@ def run_task(task: EpisodeTask) -> dict[str, Any]:
         extra = {"suite": suite.name, "suite_version": suite.version, "house": house, "human": human_label}
         recording = run_episode(env, policy, env_seed, assistant_name=assistant, extra=extra)
         metrics = episode_metrics(recording, score_step=suite.score_step)
-        name = f"{_file_label(assistant)}__{_file_label(human_label)}__house{house:03d}__seed{seed}"
+        name = task.file_stem
         if task.record_dir is not None:
             recording.save(Path(task.record_dir) / f"{name}.npz")
         if task.gif_dir is not None:
@@ -405,6 +457,7 @@ def _failed(task: EpisodeTask, message: str) -> dict[str, Any]:
     assistant, human, house, seed = task.key
     return {
         "assistant": assistant,
+        "spec": task.spec.text,
         "human": human,
         "house": house,
         "seed": seed,
@@ -420,29 +473,197 @@ def execute(
     ray_address: str | None = None,
 ) -> None:
     """Run ``tasks`` in this process, in ``workers`` processes, or on Ray, calling ``on_result``
-    with each result as it finishes (in completion order)."""
+    with each result as it finishes (in completion order).
+
+    With worker processes, a worker that dies (``os._exit``, a segfault, the OOM killer) fails
+    only the episode it was playing; it is replaced and the other episodes go on. Workers die
+    with this process (see :func:`_die_with_parent`).
+    """
     if ray_address is not None:
         _execute_on_ray(tasks, on_result, ray_address)
     elif workers <= 1 or len(tasks) <= 1:
         for task in tasks:
             on_result(run_task(task))
     else:
-        context = multiprocessing.get_context("spawn")  # safe with threads (torch, numba) in the parent
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {pool.submit(run_task, task): task for task in tasks}
-            try:
-                for future in concurrent.futures.as_completed(futures):
-                    try:
-                        result = future.result()
-                    except Exception as error:  # a worker process died: report, keep the others
-                        result = _failed(
-                            futures[future], f"worker process failed: {type(error).__name__}: {error}"
+        _execute_in_processes(tasks, on_result, workers)
+
+
+PR_SET_PDEATHSIG = 1
+"""``prctl`` option of Linux: the signal a process receives when its parent dies."""
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this worker process end when the process ``parent_pid`` that started it ends.
+
+    On Linux, ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` has the kernel kill it at once (ignored where it
+    fails); everywhere, a daemon thread checks once a second whether the parent is still the
+    parent (an orphan is adopted by another process) and ends the process if not. Without this a
+    ``kill -9`` of the leaderboard would leave its workers running their episodes.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(1)
+            time.sleep(1.0)
+
+    if os.getppid() != parent_pid:  # the parent died before we could ask to die with it
+        os._exit(1)
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+def _worker_main(connection: multiprocessing.connection.Connection, parent_pid: int) -> None:
+    """A worker process: announce ``("ready", pid)``, then play each task received and send back
+    ``("result", result)`` until it receives ``None`` or the connection closes. Ctrl-C is left to
+    the main process, which stops the workers."""
+    _die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    connection.send(("ready", os.getpid()))
+    while True:
+        try:
+            task = connection.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        try:
+            result = run_task(task)
+        except KeyboardInterrupt:  # raised by the assistant itself: stop the whole run, as in-process
+            connection.send(("interrupted", None))
+            continue
+        except BaseException as error:  # noqa: B036 - SystemExit from an assistant fails its episode
+            result = _failed(task, f"{type(error).__name__}: {error}")
+        connection.send(("result", result))
+
+
+@dataclass
+class _Worker:
+    """A worker process of :func:`_execute_in_processes` and the task it is playing."""
+
+    process: Any
+    connection: multiprocessing.connection.Connection
+    ready: bool = False
+    task: EpisodeTask | None = None
+
+
+def _exit_description(code: int | None) -> str:
+    """``"exit code 1"``, ``"killed by SIGSEGV"``, or ``"exit code unknown"``."""
+    if code is None:
+        return "exit code unknown"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+MAX_START_FAILURES = 3
+"""Worker processes that may die in a row before playing anything before the run gives up."""
+
+
+def _execute_in_processes(
+    tasks: Sequence[EpisodeTask], on_result: Callable[[dict[str, Any]], None], workers: int
+) -> None:
+    """Play ``tasks`` in ``workers`` spawned processes, one task per worker at a time.
+
+    Each worker is sent its next task only after it returned the previous one, so when a worker
+    dies the task it held is known exactly: that episode is reported failed, a fresh worker
+    replaces it, and no other episode is affected (unlike a ``ProcessPoolExecutor``, which fails
+    every pending future when one worker dies).
+    """
+    context = multiprocessing.get_context("spawn")  # safe with threads (torch, numba) in the parent
+    queue = deque(tasks)
+    live: list[_Worker] = []
+    start_failures = 0
+    finished = False
+
+    def start_worker() -> _Worker:
+        parent_end, child_end = context.Pipe()
+        process = context.Process(
+            target=_worker_main, args=(child_end, os.getpid()), name="mbag-leaderboard-worker"
+        )
+        process.start()
+        child_end.close()  # so that the worker's death reads as end-of-file here
+        return _Worker(process, parent_end)
+
+    try:
+        while queue or any(worker.task is not None for worker in live):
+            busy = sum(worker.task is not None for worker in live)
+            while len(live) < min(workers, busy + len(queue)):
+                live.append(start_worker())
+            for worker in live:
+                if worker.ready and worker.task is None and queue:
+                    worker.task = queue.popleft()
+                    with contextlib.suppress(OSError):  # a dead worker is noticed below
+                        worker.connection.send(worker.task)
+            waiting = [worker.connection for worker in live] + [worker.process.sentinel for worker in live]
+            ready = set(multiprocessing.connection.wait(waiting))
+            for worker in list(live):
+                if worker.connection not in ready and worker.process.sentinel not in ready:
+                    continue
+                message = None
+                dead = False
+                try:
+                    if worker.connection.poll():
+                        message = worker.connection.recv()
+                except Exception:  # end of file, or a message cut short by the worker's death
+                    dead = True
+                if message is not None:
+                    kind, payload = message
+                    if kind == "ready":
+                        worker.ready = True
+                        start_failures = 0
+                    elif kind == "interrupted":
+                        raise KeyboardInterrupt
+                    else:
+                        worker.task = None
+                        on_result(payload)
+                    continue
+                if not dead and worker.process.is_alive() and worker.process.sentinel not in ready:
+                    continue
+                worker.process.join(timeout=5)
+                if worker.process.is_alive():  # it sent something unreadable and lives on: end it
+                    worker.process.kill()
+                    worker.process.join(timeout=5)
+                code = worker.process.exitcode
+                worker.connection.close()
+                live.remove(worker)
+                if worker.task is not None:
+                    on_result(
+                        _failed(
+                            worker.task,
+                            f"worker process died ({_exit_description(code)}) while playing this episode; "
+                            "the other episodes went on",
                         )
-                    on_result(result)
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+                    )
+                elif not worker.ready:
+                    start_failures += 1
+                    if start_failures >= MAX_START_FAILURES:
+                        raise RuntimeError(
+                            f"{start_failures} worker processes died while starting "
+                            f"(last: {_exit_description(code)}); try --workers 1 to see the error"
+                        )
+        finished = True
+    finally:
+        for worker in live:
+            if finished:
+                with contextlib.suppress(OSError):
+                    worker.connection.send(None)
+            else:
+                worker.process.kill()
+        for worker in live:
+            worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(timeout=5)
+            worker.connection.close()
 
 
 def _execute_on_ray(
@@ -632,10 +853,17 @@ def paired_differences(
     return {"reference": reference, "metrics": list(metrics), "assistants": compared}
 
 
-def _rank_key(row: dict[str, Any]) -> tuple[float, float, str]:
+def _rank_key(row: dict[str, Any]) -> tuple[int, float, float, str]:
+    """Rank order: assistants without a failed episode first, then those with some failed
+    episodes, then those with no ok episode (invalid specs included); within each group by the
+    headline score (higher first), then the human's actions (fewer first), then the name. So a
+    failing assistant never ranks above a working one, whatever its score on the episodes it
+    finished."""
     headline = row["metrics"].get(HEADLINE, {}).get("mean")
     second = row["metrics"].get(SECOND, {}).get("mean")
+    group = 2 if row["episodes"] == 0 else 1 if row["failed"] else 0
     return (
+        group,
         -headline if headline is not None else math.inf,
         second if second is not None else math.inf,
         row["assistant"],
@@ -777,14 +1005,18 @@ def markdown_table(board: dict[str, Any]) -> str:
 
 
 def bar_chart(board: dict[str, Any], path: Path) -> Path:
-    """A PNG bar chart of the headline score per assistant with 95% confidence intervals."""
+    """A PNG bar chart of the headline score per assistant with 95% confidence intervals, in rank
+    order (assistants with failed episodes are marked); "no results" when none has a score.
+    Written atomically."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rows = [row for row in board["assistants"] if row["metrics"].get(HEADLINE, {}).get("mean") is not None]
-    labels = [row["assistant"] for row in rows]
+    labels = [
+        f"{row['assistant']}\n({row['failed']} failed)" if row["failed"] else row["assistant"] for row in rows
+    ]
     means = np.array([row["metrics"][HEADLINE]["mean"] * 100 for row in rows])
     lows = np.array([row["metrics"][HEADLINE]["low"] * 100 for row in rows])
     highs = np.array([row["metrics"][HEADLINE]["high"] * 100 for row in rows])
@@ -799,6 +1031,20 @@ def bar_chart(board: dict[str, Any], path: Path) -> Path:
     axis.set_ylim(bottom, 105)
     axis.axhline(0, color="black", linewidth=0.8)
     axis.set_title(f"mbag_env leaderboard — suite {board['suite']['name']} v{board['suite']['version']}")
+    if not rows:
+        evaluated = len(board["assistants"])
+        axis.set_xticks([])
+        axis.text(
+            0.5,
+            0.5,
+            "no results: no assistant finished an episode"
+            + (f"\n({evaluated} assistant(s) failed; see leaderboard.md)" if evaluated else ""),
+            transform=axis.transAxes,
+            ha="center",
+            va="center",
+            fontsize=11,
+            color="#b00020",
+        )
     for position, mean, low, high in zip(positions, means, lows, highs, strict=True):
         above = mean >= 0
         axis.text(
@@ -810,21 +1056,25 @@ def bar_chart(board: dict[str, Any], path: Path) -> Path:
             fontsize=8,
         )
     figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    try:
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, format="png")
+    finally:
+        plt.close(figure)
     return path
 
 
 def write_outputs(board: dict[str, Any], out_dir: Path) -> dict[str, Path]:
-    """Write ``leaderboard.json``, ``leaderboard.md`` and ``leaderboard.png`` into ``out_dir``."""
+    """Write ``leaderboard.json``, ``leaderboard.md`` and ``leaderboard.png`` into ``out_dir``, each
+    atomically (:mod:`.atomic`): a crash or a full disk leaves the previous file, never a partial one."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
         "json": out_dir / "leaderboard.json",
         "markdown": out_dir / "leaderboard.md",
         "png": out_dir / "leaderboard.png",
     }
-    paths["json"].write_text(json.dumps(board, indent=1, sort_keys=False) + "\n")
-    paths["markdown"].write_text(markdown_table(board))
+    atomic_write_text(paths["json"], json.dumps(board, indent=1, sort_keys=False) + "\n")
+    atomic_write_text(paths["markdown"], markdown_table(board))
     bar_chart(board, paths["png"])
     return paths
 
@@ -873,7 +1123,11 @@ def make_parser() -> argparse.ArgumentParser:
         prog="mbag-leaderboard",
         description="Evaluate assistants on a fixed suite of shipped test houses and scripted humans; "
         "write leaderboard.json, leaderboard.md and leaderboard.png.",
-        epilog=SPEC_HELP + ". Example: mbag-leaderboard --quick idle random oracle ppo=runs/ppo/final.pt",
+        epilog=SPEC_HELP + ". A module:factory spec imports, and so runs, that module's code; the working "
+        "folder is searched after the installed packages. A rerun with the same --out resumes: it keeps the "
+        "finished episodes in OUT/episodes.jsonl, runs the missing and failed ones, and refuses another "
+        "suite or --seed there (--fresh starts over). "
+        "Example: mbag-leaderboard --quick idle random oracle ppo=runs/ppo/final.pt",
     )
     parser.add_argument(
         "assistants",
@@ -916,15 +1170,190 @@ def make_parser() -> argparse.ArgumentParser:
         metavar="LABEL",
         help="the evaluated assistant to report paired differences against (default: idle, when evaluated)",
     )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="discard the episodes already in OUT/episodes.jsonl instead of resuming from them",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
+
+
+# ----------------------------------------------------------------------------- resuming a run
+EPISODES_FILE = "episodes.jsonl"
+"""The episodes of a run, one JSON object a line, appended as they finish."""
+
+RUN_FILE = "run.json"
+"""What the episodes in :data:`EPISODES_FILE` belong to: the suite and ``--seed`` (:func:`run_header`)."""
+
+LOCK_FILE = ".leaderboard.lock"
+"""Locked while a run writes into its output folder, so that two runs never share one."""
+
+
+def run_header(suite: Suite, base_seed: int) -> dict[str, Any]:
+    """The content of ``run.json``: what a resumed run must match to reuse the episodes."""
+    return {"leaderboard_run": 1, "suite": suite.describe(), "seed": base_seed}
+
+
+def read_episodes(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], int]:
+    """The episodes in ``path`` as ``(line, result)`` pairs, and the number of lines dropped
+    because they are not a whole episode (the last line of a run killed while writing it)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return [], 0
+    episodes: list[tuple[str, dict[str, Any]]] = []
+    dropped = 0
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            result = json.loads(line)
+        except ValueError:
+            dropped += 1
+            continue
+        if not isinstance(result, dict) or not {"assistant", "human", "house", "seed", "status"} <= set(
+            result
+        ):
+            dropped += 1
+            continue
+        episodes.append((line, result))
+    return episodes, dropped
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_same_run(out_dir: Path, header: dict[str, Any], episodes: int) -> None:
+    """Refuse (:class:`SystemExit`, naming the differences) to add to the ``episodes`` episodes in
+    ``out_dir`` unless its ``run.json`` describes the same suite and ``--seed`` as ``header``."""
+    run_path = out_dir / RUN_FILE
+    advice = "use --fresh to discard them and start over there, or choose another --out"
+    if not run_path.is_file():
+        raise SystemExit(
+            f"{out_dir / EPISODES_FILE} holds {episodes} episodes but there is no {run_path} saying which "
+            f"suite they belong to (written by an older mbag-leaderboard?); {advice}"
+        )
+    try:
+        stored = json.loads(run_path.read_text(encoding="utf-8"))
+        stored_suite, stored_seed = stored["suite"], stored["seed"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise SystemExit(f"cannot read {run_path} ({type(error).__name__}: {error}); {advice}") from None
+    differences = [
+        f"{key} {_short(stored_suite.get(key))} there, {_short(header['suite'].get(key))} now"
+        for key in sorted(set(stored_suite) | set(header["suite"]))
+        if stored_suite.get(key) != header["suite"].get(key)
+    ]
+    if stored_seed != header["seed"]:
+        differences.append(f"--seed {stored_seed} there, {header['seed']} now")
+    if differences:
+        raise SystemExit(
+            f"{out_dir} holds {episodes} episodes of a different run, not mixing them with this one "
+            f"(suite or seed differ: {'; '.join(differences)}); {advice}"
+        )
+
+
+def check_same_specs(episodes: Iterable[dict[str, Any]], specs: Sequence[AssistantSpec], path: Path) -> None:
+    """Refuse (:class:`SystemExit`) when a kept episode's assistant label is requested with another
+    spec than the one that played it."""
+    wanted = {spec.label: spec.text for spec in specs}
+    for episode in episodes:
+        label = episode["assistant"]
+        if label in wanted and episode["status"] == "ok" and episode.get("spec") != wanted[label]:
+            raise SystemExit(
+                f"{path} holds episodes of assistant {label!r} played by spec {episode.get('spec')!r}, but "
+                f"this run gives {wanted[label]!r} for that label: name it differently (label=spec), "
+                "use --fresh to start over, or choose another --out"
+            )
+
+
+def resume(
+    out_dir: Path, header: dict[str, Any], specs: Sequence[AssistantSpec], tasks: Sequence[EpisodeTask]
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Prepare ``out_dir`` for a run of ``tasks`` that resumes from its ``episodes.jsonl``.
+
+    Checks that the episodes there belong to the same run (:func:`check_same_run`,
+    :func:`check_same_specs`), rewrites ``episodes.jsonl`` atomically with its ``ok`` episodes
+    (dropping failed ones, duplicates, and unreadable lines) and writes ``run.json``.
+
+    Returns:
+        The kept ``ok`` episodes of ``tasks`` (those whose recording and GIF, when asked for,
+        exist), and counts: ``kept``, ``failed`` (failed episodes of ``tasks`` to recompute),
+        ``dropped`` (unreadable lines) and ``other`` (episodes of assistants not requested now,
+        kept in the file but not shown).
+    """
+    path = out_dir / EPISODES_FILE
+    previous, dropped = read_episodes(path)
+    if previous:
+        check_same_run(out_dir, header, len(previous))
+        check_same_specs((result for _, result in previous), specs, path)
+    requested = {task.key: task for task in tasks}
+    lines: list[str] = []
+    kept: list[dict[str, Any]] = []
+    seen: set[tuple] = set()
+    failed: set[tuple] = set()
+    counts = {"kept": 0, "failed": 0, "dropped": dropped, "other": 0}
+    for line, result in previous:
+        key = (result["assistant"], result["human"], result["house"], result["seed"])
+        task = requested.get(key)
+        if result["status"] != "ok":
+            if task is not None:
+                failed.add(key)
+            continue
+        if key in seen or (task is not None and not task.outputs_present()):
+            continue
+        seen.add(key)
+        lines.append(line)
+        if task is None:
+            counts["other"] += 1
+        else:
+            kept.append(result)
+    counts["kept"] = len(kept)
+    counts["failed"] = len(failed - seen)
+    if previous or dropped:
+        with atomic_open(path) as handle:
+            handle.writelines(line + "\n" for line in lines)
+    atomic_write_text(out_dir / RUN_FILE, json.dumps(header, indent=1) + "\n")
+    return kept, counts
+
+
+def start_fresh(out_dir: Path, header: dict[str, Any]) -> None:
+    """Empty ``episodes.jsonl`` (first: a crash in between never pairs old episodes with a new
+    ``run.json``) and write ``run.json``."""
+    path = out_dir / EPISODES_FILE
+    if path.exists():
+        atomic_write_text(path, "")
+    atomic_write_text(out_dir / RUN_FILE, json.dumps(header, indent=1) + "\n")
+
+
+@contextlib.contextmanager
+def _locked(out_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``out_dir`` (where ``fcntl`` exists), or refuse if another run does."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock
+        yield
+        return
+    with open(out_dir / LOCK_FILE, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise SystemExit(
+                f"another mbag-leaderboard is writing to {out_dir}; "
+                "wait for it to finish or choose another --out"
+            ) from None
+        yield
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the leaderboard from the command line; returns the exit status (1 if anything failed)."""
     args = make_parser().parse_args(argv)
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())  # module:factory specs from the working folder, as with python -m
+    if any(_names_a_module(text) for text in args.assistants) and os.getcwd() not in sys.path:
+        # module:factory specs from the working folder; appended, so that a file there named like an
+        # installed package (tqdm.py, json.py) never shadows it.
+        sys.path.append(os.getcwd())
     if args.workers < 1:
         raise SystemExit(f"--workers must be >= 1, got {args.workers}")
     suite = build_suite(args)
@@ -977,25 +1406,69 @@ def main(argv: Sequence[str] | None = None) -> int:
         for seed in suite.seeds
     ]
     out_dir.mkdir(parents=True, exist_ok=True)
-    if tasks and args.ray is None:
+    with _locked(out_dir):
+        return _run(args, suite, out_dir, specs, invalid, tasks, reference)
+
+
+def _run(
+    args: argparse.Namespace,
+    suite: Suite,
+    out_dir: Path,
+    specs: Sequence[AssistantSpec],
+    invalid: dict[str, str],
+    tasks: Sequence[EpisodeTask],
+    reference: str,
+) -> int:
+    """The run of :func:`main` once the output folder is locked: resume, play, write the tables."""
+    header = run_header(suite, args.seed)
+    if args.fresh:
+        start_fresh(out_dir, header)
+        kept: list[dict[str, Any]] = []
+    else:
+        kept, counts = resume(out_dir, header, specs, tasks)
+        if counts["dropped"]:
+            print(
+                f"warning: dropped {counts['dropped']} unreadable line(s) of {out_dir / EPISODES_FILE} "
+                "(a run killed while writing)",
+                file=sys.stderr,
+            )
+        if kept or counts["failed"] or counts["other"]:
+            print(
+                f"resuming {out_dir}: kept {counts['kept']} finished episodes, "
+                f"recomputing {counts['failed']} failed ones, {len(tasks) - counts['kept']} to run"
+                + (
+                    f" ({counts['other']} episodes of other assistants kept, not shown)"
+                    if counts["other"]
+                    else ""
+                )
+                + "; --fresh starts over"
+            )
+    done = {(r["assistant"], r["human"], r["house"], r["seed"]) for r in kept}
+    todo = [task for task in tasks if task.key not in done]
+    if todo and args.ray is None:
         compile_seconds = warm_up(suite)
         if compile_seconds > 5:
             print(f"compiled the numba kernels in {compile_seconds:.0f} s (once per version of the sources)")
-    partial_path = out_dir / "episodes.jsonl"
+    partial_path = out_dir / EPISODES_FILE
     results: list[dict[str, Any]] = []
     start = time.perf_counter()
     from tqdm import tqdm
 
     progress = tqdm(
-        total=len(tasks), desc=f"leaderboard {suite.name}", unit="episode", disable=args.no_progress
+        total=len(tasks),
+        initial=len(kept),
+        desc=f"leaderboard {suite.name}",
+        unit="episode",
+        disable=args.no_progress,
     )
     interrupted = False
-    with partial_path.open("w") as partial:
+    with partial_path.open("a", encoding="utf-8") as partial:
 
         def on_result(result: dict[str, Any]) -> None:
-            results.append(result)
-            partial.write(json.dumps(result) + "\n")
+            line = json.dumps(result)
+            partial.write(line + "\n")
             partial.flush()
+            results.append(json.loads(line))  # as a resumed run reads it back
             if result["status"] != "ok":
                 progress.write(
                     f"failed: {result['assistant']} on house {result['house']} with {result['human']}: "
@@ -1004,22 +1477,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress.update(1)
 
         try:
-            execute(tasks, on_result, workers=args.workers, ray_address=args.ray)
+            execute(todo, on_result, workers=args.workers, ray_address=args.ray)
         except KeyboardInterrupt:
             interrupted = True
-            progress.write(f"interrupted: writing the {len(results)} finished episodes")
+            progress.write(f"interrupted: writing the {len(kept) + len(results)} finished episodes")
     progress.close()
     elapsed = time.perf_counter() - start
-    board = summarise(suite, specs, invalid, results, args.seed, reference=reference)
+    board = summarise(suite, specs, invalid, [*kept, *results], args.seed, reference=reference)
     board["run"] = {
         "wall_seconds": round(elapsed, 2),
         "workers": 1 if args.ray else args.workers,
         "ray": args.ray,
         "complete": not interrupted,
+        "resumed": len(kept),
+        "ran": len(results),
     }
     paths = write_outputs(board, out_dir)
     print(markdown_table(board))
-    print(f"{len(results)} episodes in {elapsed:.1f} s; wrote {', '.join(str(p) for p in paths.values())}")
+    print(
+        f"{len(results)} episodes in {elapsed:.1f} s"
+        + (f" ({len(kept)} resumed from {partial_path})" if kept else "")
+        + f"; wrote {', '.join(str(p) for p in paths.values())}"
+    )
     failed = any(row["status"] != "ok" for row in board["assistants"])
     if interrupted:
         return 130
