@@ -3,7 +3,8 @@
 The person is player 0, the goal-aware human: the goal house θ shows as pale "ghost" blocks.
 With ``--assistant SPEC`` an assistant plays seat 1 of a two-player game exactly as in
 ``mbag/Assist-v0`` and on the leaderboard (a scripted name ``idle``/``random``/``oracle``, a
-``.pt`` checkpoint, or ``module:factory``; :func:`~mbag_env.evaluation.leaderboard.parse_assistant_spec`);
+``.pt`` checkpoint, or ``module:factory``;
+:func:`~mbag_env.evaluation.assistant_specs.parse_assistant_spec`);
 without it the person builds alone (one player, as in ``mbag/Build-v0``).
 
 **Controls** (also shown in the window; :data:`HELP_LINES`): W/A/S/D fly up/left/down/right as
@@ -66,7 +67,7 @@ from mbag_env.core.state import (  # noqa: E402
     PLAYER_LAST_VALID,
 )
 from mbag_env.envs.single import MbagEnv  # noqa: E402
-from mbag_env.evaluation.leaderboard import (  # noqa: E402
+from mbag_env.evaluation.assistant_specs import (  # noqa: E402
     SPEC_HELP,
     AssistantSpec,
     AssistantSpecError,

@@ -8,7 +8,11 @@ Modules:
   build and its calibration, by episode step (the exact posterior and learned heads alike);
 - :mod:`~mbag_env.evaluation.recording`: :class:`EpisodeRecording` (``.npz``), bit-exact
   replay, GIF and per-layer image export;
-- :mod:`~mbag_env.evaluation.leaderboard`: the ``mbag-leaderboard`` command.
+- :mod:`~mbag_env.evaluation.leaderboard`: the ``mbag-leaderboard`` command, built from
+  :mod:`~mbag_env.evaluation.suites`, :mod:`~mbag_env.evaluation.assistant_specs`,
+  :mod:`~mbag_env.evaluation.episode_tasks`, :mod:`~mbag_env.evaluation.worker_pool`,
+  :mod:`~mbag_env.evaluation.run_store`, :mod:`~mbag_env.evaluation.leaderboard_summary` and
+  :mod:`~mbag_env.evaluation.leaderboard_report`.
 """
 
 from mbag_env.evaluation.assistants import (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -14,20 +15,14 @@ import matplotlib.image
 import pytest
 
 import mbag_env
-from mbag_env.evaluation import leaderboard
-from mbag_env.evaluation.leaderboard import (
-    HEADLINE,
-    SECOND,
-    SUITES,
-    AssistantSpecError,
-    EpisodeTask,
-    main,
-    markdown_table,
-    paired_differences,
-    parse_assistant_spec,
-    run_task,
-    summarise,
-)
+from mbag_env.evaluation import assistant_specs
+from mbag_env.evaluation.assistant_specs import AssistantSpecError, parse_assistant_spec
+from mbag_env.evaluation.episode_tasks import EpisodeTask, run_task
+from mbag_env.evaluation.leaderboard import SUITES, main
+from mbag_env.evaluation.leaderboard_report import markdown_table
+from mbag_env.evaluation.leaderboard_summary import HEADLINE, SECOND, paired_differences, summarise
+from mbag_env.evaluation.metrics import SCALAR_METRICS
+from mbag_env.humans.scripted import HumanModel
 
 REPO = Path(__file__).resolve().parents[2]
 FACTORIES = "tests.evaluation.assistant_factories"
@@ -108,7 +103,7 @@ def _episode(assistant: str, human: str, house: int, score: float | None, action
     episode: dict[str, Any] = {"assistant": assistant, "human": human, "house": house, "seed": 0}
     if score is None and actions is None:
         return {**episode, "status": "failed", "error": "RuntimeError: boom"}
-    metrics = {name: 0 for name in leaderboard.SCALAR_METRICS}
+    metrics = {name: 0 for name in SCALAR_METRICS}
     metrics.update({HEADLINE: score, SECOND: actions})
     return {**episode, "status": "ok", "metrics": metrics}
 
@@ -166,8 +161,8 @@ def test_paired_differences_by_hand() -> None:
 
 
 def test_summarise_and_markdown_with_paired_differences() -> None:
-    humans = (leaderboard.HumanModel("goal_seeking"), leaderboard.HumanModel("layer_builder"))
-    suite = leaderboard.dataclasses.replace(SUITES["quick"], name="hand", houses=(0, 1), humans=humans)
+    humans = (HumanModel("goal_seeking"), HumanModel("layer_builder"))
+    suite = dataclasses.replace(SUITES["quick"], name="hand", houses=(0, 1), humans=humans)
     renamed = {"h1": "goal_seeking", "h2": "layer_builder"}
     results = [{**episode, "human": renamed[episode["human"]]} for episode in HAND_MADE]
     specs = [parse_assistant_spec(text) for text in ("helper=oracle", "idle", "other=random")]
@@ -269,7 +264,7 @@ def test_parse_assistant_specs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
             parse_assistant_spec(spec)
     checkpoint = tmp_path / "model.pt"
     checkpoint.write_bytes(b"not really a checkpoint")
-    monkeypatch.setattr(leaderboard.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(assistant_specs.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(AssistantSpecError, match="needs the repository's baselines package"):
         parse_assistant_spec(str(checkpoint))
 

@@ -19,18 +19,12 @@ import matplotlib.axes
 import matplotlib.image
 import pytest
 
-from mbag_env.evaluation import atomic, leaderboard
+from mbag_env.evaluation import atomic, leaderboard_report
 from mbag_env.evaluation.atomic import atomic_open, atomic_write_text
-from mbag_env.evaluation.leaderboard import (
-    HEADLINE,
-    SECOND,
-    SUITES,
-    bar_chart,
-    main,
-    parse_assistant_spec,
-    summarise,
-    write_outputs,
-)
+from mbag_env.evaluation.leaderboard import SUITES, main, parse_assistant_spec
+from mbag_env.evaluation.leaderboard_report import bar_chart, write_outputs
+from mbag_env.evaluation.leaderboard_summary import HEADLINE, SECOND, summarise
+from mbag_env.evaluation.metrics import SCALAR_METRICS
 from mbag_env.humans.scripted import HumanModel
 
 REPO = Path(__file__).resolve().parents[2]
@@ -206,7 +200,7 @@ def test_the_watchdog_ends_an_orphan_where_prctl_is_missing(tmp_path: Path) -> N
     """Without ``PR_SET_PDEATHSIG`` (not Linux), the watchdog thread ends a worker whose parent died."""
     code = (
         "import os, sys, time\n"
-        "from mbag_env.evaluation.leaderboard import _die_with_parent\n"
+        "from mbag_env.evaluation.worker_pool import _die_with_parent\n"
         "sys.platform = 'elsewhere'\n"
         "_die_with_parent(os.getppid())\n"
         "print('ready', flush=True)\n"
@@ -372,7 +366,7 @@ def test_atomic_writes_keep_the_previous_file(tmp_path: Path, monkeypatch: pytes
             handle.write(text[: len(text) // 2])
             raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(leaderboard, "atomic_write_text", half_then_crash)
+    monkeypatch.setattr(leaderboard_report, "atomic_write_text", half_then_crash)
     with pytest.raises(OSError, match="No space left"):
         write_outputs(changed, out)
     assert {path.name: path.read_bytes() for path in out.iterdir()} == good  # nothing lost, no temp file
@@ -384,7 +378,7 @@ def test_atomic_writes_keep_the_previous_file(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(atomic.os, "fsync", failing_fsync)
     for name in ("json", "png"):  # the text files and the chart both go through a temporary file
         if name == "png":
-            monkeypatch.setattr(leaderboard, "atomic_write_text", lambda path, text: Path(path))
+            monkeypatch.setattr(leaderboard_report, "atomic_write_text", lambda path, text: Path(path))
         with pytest.raises(OSError, match="Input/output error"):
             write_outputs(changed, out)
         assert {path.name: path.read_bytes() for path in out.iterdir()} == good
@@ -403,7 +397,7 @@ def _episode(assistant: str, house: int, score: float | None = None) -> dict[str
     episode: dict[str, Any] = {"assistant": assistant, "human": "goal_seeking", "house": house, "seed": 0}
     if score is None:
         return {**episode, "status": "failed", "error": "RuntimeError: boom"}
-    metrics = {name: 0 for name in leaderboard.SCALAR_METRICS}
+    metrics = {name: 0 for name in SCALAR_METRICS}
     metrics.update({HEADLINE: score, SECOND: 20})
     return {**episode, "status": "ok", "metrics": metrics}
 
