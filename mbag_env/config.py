@@ -13,11 +13,20 @@ from typing import Any
 
 import numpy as np
 
+from mbag_env.core.state import INFINITE_BLOCK_COUNT
+
 MIN_WORLD_SIZE = (3, 4, 3)
 MAX_WORLD_SIZE = (32, 32, 32)
 DEFAULT_WORLD_SIZE = (11, 10, 10)
 SMALL_WORLD_SIZE = (6, 6, 6)
 MAX_PLAYERS = 8
+MAX_HORIZON = 1_000_000_000
+"""Largest ``horizon`` (and ``truncate_on_no_progress``): timesteps are observed as int32 (SPEC §5),
+and this leaves room below 2**31 - 1 so that no counter can wrap."""
+MAX_STARTING_INVENTORY = INFINITE_BLOCK_COUNT
+"""Largest ``starting_inventory``: the inventory observation (int32) shows counts up to
+:data:`mbag_env.core.state.INFINITE_BLOCK_COUNT` (the bound :mod:`mbag_env.core.validation` uses for
+states), so a larger count would leave the observation space."""
 
 
 @dataclass(frozen=True)
@@ -62,19 +71,21 @@ class MbagConfig:
     Attributes:
         world_size: ``(W, H, D)`` = (x, y, z), y up; each between (3, 4, 3) and (32, 32, 32).
         num_players: number of players; player 0 is the goal-aware human (1..8).
-        horizon: episode length after which the episode is truncated (>= 1).
+        horizon: episode length after which the episode is truncated, in
+            ``[1, MAX_HORIZON]`` (10**9, so the int32 timestep observation cannot wrap).
         goal: the goal source, see :func:`mbag_env.goals.make_goal_sampler`.
-        goal_visible: per player, whether its observation has the goal channel. ``None`` means
-            only player 0 (the human) sees the goal.
+        goal_visible: per player, whether its observation has the goal channel: a tuple (or list)
+            of ``num_players`` bools. ``None`` means only player 0 (the human) sees the goal.
         infinite_blocks: players hold unlimited blocks of every placeable type (no GIVE actions).
         starting_inventory: with ``infinite_blocks=False``, how many blocks of each placeable
-            type every player holds at reset.
+            type every player holds at reset, in ``[0, MAX_STARTING_INVENTORY]`` (1,000,000: the
+            most the int32 inventory observation shows).
         teleportation: players place and break anywhere, ignoring reach, sight and bodies.
         random_start_locations: start players in random valid cells instead of x=i, y=2, z=0.
         action_masks: include ``action_mask`` in observations.
         terminate_on_goal_complete: end the episode when the edit distance reaches 0.
         truncate_on_no_progress: truncate after this many steps without a new best goal
-            percentage (``None`` disables it).
+            percentage, in ``[1, MAX_HORIZON]`` (``None`` disables it).
         reward_shaping: one :class:`RewardShaping` for all players, or a tuple with one per player.
         uniform_spaces: give every agent the same observation space (a zero goal channel
             for players that may not see the goal).
@@ -100,7 +111,7 @@ class MbagConfig:
         if (
             not isinstance(size, (tuple, list))
             or len(size) != 3
-            or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in size)
+            or not all(isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_)) for s in size)
         ):
             raise ValueError(f"MbagConfig.world_size must be three integers (W, H, D), got {size!r}")
         object.__setattr__(self, "world_size", tuple(int(s) for s in size))
@@ -113,10 +124,13 @@ class MbagConfig:
                     f"[{low}, {high}] (sizes from {MIN_WORLD_SIZE} to {MAX_WORLD_SIZE} are supported)"
                 )
         _check_int("num_players", self.num_players, 1, MAX_PLAYERS)
-        _check_int("horizon", self.horizon, 1, None)
-        _check_int("starting_inventory", self.starting_inventory, 0, None)
+        _check_int("horizon", self.horizon, 1, MAX_HORIZON)
+        _check_int("starting_inventory", self.starting_inventory, 0, MAX_STARTING_INVENTORY)
         if self.truncate_on_no_progress is not None:
-            _check_int("truncate_on_no_progress", self.truncate_on_no_progress, 1, None)
+            _check_int("truncate_on_no_progress", self.truncate_on_no_progress, 1, MAX_HORIZON)
+        for name in ("num_players", "horizon", "starting_inventory", "truncate_on_no_progress"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, int(getattr(self, name)))
         for name in (
             "infinite_blocks",
             "teleportation",
@@ -128,7 +142,15 @@ class MbagConfig:
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"MbagConfig.{name} must be True or False, got {getattr(self, name)!r}")
         if self.goal_visible is not None:
-            visible = tuple(bool(v) for v in self.goal_visible)
+            given = self.goal_visible
+            if not isinstance(given, (tuple, list)) or not all(
+                isinstance(v, (bool, np.bool_)) for v in given
+            ):
+                raise ValueError(
+                    f"MbagConfig.goal_visible must be None or a tuple of True/False, one per player, "
+                    f"got {given!r}"
+                )
+            visible = tuple(bool(v) for v in given)
             if len(visible) != self.num_players:
                 raise ValueError(
                     f"MbagConfig.goal_visible must have one entry per player ({self.num_players}), "
@@ -169,7 +191,7 @@ class MbagConfig:
 
 
 def _check_int(name: str, value: Any, low: int, high: int | None) -> None:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
         raise ValueError(f"MbagConfig.{name} must be an integer, got {value!r}")
     if value < low or (high is not None and value > high):
         allowed = f"[{low}, {high}]" if high is not None else f">= {low}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -62,12 +63,57 @@ def network_config(config: DreamerConfig) -> dict[str, Any]:
     return {name: getattr(config, name) for name in names}
 
 
+REPLAY_STEP_KEY = "global_step"
+"""Array in ``replay.npz`` holding the env step of the checkpoint it was saved with."""
+
+
+def save_replay(path: Path, arrays: Mapping[str, np.ndarray], global_step: int) -> None:
+    """Write the replay ``arrays`` and ``global_step`` to ``path`` atomically (temp file, ``os.replace``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "wb") as file:
+        contents: dict[str, Any] = {REPLAY_STEP_KEY: np.array(global_step, dtype=np.int64), **arrays}
+        np.savez(file, **contents)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+
+
+def check_replay_step(
+    arrays: Mapping[str, np.ndarray], replay_path: Path, checkpoint_step: int, checkpoint: str | Path
+) -> None:
+    """Refuse to resume from a checkpoint and a replay buffer saved at different env steps.
+
+    Raises:
+        ValueError: naming both files and both steps (or saying the replay records no step), and how
+            to go on: resume from the checkpoint of the replay's step, or move the replay file away to
+            start with an empty replay buffer.
+    """
+    remedy = (
+        f"move {replay_path} away to resume with an empty replay buffer (random prefill runs again), "
+        "or resume from the checkpoint saved with it"
+    )
+    if REPLAY_STEP_KEY not in arrays:
+        raise ValueError(
+            f"{replay_path} records no global step, so it cannot be matched with checkpoint {checkpoint} "
+            f"(step {checkpoint_step}); {remedy}"
+        )
+    replay_step = int(arrays[REPLAY_STEP_KEY])
+    if replay_step != checkpoint_step:
+        raise ValueError(
+            f"{replay_path} was saved at global step {replay_step} but checkpoint {checkpoint} at step "
+            f"{checkpoint_step} (a run killed between the two writes, or an older checkpoint); refusing to "
+            f"combine them: {remedy}"
+        )
+
+
 def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, Any]:
     """Train Dreamer; return a summary (steps, updates, run folder, checkpoint, throughput).
 
     Raises:
         FileExistsError: if a fresh run would overwrite a run folder's log.
-        ValueError: if a resumed checkpoint does not match the env's spaces.
+        ValueError: if a resumed checkpoint does not match the env's spaces, or the ``replay.npz``
+            beside it was saved at another global step (see :func:`check_replay_step`).
     """
     set_torch_threads(config.torch_threads)
     device = select_device(config.device)
@@ -100,6 +146,7 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
         replay_path = Path(resume).parent / "replay.npz"
         if replay_path.is_file():
             with np.load(replay_path) as arrays:
+                check_replay_step(arrays, replay_path, env_step, resume)
                 replay.load(arrays)
         else:
             print(
@@ -111,7 +158,11 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
     log = TrainingLog(run_dir, tensorboard=config.tensorboard, resume_step=env_step if resume else None)
 
     def save(name: str) -> Path:
-        path = save_checkpoint(
+        # Each file is written atomically, and both record env_step, so a kill between the two
+        # writes leaves files that check_replay_step refuses to combine on resume.
+        if config.save_replay:
+            save_replay(checkpoint_dir / "replay.npz", replay.state(), env_step)
+        return save_checkpoint(
             checkpoint_dir / name,
             {
                 "algorithm": "dreamer",
@@ -126,10 +177,6 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
                 "rng": rng_state(),
             },
         )
-        if config.save_replay:
-            np.savez(checkpoint_dir / "replay.tmp.npz", **replay.state())
-            Path(checkpoint_dir / "replay.tmp.npz").replace(checkpoint_dir / "replay.npz")
-        return path
 
     def goals() -> np.ndarray | None:
         """θ of every world's current episode, for the privileged goal head."""

@@ -19,7 +19,7 @@ from mbag_env.core.state import ENV_TERMINATED, ENV_TRUNCATED
 from mbag_env.core.step import SCRIPTED_HUMAN
 from mbag_env.core.validation import validate_state_row
 from mbag_env.envs.batch import WorldBatch
-from mbag_env.humans.policy import as_policy
+from mbag_env.humans.policy import as_policy, check_integer_action
 from mbag_env.humans.scripted import HumanModel
 
 RENDER_MODES = ["rgb_array", "ansi", "human"]
@@ -199,10 +199,13 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
             return SCRIPTED_HUMAN
         observation = self._observe(0, with_mask=True)
         action = self.human_policy.act(observation)  # type: ignore[union-attr]
+        action = check_integer_action(action, self.human_policy)  # TypeError for 3.7, "5", True
         try:
             return self.batch.actions.check(action)
         except ValueError as error:
-            raise ValueError(f"the human policy returned an invalid action: {error}") from error
+            raise ValueError(
+                f"the human policy returned an invalid action: {error} (policy {self.human_policy!r})"
+            ) from error
 
     def _observe(self, player: int, with_mask: bool | None = None) -> dict[str, np.ndarray]:
         include_mask = self.config.action_masks if with_mask is None else with_mask
@@ -211,7 +214,8 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
 
 def config_from_arguments(config: MbagConfig | None, config_fields: dict[str, Any]) -> MbagConfig:
     """The config an env constructor was given: ``config`` updated by keyword fields."""
-    if "world_size" in config_fields:
+    if isinstance(config_fields.get("world_size"), list):
+        # Anything else (an int, a string, ...) goes to MbagConfig as is, which names the field.
         config_fields = {**config_fields, "world_size": tuple(config_fields["world_size"])}
     if config is None:
         return MbagConfig(**config_fields)

@@ -26,7 +26,15 @@ Fallbacks for entries missing from the source map, in order:
 
 Every loader crops the result to its content (for the real-house formats, dirt does not count as
 content, because schematics carry the ground they were built on). Unreadable, truncated or
-malformed files raise :class:`GoalFileError` (a ValueError) naming the file.
+malformed files raise :class:`GoalFileError` (a ValueError) naming the file: wrong JSON types,
+JSON nested too deeply for the parser, and structures beyond the size limits below.
+
+Size limits, checked before anything of that size is allocated: every axis of a structure (a
+GrabCraft coordinate, a schematic or array dimension) is at most :data:`MAX_STRUCTURE_EXTENT` (256)
+cells, an array file holds at most :data:`MAX_ARRAY_CELLS` cells, and a GrabCraft file lists at most
+:data:`MAX_STRUCTURE_BLOCKS` blocks. Worlds are at most 32 cells per axis, so this leaves ample room
+for real houses (which are shrunk and cropped to fit) while a few bytes of JSON naming coordinate
+10**9 can no longer allocate gigabytes.
 """
 
 from __future__ import annotations
@@ -54,6 +62,13 @@ AUTO = 255
 """Marker for cells whose block is decided by their neighbours (see :func:`fill_auto`)."""
 _UNKNOWN = 254
 
+MAX_STRUCTURE_EXTENT = 256
+"""Largest size of a loaded structure along any axis (and largest 1-based GrabCraft coordinate)."""
+MAX_STRUCTURE_BLOCKS = 1_000_000
+"""Most blocks a GrabCraft file may list."""
+MAX_ARRAY_CELLS = 64 * 1024 * 1024
+"""Most cells in one array of a ``.npy`` / ``.npz`` / schematic file (all structures of a stack together)."""
+
 
 class GoalFileError(ValueError):
     """A goal or structure file could not be read: missing, truncated, corrupt or malformed."""
@@ -72,6 +87,8 @@ def _read_json(path: Path) -> object:
         raise GoalFileError(f"file not found: {path}") from error
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise GoalFileError(f"could not read JSON file {path}: {error}") from error
+    except RecursionError as error:
+        raise GoalFileError(f"could not read JSON file {path}: it is nested too deeply") from error
 
 
 @functools.cache
@@ -167,6 +184,39 @@ def _resolve_unknown(
     blocks[blocks == _UNKNOWN] = AIR if on_unknown == "air" else AUTO
 
 
+def _check_array_shape(shape: Sequence[int], path: Path, what: str, spatial_axes: Sequence[int]) -> None:
+    """Refuse arrays whose spatial axes exceed :data:`MAX_STRUCTURE_EXTENT` or that hold too many cells."""
+    for axis in spatial_axes:
+        if shape[axis] > MAX_STRUCTURE_EXTENT:
+            raise GoalFileError(
+                f"{path}: {what} has shape {tuple(shape)}; axis {axis} has {shape[axis]} cells, more than "
+                f"the {MAX_STRUCTURE_EXTENT} a structure may span"
+            )
+    cells = int(np.prod(shape, dtype=np.float64))
+    if cells > MAX_ARRAY_CELLS:
+        raise GoalFileError(
+            f"{path}: {what} has shape {tuple(shape)} ({cells} cells), "
+            f"more than the {MAX_ARRAY_CELLS} allowed"
+        )
+
+
+def _npz_headers(path: Path) -> dict[str, tuple[int, ...]]:
+    """The shape of every array in an ``.npz`` file, read from the headers without loading the data."""
+    shapes = {}
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.namelist():
+            if not member.endswith(".npy"):
+                continue
+            with archive.open(member) as file:
+                version = np.lib.format.read_magic(file)
+                if version == (1, 0):
+                    shape, _, _ = np.lib.format.read_array_header_1_0(file)
+                else:
+                    shape, _, _ = np.lib.format.read_array_header_2_0(file)
+            shapes[member[: -len(".npy")]] = tuple(shape)
+    return shapes
+
+
 def load_craftassist_schematic(path: str | Path, on_unknown: UnknownPolicy = "error") -> np.ndarray:
     """Load a CraftAssist ``schematic.npy`` (shape ``(y, z, x, 2)``: legacy id, meta) as a structure.
 
@@ -177,10 +227,16 @@ def load_craftassist_schematic(path: str | Path, on_unknown: UnknownPolicy = "er
     _check_policy(on_unknown)
     path = Path(path)
     try:
-        raw = np.load(path, allow_pickle=False)
+        raw = np.load(path, mmap_mode="r", allow_pickle=False)  # the header only, until checked
+        if isinstance(raw, np.ndarray) and raw.ndim == 4:
+            _check_array_shape(raw.shape, path, "the CraftAssist schematic", (0, 1, 2))
+        if isinstance(raw, np.ndarray):
+            raw = np.array(raw)
     except FileNotFoundError as error:
         raise GoalFileError(f"file not found: {path}") from error
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        if isinstance(error, GoalFileError):
+            raise
         raise GoalFileError(
             f"could not read CraftAssist schematic {path} (truncated or corrupt?): {error}"
         ) from error
@@ -220,6 +276,11 @@ def _coordinate(key: object, path: Path, what: str) -> int:
         raise GoalFileError(
             f"{path}: GrabCraft {what} coordinate {value} is below 1 (coordinates are 1-based)"
         )
+    if value > MAX_STRUCTURE_EXTENT:
+        raise GoalFileError(
+            f"{path}: GrabCraft {what} coordinate {value} is above {MAX_STRUCTURE_EXTENT}, the largest "
+            "extent a structure may have"
+        )
     return value
 
 
@@ -253,6 +314,10 @@ def load_grabcraft_json(path: str | Path, on_unknown: UnknownPolicy = "error") -
                         f"{path}: block at y={y_key}, x={x_key}, z={z_key} has no 'name' string"
                     )
                 entries.append((x, y, z, block["name"]))
+                if len(entries) > MAX_STRUCTURE_BLOCKS:
+                    raise GoalFileError(
+                        f"{path}: the GrabCraft file lists more than {MAX_STRUCTURE_BLOCKS} blocks"
+                    )
     shape = (max(e[0] for e in entries), max(e[1] for e in entries), max(e[2] for e in entries))
     blocks = np.zeros(shape, dtype=np.uint8)
     exact, loose = grabcraft_block_map(), _grabcraft_loose_map()
@@ -304,15 +369,23 @@ def load_block_arrays(path: str | Path) -> list[np.ndarray]:
     """
     path = Path(path)
     try:
-        loaded = np.load(path, allow_pickle=False)
+        loaded = np.load(path, mmap_mode="r", allow_pickle=False)  # .npy: the header only, until checked
         if isinstance(loaded, np.ndarray):
-            arrays = {"array": loaded}
+            shape = loaded.shape
+            _check_array_shape(shape, path, "array 'array'", range(max(0, len(shape) - 3), len(shape)))
+            arrays = {"array": np.array(loaded)}
         else:
             with loaded:
+                for name, shape in _npz_headers(path).items():
+                    _check_array_shape(
+                        shape, path, f"array {name!r}", range(max(0, len(shape) - 3), len(shape))
+                    )
                 arrays = {name: loaded[name] for name in sorted(loaded.files)}
     except FileNotFoundError as error:
         raise GoalFileError(f"file not found: {path}") from error
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        if isinstance(error, GoalFileError):
+            raise
         raise GoalFileError(
             f"could not read block array file {path} (truncated or corrupt?): {error}"
         ) from error

@@ -18,8 +18,16 @@ from mbag_env.goals.datasets import load_goal_dataset, load_shipped_goals
 from mbag_env.goals.houses import generate_house
 from mbag_env.goals.loaders import HouseFiles
 from mbag_env.goals.splits import SPLITS, check_split_name, goal_split
-from mbag_env.goals.transforms import Compose, Mirror, Rotate, ShrinkToFit, goal_to_structure, place_in_world
-from mbag_env.goals.validation import _world_size_tuple, validate_goal
+from mbag_env.goals.transforms import (
+    Compose,
+    Mirror,
+    Rotate,
+    ShrinkToFit,
+    goal_to_structure,
+    place_in_world,
+    solid_count,
+)
+from mbag_env.goals.validation import _world_size_tuple, initial_world, validate_goal
 
 MAX_SPLIT_ATTEMPTS = 1000
 """How many houses the procedural sampler draws at most to find one of the requested split."""
@@ -140,6 +148,14 @@ class StructureGoalSampler(GoalSampler):
     does not fit, random horizontal position, dirt under it, unsupported blocks removed). Structures
     failing any of ``filters`` (callables ``structure -> bool``, applied after the transform) are
     drawn again, up to ``max_attempts`` times.
+
+    Fitting (SPEC §6: goals are cropped or padded to the world) never yields a goal with nothing to
+    build: a placement that leaves the goal equal to the initial world (for example a crop window
+    of a structure much larger than the world that falls inside an empty room, or whose blocks are
+    all left floating and removed) is refused and drawn again, within the same ``max_attempts``.
+    When no attempt gives a goal with something to build, ``sample`` raises a ValueError naming
+    the structure sizes tried and the world size. Structures with nothing to build at all (empty,
+    or only dirt in layer 0) are refused when the sampler is made.
     """
 
     def __init__(
@@ -161,18 +177,39 @@ class StructureGoalSampler(GoalSampler):
                 raise ValueError(
                     f"{name}: structure {index} must be 3-D [x, y, z], got shape {structure.shape}"
                 )
+            if solid_count(structure) == 0:
+                raise ValueError(
+                    f"{name}: structure {index} (shape {structure.shape}) has nothing to build (no blocks "
+                    "besides dirt in its ground layer); its goal would be complete at reset"
+                )
         self.transform = default_structure_transform(self.world_size) if transform is None else transform
         self.filters = tuple(filters)
         self.max_attempts = int(max_attempts)
         self.name = name
 
     def sample(self, rng: np.random.Generator) -> np.ndarray:
-        """Draw, transform, filter and place one structure."""
+        """Draw, transform, filter and place one structure (see the class docstring for refusals)."""
+        empty_world = initial_world(self.world_size)
+        empty_shapes: list[tuple[int, ...]] = []
         for _ in range(self.max_attempts):
-            structure = self.structures[int(rng.integers(len(self.structures)))]
-            structure = self.transform(structure, rng)
-            if all(check(structure) for check in self.filters):
-                return validate_goal(place_in_world(structure, self.world_size, rng), self.world_size)
+            index = int(rng.integers(len(self.structures)))
+            structure = self.transform(self.structures[index], rng)
+            if not all(check(structure) for check in self.filters):
+                continue
+            goal = validate_goal(place_in_world(structure, self.world_size, rng), self.world_size)
+            if np.array_equal(goal, empty_world):
+                empty_shapes.append(self.structures[index].shape)
+                continue
+            return goal
+        if empty_shapes:
+            shapes = ", ".join(str(shape) for shape in sorted(set(empty_shapes))[:5])
+            raise ValueError(
+                f"{self.name}: in {self.max_attempts} attempts, fitting structures of size {shapes} into the "
+                f"world {self.world_size} (cropping what does not fit) left nothing to build "
+                f"{len(empty_shapes)} times, and no attempt gave a goal; "
+                "the structures do not fit this world: "
+                "use a larger world_size, or shrink them first (e.g. a transform with ShrinkToFit)"
+            )
         raise RuntimeError(
             f"{self.name}: no structure passed the filters in {self.max_attempts} attempts; "
             "loosen the filters"
@@ -233,7 +270,9 @@ def make_goal_sampler(source: Any, world_size: Sequence[int]) -> GoalSampler:
               world size (``assets/goals/``; ValueError listing the shipped sizes if there is none).
               ``"dataset:test"`` is the leaderboard's held-out set;
             - a path (``str`` or ``Path``) to a ``.npz``/``.npy`` goal dataset; goals of another size
-              are fitted to the world (cropped or padded, placed at random);
+              are fitted to the world (cropped or padded, placed at random, SPEC §6), and a fitted
+              goal with nothing to build is drawn again (ValueError naming both sizes if none has
+              anything to build, see :class:`StructureGoalSampler`);
             - a loader object with ``structures()`` (e.g. :class:`~mbag_env.goals.loaders.HouseFiles`
               for CraftAssist/GrabCraft files): goals made by :class:`StructureGoalSampler`;
             - a :class:`GoalSampler` (used as is if its world size matches);

@@ -26,8 +26,30 @@ class CallablePolicy:
         self.function = function
 
     def act(self, observation: Mapping[str, np.ndarray]) -> int:
-        """Call the wrapped function."""
-        return int(self.function(observation))
+        """Call the wrapped function and return its action as an int.
+
+        Raises:
+            TypeError: if the function returns anything but an integer (a Python ``int``, a numpy
+                integer or a 0-d integer array). Floats, strings and bools are refused rather than
+                coerced, so that a buggy policy fails at once instead of acting on ``int(3.7)``.
+        """
+        action = self.function(observation)
+        return check_integer_action(action, self.function)
+
+    def __repr__(self) -> str:
+        return f"CallablePolicy({self.function!r})"
+
+
+def check_integer_action(action: object, policy: object) -> int:
+    """``action`` as an ``int`` if it is an integer (not a bool); otherwise a TypeError naming ``policy``."""
+    if isinstance(action, np.ndarray) and action.shape == () and np.issubdtype(action.dtype, np.integer):
+        return int(action)
+    if isinstance(action, (int, np.integer)) and not isinstance(action, (bool, np.bool_)):
+        return int(action)
+    raise TypeError(
+        f"the human policy {policy!r} returned {action!r} of type {type(action).__name__}; "
+        "an action must be an integer (int or numpy integer), not a float, string or bool"
+    )
 
 
 def as_policy(policy: Any) -> HumanModel | Policy:

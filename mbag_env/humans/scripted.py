@@ -60,6 +60,11 @@ NUM_MODEL_PARAMS = 4
 MAX_TEMPERATURE = 1e6
 """Upper bound of :attr:`HumanModel.temperature` (beyond it the choice is uniform anyway)."""
 
+MAX_ACT_EVERY = 1_000_000
+"""Upper bound of :attr:`HumanModel.act_every`. The step kernel receives it in a float64 vector and
+converts it back to int64; larger values (2**63 and up) would overflow there. A million steps is far
+beyond any horizon used in practice: a human that acts less often than that never acts."""
+
 
 @dataclass(frozen=True)
 class HumanModel:
@@ -71,7 +76,8 @@ class HumanModel:
         temperature: ``0`` (off) or a positive temperature of the Boltzmann choice among useful
             actions; near 0 it takes the nearest useful action almost always, large values
             choose almost uniformly among the useful actions in reach.
-        act_every: the human acts only every ``act_every``-th step (an integer >= 1).
+        act_every: the human acts only every ``act_every``-th step (an integer in
+            ``[1, MAX_ACT_EVERY]``, i.e. at most 10**6).
 
     Raises:
         ValueError: on an unknown kind or a parameter out of range (the message names it).
@@ -94,10 +100,16 @@ class HumanModel:
                 f"HumanModel.temperature must be 0 (off) or a positive number up to {MAX_TEMPERATURE:g}, "
                 f"got {self.temperature!r}"
             )
-        if isinstance(self.act_every, bool) or not isinstance(self.act_every, (int, np.integer)):
-            raise ValueError(f"HumanModel.act_every must be an integer >= 1, got {self.act_every!r}")
-        if self.act_every < 1:
-            raise ValueError(f"HumanModel.act_every must be an integer >= 1, got {self.act_every!r}")
+        if isinstance(self.act_every, (bool, np.bool_)) or not isinstance(self.act_every, (int, np.integer)):
+            raise ValueError(
+                f"HumanModel.act_every must be an integer >= 1 and at most MAX_ACT_EVERY={MAX_ACT_EVERY}, "
+                f"got {self.act_every!r}"
+            )
+        if not 1 <= self.act_every <= MAX_ACT_EVERY:
+            raise ValueError(
+                f"HumanModel.act_every must be an integer >= 1 and at most MAX_ACT_EVERY={MAX_ACT_EVERY}, "
+                f"got {self.act_every!r}"
+            )
         object.__setattr__(self, "epsilon", epsilon)
         object.__setattr__(self, "temperature", temperature)
         object.__setattr__(self, "act_every", int(self.act_every))

@@ -517,3 +517,40 @@ def test_encoder_applies_the_id_embeddings_then_the_first_convolution() -> None:
     vector = torch.zeros(3, spec.inventory_size + 1)
     got = encoder(world, vector)[:, : expected.shape[1]]
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_resume_refuses_a_replay_saved_at_another_step(tmp_path: Path) -> None:
+    """A kill between writing ``last.pt`` and ``replay.npz`` must not resume from mismatched files."""
+    config = config_for_preset(
+        "cpu-small",
+        env_kwargs={"goal": one_block_goal(), "horizon": 8},
+        total_steps=8,
+        run_dir=str(tmp_path / "run"),
+        checkpoint_every=1000,
+        **TINY,
+    )
+    summary = train(config)
+    checkpoints = tmp_path / "run" / "checkpoints"
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["final.pt", "last.pt", "replay.npz"], (
+        "no temp files"
+    )
+    replay_path = checkpoints / "replay.npz"
+    with np.load(replay_path) as arrays:
+        saved = {key: arrays[key] for key in arrays.files}
+    assert int(saved["global_step"]) == summary["global_step"] == 8
+    # The replay of a later save (step 16) beside the checkpoint of step 8.
+    np.savez(replay_path, **{**saved, "global_step": np.array(16)})
+    resume = ["--resume", str(checkpoints / "last.pt"), "--total-steps", "16"]
+    with pytest.raises(
+        ValueError, match=r"replay\.npz was saved at global step 16 but checkpoint .* at step 8"
+    ):
+        main(resume)
+    # A replay file from before steps were recorded is refused too.
+    np.savez(replay_path, **{key: value for key, value in saved.items() if key != "global_step"})
+    with pytest.raises(ValueError, match=r"records no global step.*step 8"):
+        main(resume)
+    # Moving the replay away resumes with an empty buffer, as the message says.
+    replay_path.unlink()
+    assert main(resume)["global_step"] == 16
+    with np.load(replay_path) as arrays:
+        assert int(arrays["global_step"]) == 16

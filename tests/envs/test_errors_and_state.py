@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -31,6 +33,23 @@ def flat_goal(size: tuple[int, int, int]) -> np.ndarray:
         ({"truncate_on_no_progress": 0}, "truncate_on_no_progress"),
         ({"goal_visible": (True,), "num_players": 2}, "goal_visible"),
         ({"teleportation": "yes"}, "teleportation"),
+        ({"world_size": 11}, "world_size must be three integers"),
+        ({"world_size": (True, 5, 5)}, "world_size must be three integers"),
+        ({"world_size": (6.0, 6, 6)}, "world_size must be three integers"),
+        ({"horizon": 2**31}, r"horizon=2147483648 is outside the allowed range \[1, 1000000000\]"),
+        ({"horizon": True}, "horizon must be an integer"),
+        ({"horizon": 10.0}, "horizon must be an integer"),
+        ({"num_players": np.True_}, "num_players must be an integer"),
+        ({"truncate_on_no_progress": 2**40}, "truncate_on_no_progress"),
+        ({"starting_inventory": 1_000_001}, r"starting_inventory=1000001 .* \[0, 1000000\]"),
+        ({"starting_inventory": 2**31}, "starting_inventory"),
+        ({"starting_inventory": 2**32}, "starting_inventory"),
+        ({"goal_visible": "ye"}, "goal_visible must be None or a tuple of True/False"),
+        ({"goal_visible": (1, 0)}, "goal_visible must be None or a tuple of True/False"),
+        ({"goal_visible": ("yes", "")}, "goal_visible must be None or a tuple of True/False"),
+        ({"action_masks": 1}, "action_masks must be True or False"),
+        ({"goal_visible": [True, np.False_]}, None),
+        ({"horizon": 10**9, "starting_inventory": 10**6, "infinite_blocks": False}, None),
     ],
 )
 def test_config_errors_name_the_field(fields: dict, message: str | None) -> None:
@@ -39,6 +58,27 @@ def test_config_errors_name_the_field(fields: dict, message: str | None) -> None
         return
     with pytest.raises(ValueError, match=message):
         MbagConfig(**fields)
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"world_size": 11}, "MbagConfig.world_size must be three integers"),
+        ({"world_size": "666"}, "MbagConfig.world_size must be three integers"),
+        ({"horizon": 2**31}, "MbagConfig.horizon"),
+        ({"starting_inventory": 2**31, "infinite_blocks": False}, "MbagConfig.starting_inventory"),
+    ],
+)
+def test_env_constructor_errors_name_the_field(fields: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        gym.make("mbag/Build-Small-v0", **fields)
+
+
+def test_largest_inventory_stays_in_the_observation_space() -> None:
+    env = gym.make("mbag/Build-Small-v0", infinite_blocks=False, starting_inventory=1_000_000)
+    observation, _ = env.reset(seed=0)
+    assert observation["inventory"].max() == 1_000_000
+    assert env.observation_space["inventory"].contains(observation["inventory"])
 
 
 @pytest.mark.parametrize("proportion", [-0.1, 1.5, float("nan")])
@@ -134,6 +174,46 @@ def test_python_human_policy() -> None:
         bad.step(0)
     with pytest.raises(ValueError, match="human_policy"):
         gym.make("mbag/Assist-Small-v0", human_policy=42)
+
+
+def five_point_seven(observation: dict) -> float:
+    return 3.7
+
+
+@pytest.mark.parametrize("value", [3.7, "5", True, np.float64(2.0), np.bool_(False), None, [1]])
+def test_human_policy_non_integer_actions_are_not_coerced(value: object) -> None:
+    env = gym.make("mbag/Assist-Small-v0", human_policy=lambda observation: value)
+    env.reset(seed=0)
+    with pytest.raises(
+        TypeError, match=rf"human policy .*lambda.* returned {re.escape(repr(value))} .*must be an integer"
+    ):
+        env.step(0)
+
+
+def test_human_policy_object_with_float_action_is_named() -> None:
+    class FloatHuman:
+        def act(self, observation: dict) -> float:
+            return 1.0
+
+        def __repr__(self) -> str:
+            return "FloatHuman()"
+
+    env = gym.make("mbag/Assist-Small-v0", human_policy=FloatHuman())
+    env.reset(seed=0)
+    with pytest.raises(TypeError, match=r"FloatHuman\(\) returned 1\.0"):
+        env.step(0)
+    named = gym.make("mbag/Assist-Small-v0", human_policy=five_point_seven)
+    named.reset(seed=0)
+    with pytest.raises(TypeError, match="five_point_seven.* returned 3.7"):
+        named.step(0)
+
+
+@pytest.mark.parametrize("value", [np.int64(0), np.int8(0), np.array(0, dtype=np.int32), 0])
+def test_human_policy_integer_types_are_accepted(value: object) -> None:
+    env = gym.make("mbag/Assist-Small-v0", human_policy=lambda observation: value)
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(0)
+    assert info["human_action"] == 0 and type(info["human_action"]) is not bool
 
 
 def test_scripted_human_builds_the_house_alone() -> None:

@@ -14,7 +14,7 @@ from mbag_env.core.actions import NOOP
 from mbag_env.humans import HUMAN_KINDS, HumanModel, as_policy
 from mbag_env.humans.goal_seeking import goal_seeking_action, human_scratch_size
 from mbag_env.humans.layer_builder import layer_builder_action, layer_builder_scratch_size
-from mbag_env.humans.scripted import scripted_human_action
+from mbag_env.humans.scripted import MAX_ACT_EVERY, scripted_human_action
 from tests.humans.helpers import (
     CI_HOUSES,
     LARGE,
@@ -42,6 +42,13 @@ from tests.humans.helpers import (
         ({"act_every": 0}, "HumanModel.act_every must be an integer >= 1"),
         ({"act_every": 1.5}, "HumanModel.act_every must be an integer >= 1"),
         ({"act_every": True}, "HumanModel.act_every must be an integer >= 1"),
+        (
+            {"act_every": 2**63},
+            "HumanModel.act_every must be an integer >= 1 and at most MAX_ACT_EVERY=1000000",
+        ),
+        ({"act_every": np.uint64(2**64 - 1)}, "at most MAX_ACT_EVERY=1000000, got np.uint64"),
+        ({"act_every": MAX_ACT_EVERY + 1}, "got 1000001"),
+        ({"act_every": np.True_}, "HumanModel.act_every must be an integer >= 1"),
     ],
 )
 def test_human_model_rejects_bad_parameters(fields: dict, message: str) -> None:
@@ -178,6 +185,16 @@ def test_act_every_acts_only_on_multiples_of_k() -> None:
     assert all(action == NOOP for step, action in enumerate(actions) if step % 3 != 0)
     _, every_step = solo_episode(goal, HumanModel("goal_seeking"), SMALL_HORIZON)
     assert [action for step, action in enumerate(actions) if step % 3 == 0] == every_step
+
+
+def test_largest_act_every_acts_only_at_step_zero() -> None:
+    """At the bound the kernel's float64 -> int64 conversion is exact: the human waits, it does not act
+    every step (what act_every=2**63 did before it was refused)."""
+    goal = held_out_goals(SMALL)[2]
+    _, actions = solo_episode(goal, HumanModel("goal_seeking", act_every=MAX_ACT_EVERY), 12)
+    _, every_step = solo_episode(goal, HumanModel("goal_seeking"), 12)
+    assert actions[0] == every_step[0] != NOOP
+    assert actions[1:] == [NOOP] * 11
 
 
 @pytest.mark.parametrize(
