@@ -61,6 +61,10 @@ def from_plain(value: Any) -> Any:
     return value
 
 
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used (empty, truncated, corrupt, or of another format)."""
+
+
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     """Write ``payload`` (see :data:`REQUIRED_KEYS`) atomically to ``path``.
 
@@ -86,19 +90,26 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.
-        ValueError: if the file is not a checkpoint of this format.
+        CheckpointError: (a ``ValueError``) if the file is empty, truncated, corrupt, or not a
+            checkpoint of this format; the message names the file.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    payload = torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # torch raises many types for a damaged file (EOFError, KeyError, ...)
+        reason = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: the file is damaged or not one ({reason})"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(
+        raise CheckpointError(
             f"{path} is not an mbag baselines checkpoint (expected format {CHECKPOINT_FORMAT!r})"
         )
     missing = [key for key in REQUIRED_KEYS if key not in payload]
     if missing:
-        raise ValueError(f"checkpoint {path} is missing {missing}")
+        raise CheckpointError(f"checkpoint {path} is missing {missing}")
     return payload
 
 

@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from baselines.common.checkpoint import from_plain, load_checkpoint, save_checkpoint, to_plain
+from baselines.common.checkpoint import (
+    CheckpointError,
+    from_plain,
+    load_checkpoint,
+    save_checkpoint,
+    to_plain,
+)
 from baselines.common.networks import ActorCritic, NetworkConfig, ObservationSpec, observation_to_tensors
 from baselines.common.policy import load_policy, model_from_checkpoint
 from baselines.common.seeding import rng_state, set_rng_state
@@ -74,6 +80,40 @@ def test_load_checkpoint_errors(tmp_path: Path) -> None:
     torch.save({"something": 1}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not an mbag baselines checkpoint"):
         load_checkpoint(tmp_path / "other.pt")
+
+
+def test_damaged_checkpoints_give_one_clean_error(tmp_path: Path) -> None:
+    """Empty, garbage, truncated and byte-flipped files: a CheckpointError naming the file (a flip
+    that torch still reads must give a valid payload or the format error), never a raw traceback."""
+    good = tmp_path / "good.pt"
+    payload = {
+        "algorithm": "ppo",
+        "config": {},
+        "observation_spec": {},
+        "network_config": {},
+        "global_step": 0,
+    }
+    save_checkpoint(good, {**payload, "model": {"w": torch.ones(64)}})
+    data = good.read_bytes()
+    damaged = {
+        "empty": b"",
+        "garbage": bytes(range(256)) * 4,
+        **{f"truncated_{n}": data[:n] for n in (1, 10, len(data) // 2, len(data) - 1)},
+    }
+    rng = random.Random(0)
+    for k in range(60):
+        flipped = bytearray(data)
+        flipped[rng.randrange(len(flipped))] ^= 1 << rng.randrange(8)
+        damaged[f"flip_{k}"] = bytes(flipped)
+    for name, content in damaged.items():
+        path = tmp_path / f"{name}.pt"
+        path.write_bytes(content)
+        try:
+            payload = load_checkpoint(path)
+        except CheckpointError as error:
+            assert str(path) in str(error) and "\n" not in str(error)
+        else:
+            assert name.startswith("flip_") and set(payload) >= {"algorithm", "config", "model"}
 
 
 def test_rng_state_round_trip() -> None:
