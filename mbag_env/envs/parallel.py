@@ -1,7 +1,8 @@
 """The PettingZoo interface: every player is an agent (``"human"``, ``"assistant"``, or ``player_i``).
 
-``parallel_env()`` gives the :class:`MbagParallelEnv`; ``env()`` gives the AEC version through
-PettingZoo's standard ``parallel_to_aec`` converter.
+``parallel_env()`` gives the :class:`MbagParallelEnv`; ``env()`` gives the AEC version
+(:class:`MbagAECEnv`), PettingZoo's standard ``parallel_to_aec`` converter with each action checked
+when it is given.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import gymnasium
 import numpy as np
 from pettingzoo import ParallelEnv
-from pettingzoo.utils.conversions import parallel_to_aec
+from pettingzoo.utils.conversions import parallel_to_aec_wrapper
 
 from mbag_env.config import MbagConfig
 from mbag_env.core.state import ENV_TERMINATED, ENV_TRUNCATED
@@ -205,6 +206,36 @@ def parallel_env(**kwargs: Any) -> MbagParallelEnv:
     return MbagParallelEnv(**kwargs)
 
 
-def env(**kwargs: Any) -> Any:
-    """The PettingZoo AEC env, converted from :func:`parallel_env` by PettingZoo's converter."""
-    return parallel_to_aec(parallel_env(**kwargs))
+class MbagAECEnv(parallel_to_aec_wrapper):
+    """The AEC version of :class:`MbagParallelEnv`: PettingZoo's ``parallel_to_aec`` converter, except
+    that :meth:`step` checks the action at once.
+
+    The converter only stores each agent's action and steps the parallel env when the last agent
+    acts, so a bad action from an earlier agent would surface one call later, blamed on the wrong
+    agent, and would stay stored, failing every later step. Here the action is checked before
+    anything is stored, so after the ``ValueError`` the same agent can simply step again.
+    As in the parallel and Gymnasium envs, an in-range action that the action mask rules out is
+    accepted: it is invalid and changes nothing (see ``MbagConfig.action_masks``).
+    """
+
+    env: MbagParallelEnv
+
+    def step(self, action: Any) -> None:
+        """Give the current agent's action; the world steps once every live agent has acted.
+
+        Raises:
+            ValueError: naming the agent and the action when the action is not an integer in
+                ``[0, n_actions)``; nothing changes, so a following valid step works.
+        """
+        agent = getattr(self, "agent_selection", None)
+        if agent is not None and not (self.terminations[agent] or self.truncations[agent]):
+            try:
+                action = self.env.batch.actions.check(action)
+            except ValueError as error:
+                raise ValueError(f"agent {agent!r}: invalid action {action!r}: {error}") from error
+        super().step(action)
+
+
+def env(**kwargs: Any) -> MbagAECEnv:
+    """The PettingZoo AEC env (:class:`MbagAECEnv`; keywords as for :class:`MbagParallelEnv`)."""
+    return MbagAECEnv(parallel_env(**kwargs))

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 import mbag_env
-from mbag_env.goals.loaders import GoalFileError
+from mbag_env.goals.loaders import GoalFileError, read_block_array_file
 from mbag_env.goals.splits import check_split_name
 from mbag_env.goals.validation import _world_size_tuple, validate_goal
 
@@ -97,36 +97,33 @@ def load_goal_dataset(path: str | Path) -> np.ndarray:
     """Read a goal dataset (``.npz`` with a ``goals`` array, or ``.npy``) as a validated stack
     ``(N, W, H, D)``.
 
-    A single goal ``(W, H, D)`` is returned as a stack of one.
+    A single goal ``(W, H, D)`` is returned as a stack of one. The array's header is read first
+    (:func:`mbag_env.goals.loaders.read_block_array_file`): it must have an integer dtype, each of
+    ``W, H, D`` at most :data:`~mbag_env.goals.loaders.MAX_STRUCTURE_EXTENT` cells and all goals
+    together at most :data:`~mbag_env.goals.loaders.MAX_ARRAY_CELLS` cells, so a damaged or hostile
+    header cannot make it allocate more than that.
 
     Raises:
-        GoalFileError: if the file is missing, unreadable, truncated, or holds no valid goals.
+        GoalFileError: naming the file if it is missing, unreadable, truncated, corrupt, too large,
+            of another dtype or layout, or holds no valid goals (block ids outside 0..9, bedrock
+            not exactly the ``y = 0`` layer).
     """
     path = Path(path)
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if isinstance(loaded, np.ndarray):
-            goals = loaded
-        else:
-            with loaded:
-                if DATASET_KEY in loaded.files:
-                    goals = loaded[DATASET_KEY]
-                elif len(loaded.files) == 1:
-                    goals = loaded[loaded.files[0]]
-                else:
-                    raise GoalFileError(
-                        f"{path}: expected an array named {DATASET_KEY!r} (or a single array), "
-                        f"found {', '.join(loaded.files) or 'none'}"
-                    )
-    except FileNotFoundError as error:
-        raise GoalFileError(f"goal dataset not found: {path}") from error
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        if isinstance(error, GoalFileError):
-            raise
-        raise GoalFileError(f"could not read goal dataset {path} (truncated or corrupt?): {error}") from error
+
+    def select(names: list[str]) -> list[str]:
+        if DATASET_KEY in names:
+            return [DATASET_KEY]
+        if len(names) == 1:
+            return names
+        raise GoalFileError(
+            f"{path}: expected an array named {DATASET_KEY!r} (or a single array), "
+            f"found {', '.join(names) or 'none'}"
+        )
+
+    (goals,) = read_block_array_file(path, "goal dataset", select).values()
     if goals.ndim == 3:
         goals = goals[None]
-    if goals.ndim != 4 or goals.shape[0] == 0:
+    if goals.shape[0] == 0 or 0 in goals.shape:
         raise GoalFileError(f"{path}: goals must be a non-empty (N, W, H, D) array, got shape {goals.shape}")
     try:
         return np.stack([validate_goal(goal, goals.shape[1:]) for goal in goals])

@@ -34,17 +34,23 @@ GrabCraft coordinate, a schematic or array dimension) is at most :data:`MAX_STRU
 cells, an array file holds at most :data:`MAX_ARRAY_CELLS` cells, and a GrabCraft file lists at most
 :data:`MAX_STRUCTURE_BLOCKS` blocks. Worlds are at most 32 cells per axis, so this leaves ample room
 for real houses (which are shrunk and cropped to fit) while a few bytes of JSON naming coordinate
-10**9 can no longer allocate gigabytes.
+10**9 can no longer allocate gigabytes. Plain arrays and goal datasets are read by
+:func:`read_block_array_file`, which checks each array's header (integer dtype, 3 or 4 axes, the
+limits, and that the file holds as many bytes as the header promises) before reading its data; a
+damaged zip or deflate stream is a :class:`GoalFileError` too.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
+import struct
 import zipfile
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 import numpy as np
 
@@ -67,11 +73,27 @@ MAX_STRUCTURE_EXTENT = 256
 MAX_STRUCTURE_BLOCKS = 1_000_000
 """Most blocks a GrabCraft file may list."""
 MAX_ARRAY_CELLS = 64 * 1024 * 1024
-"""Most cells in one array of a ``.npy`` / ``.npz`` / schematic file (all structures of a stack together)."""
+"""Most cells in one ``.npy`` / ``.npz`` / schematic file (all its arrays and stacked structures together)."""
 
 
 class GoalFileError(ValueError):
     """A goal or structure file could not be read: missing, truncated, corrupt or malformed."""
+
+
+CORRUPT_FILE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    EOFError,
+    ValueError,
+    struct.error,
+    OverflowError,
+    zipfile.BadZipFile,
+    zlib.error,  # a damaged deflate stream
+    NotImplementedError,  # zipfile: a damaged member header naming an unknown compression method
+    RuntimeError,  # zipfile: a damaged member header whose flags say the member is encrypted
+)
+"""What reading a damaged ``.npy`` / ``.npz`` can raise; the loaders turn it into :class:`GoalFileError`."""
+
+_ZIP_PREFIXES = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first member, or an empty zip (as np.load checks)
 
 
 def _check_policy(on_unknown: str) -> None:
@@ -200,21 +222,89 @@ def _check_array_shape(shape: Sequence[int], path: Path, what: str, spatial_axes
         )
 
 
-def _npz_headers(path: Path) -> dict[str, tuple[int, ...]]:
-    """The shape of every array in an ``.npz`` file, read from the headers without loading the data."""
-    shapes = {}
-    with zipfile.ZipFile(path) as archive:
-        for member in archive.namelist():
-            if not member.endswith(".npy"):
-                continue
-            with archive.open(member) as file:
-                version = np.lib.format.read_magic(file)
-                if version == (1, 0):
-                    shape, _, _ = np.lib.format.read_array_header_1_0(file)
-                else:
-                    shape, _, _ = np.lib.format.read_array_header_2_0(file)
-            shapes[member[: -len(".npy")]] = tuple(shape)
-    return shapes
+def _read_checked_array(
+    file: IO[bytes], available: int, path: Path, name: str, total_cells: int = 0
+) -> np.ndarray:
+    """Read one ``.npy`` array of block ids from ``file``, checking its header before reading the data.
+
+    The array must have an integer dtype and 3 or 4 axes, its last three axes (the structure's) at
+    most :data:`MAX_STRUCTURE_EXTENT` cells, and it and the ``total_cells`` read before it from the
+    same file at most :data:`MAX_ARRAY_CELLS` cells; ``available`` is the number of bytes from the
+    start of ``file`` that it holds (checked against the header before anything is allocated).
+    """
+    what = f"array {name!r}"
+    version = np.lib.format.read_magic(file)
+    if version == (1, 0):
+        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(file)
+    elif version == (2, 0):
+        shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(file)
+    else:
+        raise GoalFileError(f"{path}: {what} has .npy format version {version}; expected 1.0 or 2.0")
+    if dtype.kind not in "iu":
+        raise GoalFileError(f"{path}: {what} must hold integer block ids 0..9, got dtype {dtype}")
+    if len(shape) not in (3, 4):
+        raise GoalFileError(f"{path}: {what} must be (X, Y, Z) or (N, X, Y, Z), got shape {shape}")
+    _check_array_shape(shape, path, what, range(len(shape) - 3, len(shape)))
+    cells = int(np.prod(shape, dtype=np.int64))
+    if total_cells + cells > MAX_ARRAY_CELLS:
+        raise GoalFileError(
+            f"{path}: the file's arrays hold more than the {MAX_ARRAY_CELLS} cells allowed in one file"
+        )
+    size = cells * dtype.itemsize
+    if available - file.tell() < size:
+        raise GoalFileError(
+            f"{path}: {what} is truncated: its header says {shape} {dtype} ({size} bytes), but the file "
+            f"holds {max(0, available - file.tell())} bytes of data"
+        )
+    data = file.read(size)
+    if len(data) < size:
+        raise GoalFileError(f"{path}: {what} is truncated: {len(data)} of its {size} bytes of data")
+    array = np.frombuffer(data, dtype=dtype, count=cells)
+    return array.reshape(shape, order="F" if fortran_order else "C")
+
+
+def read_block_array_file(
+    path: str | Path, kind: str, select: Callable[[list[str]], list[str]] | None = None
+) -> dict[str, np.ndarray]:
+    """The arrays of block ids in a ``.npy`` (named ``"array"``) or ``.npz`` file, each header checked
+    before its data is read (see :func:`_read_checked_array` and the module's size limits).
+
+    The format is told by the file's first bytes, as :func:`numpy.load` does. ``select`` picks, from
+    the sorted names of an ``.npz``'s arrays, those to read (default: all).
+
+    Raises:
+        GoalFileError: naming ``path`` (and ``kind``, e.g. ``"goal dataset"``) if the file is missing,
+            truncated, corrupt, holds something other than ``.npy`` arrays, or an array of another
+            dtype, layout or beyond the size limits.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as file:
+            if file.read(4) not in _ZIP_PREFIXES:
+                file.seek(0)
+                return {"array": _read_checked_array(file, os.fstat(file.fileno()).st_size, path, "array")}
+        with zipfile.ZipFile(path) as archive:
+            members: dict[str, zipfile.ZipInfo] = {}
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    raise GoalFileError(f"{path}: member {info.filename!r} is not a .npy array")
+                members[info.filename[: -len(".npy")]] = info
+            names = sorted(members) if select is None else select(sorted(members))
+            arrays: dict[str, np.ndarray] = {}
+            total_cells = 0
+            for name in names:
+                with archive.open(members[name]) as member:
+                    arrays[name] = _read_checked_array(
+                        member, members[name].file_size, path, name, total_cells
+                    )
+                total_cells += arrays[name].size
+            return arrays
+    except FileNotFoundError as error:
+        raise GoalFileError(f"{kind} not found: {path}") from error
+    except GoalFileError:
+        raise
+    except CORRUPT_FILE_ERRORS as error:
+        raise GoalFileError(f"could not read {kind} {path} (truncated or corrupt?): {error}") from error
 
 
 def load_craftassist_schematic(path: str | Path, on_unknown: UnknownPolicy = "error") -> np.ndarray:
@@ -230,11 +320,10 @@ def load_craftassist_schematic(path: str | Path, on_unknown: UnknownPolicy = "er
         raw = np.load(path, mmap_mode="r", allow_pickle=False)  # the header only, until checked
         if isinstance(raw, np.ndarray) and raw.ndim == 4:
             _check_array_shape(raw.shape, path, "the CraftAssist schematic", (0, 1, 2))
-        if isinstance(raw, np.ndarray):
             raw = np.array(raw)
     except FileNotFoundError as error:
         raise GoalFileError(f"file not found: {path}") from error
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+    except CORRUPT_FILE_ERRORS as error:
         if isinstance(error, GoalFileError):
             raise
         raise GoalFileError(
@@ -318,6 +407,8 @@ def load_grabcraft_json(path: str | Path, on_unknown: UnknownPolicy = "error") -
                     raise GoalFileError(
                         f"{path}: the GrabCraft file lists more than {MAX_STRUCTURE_BLOCKS} blocks"
                     )
+    if not entries:
+        raise GoalFileError(f"{path}: the GrabCraft file lists no blocks")
     shape = (max(e[0] for e in entries), max(e[1] for e in entries), max(e[2] for e in entries))
     blocks = np.zeros(shape, dtype=np.uint8)
     exact, loose = grabcraft_block_map(), _grabcraft_loose_map()
@@ -368,27 +459,7 @@ def load_block_arrays(path: str | Path) -> list[np.ndarray]:
     become their built part (:func:`mbag_env.goals.splits.built_part`).
     """
     path = Path(path)
-    try:
-        loaded = np.load(path, mmap_mode="r", allow_pickle=False)  # .npy: the header only, until checked
-        if isinstance(loaded, np.ndarray):
-            shape = loaded.shape
-            _check_array_shape(shape, path, "array 'array'", range(max(0, len(shape) - 3), len(shape)))
-            arrays = {"array": np.array(loaded)}
-        else:
-            with loaded:
-                for name, shape in _npz_headers(path).items():
-                    _check_array_shape(
-                        shape, path, f"array {name!r}", range(max(0, len(shape) - 3), len(shape))
-                    )
-                arrays = {name: loaded[name] for name in sorted(loaded.files)}
-    except FileNotFoundError as error:
-        raise GoalFileError(f"file not found: {path}") from error
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        if isinstance(error, GoalFileError):
-            raise
-        raise GoalFileError(
-            f"could not read block array file {path} (truncated or corrupt?): {error}"
-        ) from error
+    arrays = read_block_array_file(path, "block array file")
     if not arrays:
         raise GoalFileError(f"{path}: the file holds no arrays")
     structures = []
@@ -410,10 +481,10 @@ def load_structures(path: str | Path, on_unknown: UnknownPolicy = "error") -> li
     if suffix == ".npy":
         try:
             header = np.load(path, mmap_mode="r", allow_pickle=False)
-            is_schematic = header.ndim == 4 and header.shape[-1] == 2
+            is_schematic = isinstance(header, np.ndarray) and header.ndim == 4 and header.shape[-1] == 2
         except FileNotFoundError as error:
             raise GoalFileError(f"file not found: {path}") from error
-        except (OSError, ValueError, EOFError) as error:
+        except CORRUPT_FILE_ERRORS as error:
             raise GoalFileError(f"could not read {path} (truncated or corrupt?): {error}") from error
         if is_schematic:
             return [load_craftassist_schematic(path, on_unknown)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test
 
 import mbag_env
@@ -55,3 +56,52 @@ def test_shared_reward_and_player_order() -> None:
     assert rewards["human"] == rewards["assistant"]
     assert env.state()[0][cell] == 6
     np.testing.assert_array_equal(observations["human"]["world"][0][:, 0], 1)
+
+
+def test_aec_bad_action_is_refused_at_once_and_env_stays_usable() -> None:
+    env = mbag_env.env(world_size=(6, 6, 6), horizon=30)
+    env.reset(seed=0)
+    actions = env.unwrapped.batch.actions
+    place = actions.encode("place", (1, 2, 1), 6)
+    before = env.unwrapped.get_state()
+    for bad in (10**9, -1, actions.n, 2.0, "3", True, None):
+        with pytest.raises(ValueError, match=r"agent 'human'.*invalid action"):
+            env.step(bad)
+        assert env.agent_selection == "human", "a refused action must not pass the turn on"
+    np.testing.assert_array_equal(env.unwrapped.get_state()["world"]["blocks"], before["world"]["blocks"])
+    env.step(np.int64(place))
+    with pytest.raises(ValueError, match=r"agent 'assistant'.*1000000000"):
+        env.step(10**9)
+    assert env.agent_selection == "assistant"
+    env.step(actions.encode("noop"))
+    assert env.unwrapped.state()[0][1, 2, 1] == 6, "the world must step once both agents acted"
+    assert env.agent_selection == "human"
+    env.step(0)
+    env.step(0)  # a following full round works too
+
+
+def test_aec_masked_out_action_is_accepted_like_the_parallel_env() -> None:
+    env = mbag_env.env(world_size=(6, 6, 6), horizon=30, action_masks=True)
+    env.reset(seed=0)
+    mask = env.observe("human")["action_mask"]
+    masked_out = int(np.flatnonzero(~mask)[0])
+    env.step(masked_out)  # in range, so accepted; it changes nothing, as in the parallel env
+    env.step(0)
+    assert env.infos["human"]["action"] == masked_out
+    assert not env.infos["human"]["action_valid"]
+    assert env.infos["assistant"]["action_valid"]
+
+
+def test_parallel_bad_action_is_refused_and_env_stays_usable() -> None:
+    env = small_parallel()
+    env.reset(seed=0)
+    before = env.get_state()
+    with pytest.raises(ValueError, match=r"agent 'assistant'.*1000000000"):
+        env.step({"human": 0, "assistant": 10**9})
+    with pytest.raises(ValueError, match=r"agent 'human'"):
+        env.step({"human": 10**9, "assistant": 0})
+    after = env.get_state()
+    for key, value in before["world"].items():
+        np.testing.assert_array_equal(after["world"][key], value, err_msg=key)
+    _, _, _, _, infos = env.step({"human": 0, "assistant": 0})
+    assert infos["human"]["timestep"] == 1 and infos["human"]["action_valid"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -123,3 +124,84 @@ def test_manifest_entries_match_files() -> None:
     raw = json.loads((goal_assets_dir() / "manifest.json").read_text())
     for entry in raw["datasets"]:
         assert sha256_file(goal_assets_dir() / entry["file"]) == entry["sha256"]
+
+
+def _npz_with_header(path: Path, header: dict, data: bytes) -> Path:
+    """An .npz whose ``goals.npy`` has a handwritten header (claiming any shape) over ``data``."""
+    text = repr(header).encode("latin1").ljust(118) + b"\n"
+    member = b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + data
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("goals.npy", member)
+    return path
+
+
+def test_oversized_dataset_is_refused_from_its_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    huge = _npz_with_header(
+        tmp_path / "huge.npz", {"descr": "|u1", "fortran_order": False, "shape": (2**40, 4, 4, 4)}, b"\0" * 64
+    )
+    with pytest.raises(GoalFileError, match=r"huge\.npz.*more than the \d+ allowed"):
+        load_goal_dataset(huge)
+    wide = _npz_with_header(
+        tmp_path / "wide.npz", {"descr": "|u1", "fortran_order": False, "shape": (1, 4, 4, 300)}, b""
+    )
+    with pytest.raises(GoalFileError, match=r"wide\.npz.*axis 3 has 300 cells"):
+        load_goal_dataset(wide)
+    short = _npz_with_header(
+        tmp_path / "short.npz", {"descr": "<i8", "fortran_order": False, "shape": (5, 4, 4, 4)}, b"\1" * 100
+    )
+    with pytest.raises(GoalFileError, match=r"short\.npz.*truncated"):
+        load_goal_dataset(short)
+    goals = np.stack([initial_world((4, 5, 4))] * 3)
+    save_goal_dataset(tmp_path / "ok.npz", goals)
+    monkeypatch.setattr("mbag_env.goals.loaders.MAX_ARRAY_CELLS", goals.size - 1)
+    with pytest.raises(GoalFileError, match=r"ok\.npz.*\(240 cells\), more than the 239"):
+        load_goal_dataset(tmp_path / "ok.npz")
+    monkeypatch.setattr("mbag_env.goals.loaders.MAX_ARRAY_CELLS", goals.size)
+    assert np.array_equal(load_goal_dataset(tmp_path / "ok.npz"), goals)
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.stack([initial_world((4, 5, 4))] * 2).astype(np.float32), "integer block ids"),
+        (np.stack([initial_world((4, 5, 4))] * 2).astype(np.bool_), "integer block ids"),
+        (np.zeros((2, 3), dtype=np.uint8), r"\(N, X, Y, Z\)"),
+        (np.zeros((0, 4, 5, 4), dtype=np.uint8), "non-empty"),
+        (np.full((1, 4, 5, 4), 12, dtype=np.int64), "invalid goal.*block id"),
+        (np.stack([initial_world((4, 5, 4)) - 2]).astype(np.int8), "invalid goal.*block id -2"),
+    ],
+)
+def test_wrong_dtype_shape_or_ids_are_goal_file_errors(
+    tmp_path: Path, array: np.ndarray, message: str
+) -> None:
+    path = tmp_path / "odd.npz"
+    np.savez(path, goals=array)
+    with pytest.raises(GoalFileError, match=rf"odd\.npz.*{message}"):
+        load_goal_dataset(path)
+
+
+def test_every_truncation_and_damaged_header_is_a_goal_file_error(tmp_path: Path) -> None:
+    goals = np.stack([initial_world((4, 5, 4))] * 3)
+    goals[1, 2, 2, 2] = 6
+    save_goal_dataset(tmp_path / "good.npz", goals)
+    data = (tmp_path / "good.npz").read_bytes()
+    damaged = tmp_path / "damaged.npz"
+    for cut in range(len(data)):
+        damaged.write_bytes(data[:cut])
+        with pytest.raises(GoalFileError, match="damaged.npz"):
+            load_goal_dataset(damaged)
+    # The central directory's flag bits (bit 0: encrypted) and compression method made zipfile raise
+    # RuntimeError and NotImplementedError; a flipped data byte, zlib.error or a bad CRC.
+    central = data.index(b"PK\x01\x02")
+    for offset, value in [
+        (central + 8, 1),
+        (central + 10, 99),
+        (len(data) // 3, data[len(data) // 3] ^ 0xFF),
+    ]:
+        flipped = bytearray(data)
+        flipped[offset] = value
+        damaged.write_bytes(bytes(flipped))
+        with pytest.raises(GoalFileError, match="damaged.npz"):
+            load_goal_dataset(damaged)

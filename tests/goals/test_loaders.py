@@ -146,6 +146,8 @@ def test_grabcraft_names_and_unknown_names(tmp_path: Path) -> None:
         ('{"0": {"1": {"1": {"name": "Cobblestone"}}}}', "below 1"),
         ('{"1": {"1": {"1": {"id": 3}}}}', "no 'name' string"),
         ('{"1": [1]}', "must be a JSON object"),
+        ('{"1": {}}', "lists no blocks"),
+        ('{"1": {"2": {}}, "3": {}}', "lists no blocks"),
     ],
 )
 def test_bad_grabcraft_files(tmp_path: Path, content: str, message: str) -> None:
