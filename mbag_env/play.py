@@ -14,6 +14,11 @@ there; ``[``/``]`` or PageDown/PageUp change the panel's layer; Q/E rotate the v
 the goal ghost; N or Enter waits one step; T gives a block to the assistant (finite blocks
 only); P pauses; H hides the help; Esc saves and quits.
 
+**Quitting.** Esc or closing the window saves the episode in progress and ``mbag-play`` exits
+with status 0. Ctrl-C in the terminal saves it the same way and exits with status 130 (the
+shell's convention for an interrupt, as ``mbag-leaderboard`` does). A failing assistant exits
+with status 1 (the episode so far is saved), a bad option or assistant spec with status 2.
+
 **Validity.** The panel marks, from the person's own action mask (the env's validity, reach and
 line of sight included), where a click acts now (a green dot on air, a green frame on a block)
 and where it cannot (red tint: out of reach or out of sight). A click or move that is not valid
@@ -73,6 +78,7 @@ from mbag_env.evaluation.assistant_specs import (  # noqa: E402
     AssistantSpecError,
     parse_assistant_spec,
 )
+from mbag_env.evaluation.episode_tasks import warm_up  # noqa: E402
 from mbag_env.evaluation.recording import EpisodeRecording, check_action, state_digest  # noqa: E402
 from mbag_env.humans.policy import Policy  # noqa: E402
 from mbag_env.render.window import (  # noqa: E402
@@ -670,20 +676,28 @@ class PlaySession:
     # ----------------------------------------------------------------- loop
     def run(self, max_frames: int | None = None) -> list[Path]:
         """Run the window until the person quits (or for ``max_frames`` frames); return the paths
-        of the recordings saved so far. The window closes when the person quits."""
+        of the recordings saved so far. The window closes when the person quits.
+
+        A :class:`KeyboardInterrupt` (Ctrl-C) saves the episode in progress and closes the window
+        as Esc does (:meth:`quit`), then propagates; the paths are in :attr:`saved`."""
         frames = 0
-        while self.running and (max_frames is None or frames < max_frames):
-            for event in pygame.event.get():
-                self.handle_event(event)
+        try:
+            while self.running and (max_frames is None or frames < max_frames):
+                for event in pygame.event.get():
+                    self.handle_event(event)
+                    if not self.running:
+                        break
                 if not self.running:
                     break
-            if not self.running:
-                break
-            self.tick()
-            self.window.draw(self.frame())
-            if self.fps:
-                self._frame_clock.tick(self.fps)
-            frames += 1
+                self.tick()
+                self.window.draw(self.frame())
+                if self.fps:
+                    self._frame_clock.tick(self.fps)
+                frames += 1
+        except KeyboardInterrupt:  # Ctrl-C in the terminal: save and quit exactly like Esc, then re-raise
+            self.quit()
+            self.window.close()
+            raise
         if not self.running:
             self.window.close()
         return list(self.saved)
@@ -769,8 +783,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # module:factory assistants from the working folder
     try:
+        return _play(args)
+    except KeyboardInterrupt:  # Ctrl-C before the window ran (the warm-up, loading the assistant)
+        print("mbag-play: interrupted", file=sys.stderr)
+        return 130
+
+
+def _play(args: argparse.Namespace) -> int:
+    """:func:`main` once the arguments are parsed."""
+    try:
         config = config_from_args(args)
         spec = None if args.assistant is None else parse_assistant_spec(args.assistant)
+        warm_up()  # compile the kernels before the window opens (announced on a first run)
         session = PlaySession(
             config,
             assistant=spec,
@@ -783,14 +807,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AssistantSpecError, ValueError, WindowError) as error:
         print(f"mbag-play: error: {error}", file=sys.stderr)
         return 2
+    status = 0
     try:
         paths = session.run()
     except AssistantFailure as error:
         print(f"mbag-play: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # run() saved the episode in progress, as Esc does
+        paths, status = list(session.saved), 130
     if paths:
         print(f"{len(paths)} recording(s) saved; replay with: mbag-replay {paths[-1]}")
-    return 0
+    return status
 
 
 if __name__ == "__main__":

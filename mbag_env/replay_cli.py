@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mbag_env.core.actions import ActionSpace
+from mbag_env.evaluation.episode_tasks import warm_up
 from mbag_env.evaluation.recording import EpisodeRecording, RecordingError, ReplayMismatchError, replay
 
 if TYPE_CHECKING:  # the window (pygame) is imported only where a window is drawn
@@ -524,8 +525,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             # videos need no visible window: draw off screen unless a video driver was chosen
             os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         episodes = []
-        for path in args.recordings:
-            episodes.append(ReplayedEpisode.load(path))
+        for index, path in enumerate(args.recordings):
+            recording = EpisodeRecording.load(path)  # checked before anything else is printed
+            if index == 0:
+                warm_up()  # compile the kernels (announced on a first run) before replaying
+            episodes.append(ReplayedEpisode.from_recording(recording, Path(path).name))
             print(f"{path}: {episodes[-1].num_steps} steps replayed exactly")
         if args.out is None:
             from mbag_env.render.window import WindowError

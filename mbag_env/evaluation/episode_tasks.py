@@ -3,20 +3,20 @@ plays it and returns its JSON-ready result (never raising for a failing assistan
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mbag_env.compile_cache import WarmUp, compile_notice
 from mbag_env.config import MbagConfig
 from mbag_env.envs.single import MbagEnv
 from mbag_env.evaluation.assistant_specs import AssistantSpec
 from mbag_env.evaluation.assistants import make_scripted_assistant
 from mbag_env.evaluation.metrics import episode_metrics
 from mbag_env.evaluation.recording import export_gif, run_episode
-from mbag_env.evaluation.suites import Suite, shipped_test_goals
+from mbag_env.evaluation.suites import SUITES, Suite, shipped_test_goals
 
 
 @dataclass(frozen=True)
@@ -98,19 +98,25 @@ def run_task(task: EpisodeTask) -> dict[str, Any]:
     return result
 
 
-def warm_up(suite: Suite) -> float:
-    """Compile (or load from numba's cache) the kernels an episode needs, in this process, and
-    return the seconds it took: a short episode with the oracle beside the suite's first human.
+def warm_up(suite: Suite | None = None) -> WarmUp:
+    """Compile (or load from numba's cache) the kernels an episode needs, in this process: a short
+    episode with the oracle beside the suite's first human (default: the quick suite's), inside
+    :func:`~mbag_env.compile_cache.compile_notice`, which announces a cold cache on stderr before
+    compiling and the seconds it took after. Returns what it measured.
 
-    Done before starting worker processes, so that they load the cache instead of all compiling
-    the same kernels at once.
+    Every command line tool calls it before its real work; the leaderboard does so before starting
+    worker processes, so that they load the cache instead of all compiling the same kernels at once.
     """
-    start = time.perf_counter()
-    goals = shipped_test_goals(suite.world_size)
-    config = MbagConfig(world_size=suite.world_size, num_players=2, horizon=2, goal=goals[suite.houses[0]])
-    env = MbagEnv(config, agent=1, human_policy=suite.humans[0])
-    run_episode(env, make_scripted_assistant("oracle", env), seed=0)
-    return time.perf_counter() - start
+    if suite is None:
+        suite = SUITES["quick"]
+    with compile_notice() as timing:
+        goals = shipped_test_goals(suite.world_size)
+        config = MbagConfig(
+            world_size=suite.world_size, num_players=2, horizon=2, goal=goals[suite.houses[0]]
+        )
+        env = MbagEnv(config, agent=1, human_policy=suite.humans[0])
+        run_episode(env, make_scripted_assistant("oracle", env), seed=0)
+    return timing
 
 
 def _file_label(text: str) -> str:

@@ -29,12 +29,15 @@ both columns, overall and per scripted human, with 95% Student-t intervals over 
 finished (:func:`~.leaderboard_summary.paired_differences`). The reference is ``idle`` when it is evaluated;
 ``--reference LABEL`` picks another evaluated assistant.
 
-Episodes run in worker processes (``--workers``) or on a Ray cluster (``--ray ADDRESS``). Each
+Episodes run in worker processes (``--workers``) or on a Ray cluster (``--ray ADDRESS``; when no
+cluster answers there, one line says so and the exit status is 2, before any file is written). Each
 finished episode is appended to ``episodes.jsonl`` at once; ``leaderboard.json``,
 ``leaderboard.md`` and ``leaderboard.png`` are written at the end (also after Ctrl-C, from what
 finished), each atomically (:mod:`.atomic`: a crash leaves the previous file, never a partial one).
 A malformed spec, a missing checkpoint, or an assistant that raises or returns an invalid action
-is reported by name; its episodes are recorded as failed and the run goes on. An assistant that
+is reported by name; its episodes are recorded as failed and the run goes on. After the run, each
+assistant with failed episodes gets one line on stderr: how many failed and the first error (every
+error is in the JSON files). An assistant that
 kills its worker process (``os._exit``, a segfault) fails only the episode it was playing: the
 worker is replaced and the other episodes go on. Worker processes die with the main process
 (``PR_SET_PDEATHSIG`` on Linux, and a watchdog thread that exits when the parent is gone), so a
@@ -53,6 +56,9 @@ A ``module:factory`` spec imports (runs) that module. The working folder is appe
 ``sys.path`` (after the installed packages, only when a spec names a module) so that factories
 there are found; ``python -m`` itself would put it first.
 
+The first run of a version compiles the kernels (about a minute, announced on stderr by
+:func:`~.episode_tasks.warm_up`); the reported wall time includes that warm-up.
+
 This module is the command line and chooses where episodes run (:func:`execute`); the parts live in
 :mod:`.suites` (the suites), :mod:`.assistant_specs` (parsing specs), :mod:`.episode_tasks` (playing
 one episode), :mod:`.worker_pool` (worker processes), :mod:`.run_store` (``run.json``,
@@ -69,6 +75,7 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -92,7 +99,9 @@ from mbag_env.humans.scripted import HumanModel
 __all__ = [
     "SUITES",
     "AssistantSpecError",
+    "RayConnectionError",
     "Suite",
+    "connect_ray",
     "episode_seeds",
     "execute",
     "main",
@@ -107,6 +116,7 @@ def execute(
     on_result: Callable[[dict[str, Any]], None],
     workers: int = 1,
     ray_address: str | None = None,
+    ray: Any = None,
 ) -> None:
     """Run ``tasks`` in this process, in ``workers`` processes, or on Ray, calling ``on_result``
     with each result as it finishes (in completion order).
@@ -114,9 +124,19 @@ def execute(
     With worker processes, a worker that dies (``os._exit``, a segfault, the OOM killer) fails
     only the episode it was playing; it is replaced and the other episodes go on. Workers die
     with this process (see :func:`~mbag_env.evaluation.worker_pool._die_with_parent`).
+
+    With ``ray_address``, ``ray`` is the module already connected by :func:`connect_ray` (the
+    caller then shuts it down); without it, this connects and shuts Ray down itself.
     """
     if ray_address is not None:
-        _execute_on_ray(tasks, on_result, ray_address)
+        if ray is not None:
+            _execute_on_ray(tasks, on_result, ray)
+            return
+        ray = connect_ray(ray_address)
+        try:
+            _execute_on_ray(tasks, on_result, ray)
+        finally:
+            ray.shutdown()  # stops a local instance; only disconnects from a cluster
     elif workers <= 1 or len(tasks) <= 1:
         for task in tasks:
             on_result(run_task(task))
@@ -124,18 +144,45 @@ def execute(
         execute_in_processes(tasks, on_result, workers)
 
 
-def _execute_on_ray(
-    tasks: Sequence[EpisodeTask], on_result: Callable[[dict[str, Any]], None], address: str
-) -> None:
-    """Play ``tasks`` as Ray tasks (one CPU each) on the cluster at ``address`` (``"local"``: a local
-    instance), calling ``on_result`` as they finish; a task Ray could not run fails its episode."""
+class RayConnectionError(RuntimeError):
+    """Ray is installed but no cluster could be reached (or no local instance started)."""
+
+
+def connect_ray(address: str) -> Any:
+    """Import Ray and connect to the cluster at ``address`` (``"local"``: start a local instance);
+    return the ``ray`` module.
+
+    Raises:
+        SystemExit: when Ray is not installed (the message says how to install it).
+        RayConnectionError: when ``ray.init`` fails; the message is one line with what to do.
+    """
     try:
         import ray
     except ImportError as error:
         raise SystemExit(
             f"--ray needs the ray package ({error}); install it with: pip install 'mbag_env[ray]'"
         ) from None
-    ray.init(address=None if address == "local" else address, ignore_reinit_error=True, log_to_driver=False)
+    try:
+        ray.init(
+            address=None if address == "local" else address, ignore_reinit_error=True, log_to_driver=False
+        )
+    except Exception as error:  # ConnectionError, TimeoutError, RuntimeError, ... depending on the failure
+        lines = str(error).strip().splitlines()
+        reason = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+        if address == "local":
+            raise RayConnectionError(f"cannot start a local Ray instance: {reason}") from error
+        raise RayConnectionError(
+            f"cannot connect to a Ray cluster at {address!r}: {reason}; "
+            "start one with `ray start --head` or use --ray local"
+        ) from error
+    return ray
+
+
+def _execute_on_ray(
+    tasks: Sequence[EpisodeTask], on_result: Callable[[dict[str, Any]], None], ray: Any
+) -> None:
+    """Play ``tasks`` as Ray tasks (one CPU each) with the connected ``ray`` module, calling
+    ``on_result`` as they finish; a task Ray could not run fails its episode."""
     remote_task = ray.remote(num_cpus=1)(run_task)
     pending = {remote_task.remote(task): task for task in tasks}
     try:
@@ -151,7 +198,6 @@ def _execute_on_ray(
     finally:
         for reference in pending:
             ray.cancel(reference)
-        ray.shutdown()  # stops a local instance; only disconnects from a cluster
 
 
 # ----------------------------------------------------------------------------- command line
@@ -312,9 +358,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         for house in suite.houses
         for seed in suite.seeds
     ]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with locked(out_dir):
-        return _run(args, suite, out_dir, specs, invalid, tasks, reference)
+    ray = None
+    if args.ray is not None:
+        # before anything is written: a run that cannot start leaves the output folder as it was
+        try:
+            ray = connect_ray(args.ray)
+        except RayConnectionError as error:
+            print(f"mbag-leaderboard: error: {error}", file=sys.stderr)
+            return 2
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with locked(out_dir):
+            return _run(args, suite, out_dir, specs, invalid, tasks, reference, ray)
+    finally:
+        if ray is not None:
+            ray.shutdown()  # stops a local instance; only disconnects from a cluster
 
 
 def _run(
@@ -325,6 +383,7 @@ def _run(
     invalid: dict[str, str],
     tasks: Sequence[EpisodeTask],
     reference: str,
+    ray: Any = None,
 ) -> int:
     """The run of :func:`main` once the output folder is locked: resume, play, write the tables."""
     header = run_header(suite, args.seed)
@@ -352,13 +411,13 @@ def _run(
             )
     done = {(r["assistant"], r["human"], r["house"], r["seed"]) for r in kept}
     todo = [task for task in tasks if task.key not in done]
+    start = time.perf_counter()  # the reported time includes the warm-up (compiling, on a first run)
+    warm_up_seconds = 0.0
     if todo and args.ray is None:
-        compile_seconds = warm_up(suite)
-        if compile_seconds > 5:
-            print(f"compiled the numba kernels in {compile_seconds:.0f} s (once per version of the sources)")
+        warm_up_seconds = warm_up(suite).seconds
     partial_path = out_dir / EPISODES_FILE
     results: list[dict[str, Any]] = []
-    start = time.perf_counter()
+    failures: dict[str, list[str]] = {}  # assistant -> error messages of its failed episodes, in order
     from tqdm import tqdm
 
     progress = tqdm(
@@ -376,23 +435,29 @@ def _run(
             partial.write(line + "\n")
             partial.flush()
             results.append(json.loads(line))  # as a resumed run reads it back
-            if result["status"] != "ok":
-                progress.write(
-                    f"failed: {result['assistant']} on house {result['house']} with {result['human']}: "
-                    f"{result['error']}"
-                )
+            if result["status"] != "ok":  # summed up per assistant after the run (one line each)
+                failures.setdefault(result["assistant"], []).append(str(result.get("error")))
+                progress.set_postfix(failed=sum(map(len, failures.values())), refresh=False)
             progress.update(1)
 
         try:
-            execute(todo, on_result, workers=args.workers, ray_address=args.ray)
+            execute(todo, on_result, workers=args.workers, ray_address=args.ray, ray=ray)
         except KeyboardInterrupt:
             interrupted = True
             progress.write(f"interrupted: writing the {len(kept) + len(results)} finished episodes")
     progress.close()
     elapsed = time.perf_counter() - start
+    ran = Counter(result["assistant"] for result in results)
+    for assistant, errors in failures.items():
+        print(
+            f"failed: {assistant}: {len(errors)} of {ran[assistant]} episodes; first error: {errors[0]} "
+            f"(every error is in {out_dir / 'leaderboard.json'})",
+            file=sys.stderr,
+        )
     board = summarise(suite, specs, invalid, [*kept, *results], args.seed, reference=reference)
     board["run"] = {
         "wall_seconds": round(elapsed, 2),
+        "warm_up_seconds": round(warm_up_seconds, 2),
         "workers": 1 if args.ray else args.workers,
         "ray": args.ray,
         "complete": not interrupted,
@@ -403,6 +468,7 @@ def _run(
     print(markdown_table(board))
     print(
         f"{len(results)} episodes in {elapsed:.1f} s"
+        + (f" (warm-up included: {warm_up_seconds:.1f} s)" if warm_up_seconds >= 1 else "")
         + (f" ({len(kept)} resumed from {partial_path})" if kept else "")
         + f"; wrote {', '.join(str(p) for p in paths.values())}"
     )

@@ -330,6 +330,60 @@ def test_ray_missing_gives_a_clear_message(tmp_path: Path, monkeypatch: pytest.M
         run(tmp_path, "--houses", "1", "--ray", "auto", "idle")
 
 
+class UnreachableRay(FakeRay):
+    """Ray without a running cluster: ``init`` fails as ``ray.init(address="auto")`` does."""
+
+    def init(self, address: str | None = None, **options: Any) -> None:
+        self.addresses.append(address)
+        raise ConnectionError(
+            "Could not find any running Ray instance. Please specify the one to connect to by setting "
+            "`--address` flag or `RAY_ADDRESS` environment variable.\n(a second line of details)"
+        )
+
+
+def test_ray_without_a_cluster_is_one_line_and_exit_2_before_any_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = UnreachableRay()
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    out = tmp_path / "new"
+    assert run(out, "--houses", "1", "--ray", "auto", "idle") == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "mbag-leaderboard: error: cannot connect to a Ray cluster at 'auto': ConnectionError: Could not "
+        "find any running Ray instance. Please specify the one to connect to by setting `--address` flag "
+        "or `RAY_ADDRESS` environment variable.; start one with `ray start --head` or use --ray local\n"
+    )
+    assert captured.out == "" and not out.exists() and fake.addresses == ["auto"]
+    # an earlier run's folder is left exactly as it was (no emptied episodes.jsonl, no lock file)
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "episodes.jsonl").write_text('{"assistant": "idle"}\n')
+    assert run(old, "--houses", "1", "--ray", "10.0.0.1:6379", "--fresh", "idle") == 2
+    assert "cluster at '10.0.0.1:6379'" in capsys.readouterr().err
+    assert sorted(p.name for p in old.iterdir()) == ["episodes.jsonl"]
+    assert (old / "episodes.jsonl").read_text() == '{"assistant": "idle"}\n'
+
+
+def test_a_broken_assistant_gets_one_line_with_its_count_and_first_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    specs = ["idle", f"crash={FACTORIES}:crashing", f"{FACTORIES}:out_of_range"]
+    assert run(tmp_path, "--houses", "2", "--workers", "1", *specs) == 1
+    captured = capsys.readouterr()
+    failed = [line for line in captured.err.splitlines() if line.startswith("failed: ")]
+    details = f"(every error is in {tmp_path / 'leaderboard.json'})"
+    assert len(failed) == 2 and all(line.endswith(details) for line in failed)
+    assert failed[0].startswith(
+        "failed: crash: 8 of 8 episodes; first error: RuntimeError: the assistant crashed"
+    )
+    assert failed[1].startswith(f"failed: {FACTORIES}:out_of_range: 8 of 8 episodes; first error: ")
+    assert "returned an invalid action -5 at step 0" in failed[1]
+    assert not any(line.startswith("failed") for line in captured.out.splitlines())
+    rows = {row["assistant"]: row for row in read_board(tmp_path)["assistants"]}
+    assert rows["crash"]["failed"] == 8 and len(rows["crash"]["errors"]) >= 1  # the details stay in the JSON
+
+
 @pytest.mark.slow
 def test_real_ray_local_cluster(quick_run: tuple[int, Path], tmp_path: Path) -> None:
     pytest.importorskip("ray")

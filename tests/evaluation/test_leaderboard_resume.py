@@ -270,7 +270,7 @@ def test_a_worker_that_dies_fails_only_its_own_episodes(
     statuses = [json.loads(line)["status"] for line in lines_of(tmp_path)]
     assert len(statuses) == 8 and statuses.count("failed") == 4
     captured = capsys.readouterr()
-    assert "failed: exits on house" in captured.out + captured.err
+    assert "failed: exits: 2 of 2 episodes; first error: worker process died (exit code 3)" in captured.err
 
 
 FLAKY = """

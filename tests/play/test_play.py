@@ -204,3 +204,46 @@ def test_a_failing_assistant_stops_the_game_and_keeps_the_episode(tmp_path: Path
     assert not session.running and session.window.closed
     recording = EpisodeRecording.load(session.saved[0])
     assert recording.extra["ended_by"] == "assistant_error" and verify_replay(recording) == 2
+
+
+def test_ctrl_c_saves_the_episode_like_esc_and_exits_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    def interrupted_after(*frames: list[pygame.event.Event]):
+        script = iter(frames)
+
+        def get() -> list[pygame.event.Event]:
+            events = next(script, None)
+            if events is None:
+                raise KeyboardInterrupt  # Ctrl-C in the terminal while the window runs
+            return events
+
+        return get
+
+    # The session itself: Ctrl-C saves like Esc, closes the window, and propagates.
+    session = PlaySession(small_config(), assistant="idle", seed=2, step_rate=0, record_dir=tmp_path, fps=0)
+    monkeypatch.setattr(pygame.event, "get", interrupted_after([key(pygame.K_RETURN)], [key(pygame.K_n)]))
+    with pytest.raises(KeyboardInterrupt):
+        session.run()
+    assert not session.running and session.window.closed and len(session.saved) == 1
+    recording = EpisodeRecording.load(session.saved[0])
+    assert recording.num_steps == 1 and recording.extra["ended_by"] == "player"  # as Esc records it
+    assert not recording.terminated and not recording.truncated and verify_replay(recording) == 1
+
+    # mbag-play: no traceback, the episode saved, exit status 130 (Esc exits 0).
+    folder = tmp_path / "cli"
+    arguments = ["--small", "--assistant", "idle", "--seed", "3", "--rate", "0", "--record-dir", str(folder)]
+    monkeypatch.setattr(
+        pygame.event, "get", interrupted_after([key(pygame.K_RETURN)], [key(pygame.K_n)], [key(pygame.K_n)])
+    )
+    capsys.readouterr()
+    assert main(arguments) == 130
+    (path,) = folder.glob("*.npz")
+    assert EpisodeRecording.load(path).num_steps == 2
+    captured = capsys.readouterr()
+    assert f"replay with: mbag-replay {path}" in captured.out and "Traceback" not in captured.err
+    monkeypatch.setattr(
+        pygame.event, "get", lambda: [key(pygame.K_RETURN), key(pygame.K_n), key(pygame.K_ESCAPE)]
+    )
+    assert main([*arguments[:-1], str(tmp_path / "esc")]) == 0
+    assert len(list((tmp_path / "esc").glob("*.npz"))) == 1
