@@ -28,7 +28,7 @@ with package_kernel_cache():
     from mbag_env.blocks import BLOCK_NAMES
     from mbag_env.config import DEFAULT_WORLD_SIZE, SMALL_WORLD_SIZE, MbagConfig, RewardShaping
     from mbag_env.core.actions import ActionSpace
-    from mbag_env.envs.parallel import MbagAECEnv, MbagParallelEnv, env, parallel_env
+    from mbag_env.envs.parallel import MbagAECEnv, MbagParallelEnv, env, parallel_env, supersuit_vec_env
     from mbag_env.envs.single import MbagEnv
     from mbag_env.envs.vector import MbagVectorEnv
     from mbag_env.humans.policy import Policy
@@ -47,6 +47,7 @@ __all__ = [
     "RewardShaping",
     "env",
     "parallel_env",
+    "supersuit_vec_env",
     "ENV_IDS",
 ]
 

@@ -82,41 +82,47 @@ resume). :func:`policy_from_checkpoint` makes the checkpoint playable through
 :func:`baselines.common.policy.load_policy`.
 """
 
-from baselines.dreamer.core import (
-    PRESETS,
-    DreamerConfig,
-    ReturnScale,
-    TwoHot,
-    config_for_preset,
-    kl_losses,
-    lambda_returns,
-    masked_entropy,
-    masked_unimix_log_probs,
-    sample_categorical,
-    straight_through_sample,
-    symexp,
-    symlog,
-    unimix_probs,
-)
-from baselines.dreamer.networks import (
-    RSSM,
-    Actor,
-    DreamerAgent,
-    WorldModel,
-    observation_tensors,
-    previous_actions,
-    vector_input,
-)
-from baselines.dreamer.replay import ReplayBuffer
-from baselines.dreamer.training import (
-    DreamerPolicy,
-    agent_from_checkpoint,
-    config_from_payload,
-    main,
-    make_envs,
-    policy_from_checkpoint,
-    train,
-)
+from mbag_env.compile_cache import package_kernel_cache
+
+# numba fixes a kernel's cache folder when its decorator runs: importing the modules here, inside
+# the block, caches the compiled kernels (decoded_mask's) in mbag_env's versioned folder
+# (~/.cache/mbag_env/numba-<hash>, see mbag_env.compile_cache) and not in __pycache__.
+with package_kernel_cache():
+    from baselines.dreamer.core import (
+        PRESETS,
+        DreamerConfig,
+        ReturnScale,
+        TwoHot,
+        config_for_preset,
+        kl_losses,
+        lambda_returns,
+        masked_entropy,
+        masked_unimix_log_probs,
+        sample_categorical,
+        straight_through_sample,
+        symexp,
+        symlog,
+        unimix_probs,
+    )
+    from baselines.dreamer.networks import (
+        RSSM,
+        Actor,
+        DreamerAgent,
+        WorldModel,
+        observation_tensors,
+        previous_actions,
+        vector_input,
+    )
+    from baselines.dreamer.replay import ReplayBuffer
+    from baselines.dreamer.training import (
+        DreamerPolicy,
+        agent_from_checkpoint,
+        config_from_payload,
+        main,
+        make_envs,
+        policy_from_checkpoint,
+        train,
+    )
 
 __all__ = [
     "PRESETS",

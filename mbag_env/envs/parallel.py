@@ -2,7 +2,8 @@
 
 ``parallel_env()`` gives the :class:`MbagParallelEnv`; ``env()`` gives the AEC version
 (:class:`MbagAECEnv`), PettingZoo's standard ``parallel_to_aec`` converter with each action checked
-when it is given.
+when it is given; ``supersuit_vec_env()`` gives SuperSuit's vector env over all agents (with
+``uniform_spaces=True``, which SuperSuit needs).
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ class MbagParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
 
     Per-agent observation spaces differ: only the goal-aware players (by default player 0,
     the human) have the goal channel, unless ``uniform_spaces=True`` gives everyone a goal
-    channel (zeros for those who may not see θ). Rewards are shared (plus any per-player
-    shaping). See :class:`mbag_env.envs.single.MbagEnv` for the observation and action layout.
+    channel (zeros for those who may not see θ): tools that stack all agents' observations,
+    such as SuperSuit, need that (see :func:`supersuit_vec_env`). Rewards are shared (plus any
+    per-player shaping). See :class:`mbag_env.envs.single.MbagEnv` for the observation and action layout.
 
     Args:
         config: a full :class:`~mbag_env.config.MbagConfig`; or give its fields as keywords.
@@ -239,3 +241,51 @@ class MbagAECEnv(parallel_to_aec_wrapper):
 def env(**kwargs: Any) -> MbagAECEnv:
     """The PettingZoo AEC env (:class:`MbagAECEnv`; keywords as for :class:`MbagParallelEnv`)."""
     return MbagAECEnv(parallel_env(**kwargs))
+
+
+def supersuit_vec_env(
+    num_worlds: int = 1,
+    *,
+    num_cpus: int = 0,
+    base_class: str = "gymnasium",
+    config: MbagConfig | None = None,
+    **config_fields: Any,
+) -> Any:
+    """SuperSuit's vector env over every agent of ``num_worlds`` parallel envs, for training one
+    shared policy with single-agent code (``num_worlds * num_players`` slots; slot
+    ``w * num_players + i`` is agent ``i`` of world ``w``).
+
+    SuperSuit needs one observation space for all agents, so the worlds are made with
+    ``uniform_spaces=True``: players that may not see the goal get a goal channel of zeros (the
+    default :func:`parallel_env` gives them none, and SuperSuit refuses it with "observation spaces
+    not consistent"; its ``pad_observations_v0`` does not handle ``Dict`` spaces). Equivalent to::
+
+        env = supersuit.pettingzoo_env_to_vec_env_v1(mbag_env.parallel_env(uniform_spaces=True))
+        env = supersuit.concat_vec_envs_v1(env, num_worlds, num_cpus=num_cpus, base_class=base_class)
+
+    SuperSuit is not a dependency of mbag_env: ``pip install supersuit``.
+
+    Args:
+        num_worlds: how many worlds (parallel envs) to concatenate, at least 1.
+        num_cpus: SuperSuit's worker processes (0: step every world in this process).
+        base_class: SuperSuit's ``base_class`` (``"gymnasium"`` or ``"stable_baselines3"``).
+        config, config_fields: as for :class:`MbagParallelEnv`.
+
+    Raises:
+        ValueError: for ``uniform_spaces=False`` or ``num_worlds < 1``.
+        ImportError: when SuperSuit is not installed.
+    """
+    if config_fields.get("uniform_spaces", True) is not True:
+        raise ValueError(
+            "supersuit_vec_env needs uniform_spaces=True: SuperSuit stacks all agents' observations, "
+            "so they must share one observation space"
+        )
+    if isinstance(num_worlds, bool) or not isinstance(num_worlds, (int, np.integer)) or num_worlds < 1:
+        raise ValueError(f"num_worlds must be an integer >= 1, got {num_worlds!r}")
+    try:
+        import supersuit
+    except ImportError as error:
+        raise ImportError("supersuit_vec_env needs SuperSuit: pip install supersuit") from error
+    world = MbagParallelEnv(config=config, **{**config_fields, "uniform_spaces": True})
+    vector = supersuit.pettingzoo_env_to_vec_env_v1(world)
+    return supersuit.concat_vec_envs_v1(vector, int(num_worlds), num_cpus=num_cpus, base_class=base_class)

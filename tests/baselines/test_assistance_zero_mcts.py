@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 import mbag_env  # noqa: F401
-from baselines.assistance_zero import tree_kernels
-from baselines.assistance_zero.mcts import (
+from baselines.assistance_zero.mcts import (  # mcts imports tree_kernels inside mbag_env's kernel cache
     BatchedMCTS,
     SearchConfig,
     most_visited,
+    tree_kernels,
     two_level_dirichlet_noise,
     visit_policy,
 )

@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+import re
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 import pytest
 from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test
 
 import mbag_env
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+# What PettingZoo's AEC api_test warns about by design (SPEC §5, §7), not a fault:
+BENIGN_AEC_WARNINGS = {
+    # observations are Dicts of world, inventory, timestep and action_mask (SPEC §5)
+    "Observation is not a NumPy array",
+    "Observation space for each agent probably should be gymnasium.spaces.box or gymnasium.spaces.discrete",
+    # the agents are "human" and "assistant" (SPEC §7); "player_i" only for other player counts
+    'We recommend agents to be named in the format <descriptor>_<number>, like "player_0"',
+    # the assistant's world has no goal channel (SPEC §5); uniform_spaces=True gives one of zeros
+    "Agents have different observation space sizes",
+}
+
+
+def warnings_of(check: Callable[[], None]) -> set[str]:
+    """The distinct warning messages ``check`` emits."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check()
+    return {str(warning.message) for warning in caught}
 
 
 def small_parallel(**fields: object) -> mbag_env.MbagParallelEnv:
@@ -14,17 +41,72 @@ def small_parallel(**fields: object) -> mbag_env.MbagParallelEnv:
 
 
 def test_parallel_api() -> None:
-    parallel_api_test(small_parallel(), num_cycles=60)
+    assert warnings_of(lambda: parallel_api_test(small_parallel(), num_cycles=60)) == set()
 
 
 def test_parallel_api_three_players_finite_blocks() -> None:
-    parallel_api_test(
-        small_parallel(num_players=3, infinite_blocks=False, starting_inventory=5), num_cycles=40
-    )
+    env = small_parallel(num_players=3, infinite_blocks=False, starting_inventory=5)
+    assert warnings_of(lambda: parallel_api_test(env, num_cycles=40)) == set()
 
 
 def test_aec_api() -> None:
-    api_test(mbag_env.env(world_size=(6, 6, 6), horizon=30), num_cycles=40)
+    found = warnings_of(lambda: api_test(mbag_env.env(world_size=(6, 6, 6), horizon=30), num_cycles=40))
+    assert found <= BENIGN_AEC_WARNINGS, f"new api_test warnings: {found - BENIGN_AEC_WARNINGS}"
+    assert "Agents have different observation space sizes" in found
+
+
+def test_aec_api_uniform_spaces_has_one_observation_space() -> None:
+    env = mbag_env.env(world_size=(6, 6, 6), horizon=10, uniform_spaces=True)
+    found = warnings_of(lambda: api_test(env, num_cycles=20))
+    assert found <= BENIGN_AEC_WARNINGS - {"Agents have different observation space sizes"}, found
+
+
+def readme_supersuit_snippet() -> str:
+    """The README's code block that uses SuperSuit (in its PettingZoo paragraph)."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    found = [block for block in blocks if "import supersuit" in block]
+    assert len(found) == 1, "the README should have exactly one SuperSuit example"
+    return found[0]
+
+
+def test_readme_supersuit_snippet_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("supersuit")
+    namespace: dict[str, object] = {}
+    exec(compile(readme_supersuit_snippet(), str(README), "exec"), namespace)
+    assert capsys.readouterr().out.strip() == "(8, 4, 11, 10, 10)"
+    vector = namespace["env"]
+    assert vector.num_envs == 8  # type: ignore[attr-defined]
+    world = namespace["observations"]["world"]  # type: ignore[index]
+    assert world[0::2, 3].any(), "each world's human (even slots) sees the goal"
+    assert not world[1::2, 3].any(), "the assistants' (odd slots) goal channels are zeros"
+    assert np.asarray(namespace["rewards"]).shape == (8,)
+
+
+def test_supersuit_refuses_the_default_spaces_and_the_helper_uses_uniform_ones() -> None:
+    supersuit = pytest.importorskip("supersuit")
+    with pytest.raises(AssertionError, match="observation spaces not consistent"):
+        supersuit.pettingzoo_env_to_vec_env_v1(small_parallel())
+    with pytest.raises(ValueError, match="uniform_spaces=True"):
+        mbag_env.supersuit_vec_env(2, world_size=(6, 6, 6), uniform_spaces=False)
+    with pytest.raises(ValueError, match="num_worlds"):
+        mbag_env.supersuit_vec_env(0)
+
+    vector = mbag_env.supersuit_vec_env(2, world_size=(6, 6, 6), horizon=3)
+    assert vector.num_envs == 4
+    assert vector.observation_space["world"].shape == (4, 6, 6, 6)
+    observations, _ = vector.reset(seed=0)
+    assert observations["world"].shape == (4, 4, 6, 6, 6)
+    assert not observations["world"][1::2, 3].any() and observations["world"][0::2, 3].any()
+    for step in range(1, 4):
+        observations, rewards, terminations, truncations, _ = vector.step(np.zeros(4, dtype=np.int64))
+        assert list(truncations) == [step == 3] * 4, "all agents truncate together at the horizon"
+    assert (observations["timestep"] == 0).all(), "SuperSuit resets the worlds after the horizon"
+
+
+def test_supersuit_helper_without_supersuit_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "supersuit", None)  # makes ``import supersuit`` fail
+    with pytest.raises(ImportError, match="pip install supersuit"):
+        mbag_env.supersuit_vec_env(1, world_size=(6, 6, 6))
 
 
 def test_parallel_seed() -> None:
