@@ -1,5 +1,8 @@
 """Goal datasets: the shipped train/test sets in ``assets/goals/`` and ``.npz`` goal files in general.
 
+The shipped sets live in the repository's top-level ``assets/goals/``; a wheel carries them as
+``mbag_env/_assets/goals/`` (see :func:`assets_dir`).
+
 A goal dataset file is an ``.npz`` holding one ``uint8`` array ``goals`` of shape ``(N, W, H, D)``.
 :func:`save_goal_dataset` writes it byte-for-byte reproducibly (fixed zip timestamps), so the
 SHA-256 recorded in the manifest identifies the file.
@@ -31,20 +34,43 @@ MANIFEST_NAME = "manifest.json"
 DATASET_KEY = "goals"
 
 
+PACKAGED_ASSETS = "_assets"
+"""The folder inside the installed ``mbag_env`` package that holds the shipped assets of a wheel."""
+
+
+def _repository_assets_dir() -> Path:
+    """``assets/`` of the source checkout around the ``mbag_env`` package (it may not exist)."""
+    return Path(mbag_env.__file__).resolve().parents[1] / "assets"
+
+
+def _packaged_assets_dir() -> Path:
+    """``mbag_env/_assets/``: the shipped assets of a wheel or ``pip install .`` (it may not exist)."""
+    return Path(mbag_env.__file__).resolve().parent / PACKAGED_ASSETS
+
+
 def assets_dir() -> Path:
-    """The repository's top-level ``assets/`` folder (next to the ``mbag_env`` package).
+    """The folder of the shipped assets (the goal datasets in ``goals/``).
+
+    In a source checkout (an editable install, or ``mbag_env`` imported from the repository) it is
+    the repository's top-level ``assets/`` folder, recognised by a ``pyproject.toml`` beside it;
+    otherwise (a wheel or ``pip install .``) it is the package data ``mbag_env/_assets/``, which the
+    build copies from that folder.
 
     Raises:
-        FileNotFoundError: if the folder does not exist (for example in a non-editable install).
+        FileNotFoundError: naming every place looked at, if neither exists.
     """
-    path = Path(mbag_env.__file__).resolve().parents[1] / "assets"
-    if not path.is_dir():
-        raise FileNotFoundError(
-            f"the assets folder {path} does not exist; the shipped goal datasets live in the repository's "
-            "top-level assets/ folder, so install mbag_env from a checkout in editable mode "
-            "(pip install -e .)"
-        )
-    return path
+    repository = _repository_assets_dir()
+    if repository.is_dir() and (repository.parent / "pyproject.toml").is_file():
+        return repository
+    packaged = _packaged_assets_dir()
+    if packaged.is_dir():
+        return packaged
+    raise FileNotFoundError(
+        f"no shipped assets folder: looked for the repository's top-level {repository} (with a "
+        f"pyproject.toml beside it) and the installed package data {packaged}; reinstall mbag_env "
+        "(pip install . or a wheel built from the repository ships the goal datasets, pip install -e . "
+        "uses the checkout's assets/)"
+    )
 
 
 def goal_assets_dir() -> Path:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+import mbag_env.goals.datasets as datasets_module
 from mbag_env.goals import (
     GoalFileError,
     assets_dir,
@@ -205,3 +207,55 @@ def test_every_truncation_and_damaged_header_is_a_goal_file_error(tmp_path: Path
         damaged.write_bytes(bytes(flipped))
         with pytest.raises(GoalFileError, match="damaged.npz"):
             load_goal_dataset(damaged)
+
+
+def _fake_package(root: Path) -> SimpleNamespace:
+    """A stand-in for the ``mbag_env`` module whose ``__file__`` is ``root/mbag_env/__init__.py``."""
+    (root / "mbag_env").mkdir(parents=True, exist_ok=True)
+    return SimpleNamespace(__file__=str(root / "mbag_env" / "__init__.py"))
+
+
+def _copy_shipped_goals(folder: Path) -> None:
+    """Copy the manifest and the 6×6×6 test dataset of the repository into ``folder/goals``."""
+    goals = folder / "goals"
+    goals.mkdir(parents=True)
+    source = REPO_ROOT / "assets" / "goals"
+    (goals / "manifest.json").write_bytes((source / "manifest.json").read_bytes())
+    name = "houses_6x6x6_test.npz"
+    (goals / name).write_bytes((source / name).read_bytes())
+
+
+def test_assets_dir_falls_back_to_the_installed_package_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A wheel's layout: site-packages/mbag_env/_assets/goals; a stray site-packages/assets (from some
+    # other distribution, with no pyproject.toml beside it) must not be taken for the repository's.
+    site = tmp_path / "site-packages"
+    monkeypatch.setattr(datasets_module, "mbag_env", _fake_package(site))
+    (site / "assets" / "goals").mkdir(parents=True)
+    packaged = site / "mbag_env" / "_assets"
+    _copy_shipped_goals(packaged)
+    assert assets_dir() == packaged.resolve()
+    assert goal_assets_dir() == packaged.resolve() / "goals"
+    goals = load_shipped_goals("test", (6, 6, 6))
+    info = find_shipped_dataset("test", (6, 6, 6))
+    assert info is not None and goals.shape == (info.count, 6, 6, 6)
+
+
+def test_assets_dir_prefers_the_source_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    checkout = tmp_path / "checkout"
+    monkeypatch.setattr(datasets_module, "mbag_env", _fake_package(checkout))
+    (checkout / "pyproject.toml").write_text("[project]\nname = 'mbag_env'\n")
+    (checkout / "assets" / "goals").mkdir(parents=True)
+    (checkout / "mbag_env" / "_assets" / "goals").mkdir(parents=True)  # stale build leftovers
+    assert assets_dir() == checkout.resolve() / "assets"
+
+
+def test_assets_dir_names_every_place_it_looked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site-packages"
+    monkeypatch.setattr(datasets_module, "mbag_env", _fake_package(site))
+    with pytest.raises(FileNotFoundError) as error:
+        assets_dir()
+    message = str(error.value)
+    assert str(site.resolve() / "assets") in message
+    assert str(site.resolve() / "mbag_env" / "_assets") in message
