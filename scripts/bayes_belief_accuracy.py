@@ -17,19 +17,16 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from mbag_env.assistants.bayes import BayesAssistant, make_bayes_assistant
 from mbag_env.config import MbagConfig
 from mbag_env.envs.single import MbagEnv
-from mbag_env.evaluation.belief_metrics import BeliefAccuracy
+from mbag_env.evaluation.belief_metrics import BeliefAccuracy, plot_belief_accuracy
 from mbag_env.evaluation.leaderboard import SUITES, Suite, episode_seeds
 from mbag_env.evaluation.recording import run_episode
 from mbag_env.goals import load_shipped_goals
-
-COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple")
 
 
 class ScoredAssistant:
@@ -67,51 +64,6 @@ def evaluate(spec: str, suite: Suite, base_seed: int) -> BeliefAccuracy:
     return accuracy
 
 
-def plot(results: dict[str, dict[str, Any]], score_step: int, path: Path) -> None:
-    """Accuracy and p(θ_c) on the cells still to build by step, and the calibration diagram."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for (name, result), colour in zip(results.items(), COLOURS, strict=False):
-        for axis, key in zip(axes[:2], ("accuracy", "truth_probability"), strict=True):
-            curve = result[key]
-            axis.plot(curve["step"], curve["mean"], color=colour, label=name)
-            axis.fill_between(curve["step"], curve["low"], curve["high"], color=colour, alpha=0.2)
-        calibration = result["calibration"]
-        ece = result["expected_calibration_error"]
-        axes[2].plot(
-            calibration["confidence"],
-            calibration["accuracy"],
-            "o-",
-            color=colour,
-            label=f"{name} (ECE {ece:.3f})",
-        )
-    for axis, label in zip(
-        axes[:2],
-        ("argmax accuracy on cells still to build", "mean p(θ_c) on cells still to build"),
-        strict=True,
-    ):
-        axis.axvline(score_step, color="grey", linestyle=":", linewidth=1)
-        axis.set_xlabel("episode step (≥10 episodes still building)")
-        axis.set_ylabel(label)
-        axis.set_ylim(0, 1)
-        axis.legend(fontsize=8)
-    axes[2].plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
-    axes[2].set_xlabel("confidence max_b p(θ_c = b), cells still to build")
-    axes[2].set_ylabel("share where the argmax is θ_c")
-    axes[2].set_xlim(0, 1)
-    axes[2].set_ylim(0, 1)
-    axes[2].legend(fontsize=8)
-    figure.suptitle("bayes posterior against θ on the quick suite's episodes (mean, 95% CI)", fontsize=10)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
-
-
 def main() -> None:
     """Score the requested assistants, print a summary, write JSON and the plot."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -139,7 +91,13 @@ def main() -> None:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({"suite": suite.describe(), "results": results}, indent=2))
     if args.plot:
-        plot(results, suite.score_step, Path(args.plot))
+        plot_belief_accuracy(
+            results,
+            Path(args.plot),
+            suite.score_step,
+            10,
+            "bayes posterior against θ on the quick suite's episodes (mean, 95% CI)",
+        )
 
 
 if __name__ == "__main__":

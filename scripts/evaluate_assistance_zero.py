@@ -65,7 +65,7 @@ from mbag_env.core.state import (
     PLAYER_INCORRECT_BREAKS,
     PLAYER_INCORRECT_PLACES,
 )
-from mbag_env.evaluation.belief_metrics import BeliefAccuracy
+from mbag_env.evaluation.belief_metrics import BeliefAccuracy, plot_belief_accuracy
 from mbag_env.evaluation.metrics import mean_confidence_interval
 
 ENV_ID = "mbag/Assist-Small-v0"
@@ -301,56 +301,6 @@ def belief_summary_lines(comparison: Mapping[str, Any], score_step: int) -> list
         ece = result["expected_calibration_error"]
         lines.append(f"{name} on cells still to build: {'; '.join(parts)}; ECE {ece:.3f}")
     return lines
-
-
-def plot_belief_comparison(comparison: Mapping[str, Any], score_step: int, path: Path) -> None:
-    """Three panels: argmax accuracy and mean p(θ_c) on the cells still to build by step (the
-    network's belief and the exact posterior, mean and 95% CI), and both reliability diagrams."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    colours = ("tab:blue", "tab:orange")
-    for (name, result), colour in zip(comparison["beliefs"].items(), colours, strict=False):
-        for axis, key in zip(axes[:2], ("accuracy", "truth_probability"), strict=True):
-            curve = result[key]
-            axis.plot(curve["step"], curve["mean"], color=colour, label=name)
-            axis.fill_between(curve["step"], curve["low"], curve["high"], color=colour, alpha=0.2)
-        calibration = result["calibration"]
-        axes[2].plot(
-            calibration["confidence"],
-            calibration["accuracy"],
-            "o-",
-            color=colour,
-            label=f"{name} (ECE {result['expected_calibration_error']:.3f})",
-        )
-    for axis, label in zip(
-        axes[:2],
-        ("argmax accuracy on cells still to build", "mean p(θ_c) on cells still to build"),
-        strict=True,
-    ):
-        axis.axvline(score_step, color="grey", linestyle=":", linewidth=1)
-        axis.set_xlabel(f"episode step (≥{comparison['min_worlds']} episodes still building)")
-        axis.set_ylabel(label)
-        axis.set_ylim(0, 1)
-        axis.legend(fontsize=8)
-    axes[2].plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
-    axes[2].set_xlabel("confidence max_b p(θ_c = b), cells still to build")
-    axes[2].set_ylabel("share where the argmax is θ_c")
-    axes[2].set_xlim(0, 1)
-    axes[2].set_ylim(0, 1)
-    axes[2].legend(fontsize=8)
-    figure.suptitle(
-        "AssistanceZero's goal belief against the exact posterior on AssistanceZero's episodes "
-        "(mean, 95% CI)",
-        fontsize=10,
-    )
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
 
 
 def estimate(values: Sequence[float]) -> dict[str, float]:
@@ -612,7 +562,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         output["belief_comparison"] = comparison.to_dict(args.belief_min_worlds)
         print("\n".join(["", *belief_summary_lines(output["belief_comparison"], args.score_step)]))
         if args.belief_plot:
-            plot_belief_comparison(output["belief_comparison"], args.score_step, Path(args.belief_plot))
+            plot_belief_accuracy(
+                output["belief_comparison"]["beliefs"],
+                Path(args.belief_plot),
+                args.score_step,
+                args.belief_min_worlds,
+                "AssistanceZero's goal belief against the exact posterior on AssistanceZero's episodes "
+                "(mean, 95% CI)",
+            )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(output, indent=1))

@@ -12,11 +12,14 @@ are compared on equal terms:
 * **calibration** on those cells: the belief's confidence ``max_b p_c(b)`` binned, against
   how often its most likely block is right (a calibrated belief lies on the diagonal).
 
-:class:`BeliefAccuracy` accumulates these over many episodes by episode step.
+:class:`BeliefAccuracy` accumulates these over many episodes by episode step, and
+:func:`plot_belief_accuracy` draws the curves and reliability diagrams of several beliefs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -134,3 +137,56 @@ class BeliefAccuracy:
             "calibration": self.calibration(),
             "expected_calibration_error": self.expected_calibration_error(),
         }
+
+
+PLOT_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple")
+"""Line colours of :func:`plot_belief_accuracy`, one per belief in order."""
+
+
+def plot_belief_accuracy(
+    results: Mapping[str, Mapping[str, Any]], path: Path, score_step: int, min_worlds: int, title: str
+) -> None:
+    """Three panels for the beliefs ``results`` (name → :meth:`BeliefAccuracy.to_dict`): argmax
+    accuracy and mean p(θ_c) on the cells still to build by step (mean and 95% CI, a dotted line
+    at ``score_step``; the curves keep the steps with at least ``min_worlds`` episodes), and the
+    reliability diagrams with each belief's expected calibration error. Written to ``path`` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    for (name, result), colour in zip(results.items(), PLOT_COLOURS, strict=False):
+        for axis, key in zip(axes[:2], ("accuracy", "truth_probability"), strict=True):
+            curve = result[key]
+            axis.plot(curve["step"], curve["mean"], color=colour, label=name)
+            axis.fill_between(curve["step"], curve["low"], curve["high"], color=colour, alpha=0.2)
+        calibration = result["calibration"]
+        axes[2].plot(
+            calibration["confidence"],
+            calibration["accuracy"],
+            "o-",
+            color=colour,
+            label=f"{name} (ECE {result['expected_calibration_error']:.3f})",
+        )
+    for axis, label in zip(
+        axes[:2],
+        ("argmax accuracy on cells still to build", "mean p(θ_c) on cells still to build"),
+        strict=True,
+    ):
+        axis.axvline(score_step, color="grey", linestyle=":", linewidth=1)
+        axis.set_xlabel(f"episode step (≥{min_worlds} episodes still building)")
+        axis.set_ylabel(label)
+        axis.set_ylim(0, 1)
+        axis.legend(fontsize=8)
+    axes[2].plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    axes[2].set_xlabel("confidence max_b p(θ_c = b), cells still to build")
+    axes[2].set_ylabel("share where the argmax is θ_c")
+    axes[2].set_xlim(0, 1)
+    axes[2].set_ylim(0, 1)
+    axes[2].legend(fontsize=8)
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=80)
+    plt.close(figure)

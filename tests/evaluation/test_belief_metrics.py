@@ -3,11 +3,13 @@ calibration bins and the expected calibration error."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from mbag_env.blocks import AIR, DIRT, GLASS, NUM_BLOCK_TYPES, STONE
-from mbag_env.evaluation.belief_metrics import BeliefAccuracy, score_belief
+from mbag_env.evaluation.belief_metrics import BeliefAccuracy, plot_belief_accuracy, score_belief
 
 
 def one_hot_rows(blocks: list[int], confidence: float) -> np.ndarray:
@@ -62,3 +64,17 @@ def test_belief_accuracy_curves_and_calibration_by_hand() -> None:
     }
     with pytest.raises(ValueError, match="outside"):
         accuracy.add(3, one_hot_rows([STONE, STONE], 0.9), blocks, goal)
+
+
+def test_plot_belief_accuracy_draws_every_belief(tmp_path: Path) -> None:
+    goal = np.array([STONE, GLASS])
+    blocks = np.array([AIR, AIR])
+    results = {}
+    for name, guess in (("right", [STONE, GLASS]), ("wrong", [GLASS, STONE])):
+        accuracy = BeliefAccuracy(horizon=3, bins=2)
+        for step in range(3):
+            accuracy.add(step, one_hot_rows(guess, 0.8), blocks, goal)
+        results[name] = accuracy.to_dict(min_worlds=1)
+    path = tmp_path / "plots" / "belief.png"
+    plot_belief_accuracy(results, path, score_step=1, min_worlds=1, title="two beliefs")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
