@@ -53,27 +53,26 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 import torch
-from torch import nn
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.assistance_zero.config import PRESETS, AZConfig, preset
-from baselines.assistance_zero.losses import LossWeights, az_loss
-from baselines.assistance_zero.mcts import BatchedMCTS, network_evaluator, tree_kernels, visit_policy
+from baselines.assistance_zero.losses import LossWeights
+from baselines.assistance_zero.mcts import BatchedMCTS, network_evaluator, tree_kernels
 from baselines.assistance_zero.network import AssistanceZeroNetwork
 from baselines.assistance_zero.policy import model_from_payload
 from baselines.assistance_zero.replay import ReplayBuffer
 from baselines.assistance_zero.train import (
-    EPISODE_KEYS,
+    SelfPlay,
     _store_episode,
-    belief_accuracy,
     build_network,
     make_envs,
+    sample_batch,
+    update_step,
 )
 from baselines.common.checkpoint import load_checkpoint, to_plain
 from baselines.common.cli import add_config_options
 from baselines.common.networks import ObservationSpec
 from baselines.common.seeding import seed_everything, select_device, set_torch_threads
-from mbag_env.core.actions import FIRST_PLACE, NOOP
 
 TARGET_ENV_STEPS_PER_S = 100.0
 """Issue 17's target: env steps/s end to end on 2 cores with the shipped network."""
@@ -132,6 +131,11 @@ class Stopwatch:
         finally:
             self.seconds[key] += time.perf_counter() - start
             self.calls[key] += 1
+
+    def add(self, key: str, seconds: float) -> None:
+        """Add ``seconds`` measured elsewhere to ``key`` (one call)."""
+        self.seconds[key] += seconds
+        self.calls[key] += 1
 
     def wrap(self, key: str, function: F) -> F:
         """``function`` with every call timed under ``key``."""
@@ -200,12 +204,10 @@ class TrainingLoop:
         self.replay = ReplayBuffer(
             config.replay_size, self.spec.world_shape, self.spec.n_actions, config.num_simulations + 1
         )
-        self.has_human = not config.goal_visible
         self.rng = np.random.default_rng([config.seed, 1])
-        self.episodes: list[list[dict[str, Any]]] = [[] for _ in range(N)]
-        self.counters = {key: np.zeros(N) for key in EPISODE_KEYS}
-        self.observations, _ = self.envs.reset(seed=config.seed)
-        self.resetting = np.zeros(N, dtype=bool)
+        self.self_play = SelfPlay(
+            config, self.envs, self.search, self.evaluate, self.replay, seed=config.seed
+        )
         self.decisions = 0
         self.finished_episodes = 0
 
@@ -214,55 +216,14 @@ class TrainingLoop:
         self.envs.close()
 
     def play(self, steps: int) -> None:
-        """``steps`` vector-env steps of self-play, as in ``train`` (logging statistics aside)."""
-        config, rng, N = self.config, self.rng, self.config.num_envs
+        """``steps`` vector-env steps of self-play, with training's :class:`SelfPlay`."""
         self.model.eval()
         for _ in range(steps):
-            observations = self.observations
-            active = ~self.resetting
-            with self.watch.time("search"):
-                result = self.search.search(
-                    observations["world"], observations["timestep"], self.evaluate, rng, active
-                )
-            policy = visit_policy(np.maximum(result.visits, 0), config.temperature)
-            actions = np.full(N, NOOP, dtype=np.int64)
-            for world in np.flatnonzero(active):
-                actions[world] = rng.choice(policy.shape[1], p=policy[world])
-            goals = self.vector.batch.state.goal.copy()
-            if self.has_human and active.any():
-                blocks = observations["world"][:, 0]
-                belief_accuracy(result.belief[active], goals[active], blocks[active])
-            world_obs, timesteps = observations["world"].copy(), observations["timestep"].copy()
-            with self.watch.time("env"):
-                self.observations, rewards, terminated, truncated, infos = self.envs.step(actions)
-            human_actions = np.asarray(infos["human_action"])
-            for world in np.flatnonzero(active):
-                self.episodes[world].append(
-                    {
-                        "world": world_obs[world],
-                        "timestep": timesteps[world],
-                        "mask": result.mask[world],
-                        "policy": policy[world],
-                        "goal": goals[world],
-                        "belief": result.belief[world].astype(np.float16),
-                        "reward": float(rewards[world]),
-                        "human_action": int(human_actions[world]),
-                        "human_mask": result.human_mask[world],
-                    }
-                )
-                self.counters["return"][world] += rewards[world]
-                self.counters["length"][world] += 1
-                self.counters["human_actions"][world] += human_actions[world] != NOOP
-                self.counters["human_place_break"][world] += human_actions[world] >= FIRST_PLACE
-                self.decisions += 1
-            ended = (terminated | truncated) & active
-            for world in np.flatnonzero(ended):
-                _store_episode(self.replay, self.episodes[world], config.gamma)
-                self.episodes[world] = []
-                self.finished_episodes += 1
-                for key in ("return", "length", "human_actions", "human_place_break"):
-                    self.counters[key][world] = 0
-            self.resetting = ended
+            outcome = self.self_play.step(self.rng)
+            self.watch.add("search", outcome.search_seconds)
+            self.watch.add("env", outcome.env_seconds)
+            self.decisions += outcome.decisions
+            self.finished_episodes += len(outcome.finished)
 
     def fill_replay(self, rows: int) -> dict[str, int]:
         """Store the unfinished episodes (returns so far), again and again until ``rows`` rows.
@@ -270,8 +231,8 @@ class TrainingLoop:
         Returns the rows stored from finished episodes, from unfinished ones and repeated.
         """
         finished = len(self.replay)
-        partial = [steps for steps in self.episodes if steps]
-        self.episodes = [[] for _ in range(self.config.num_envs)]
+        partial = [steps for steps in self.self_play.episodes if steps]
+        self.self_play.episodes = [[] for _ in range(self.config.num_envs)]
         for steps in partial:
             _store_episode(self.replay, steps, self.config.gamma)
         unfinished = len(self.replay) - finished
@@ -302,16 +263,9 @@ class TrainingLoop:
         )
         for _ in range(updates):
             with self.watch.time("update/sample"):
-                batch = {
-                    key: torch.as_tensor(value, device=self.device)
-                    for key, value in self.replay.sample(config.batch_size, self.rng).items()
-                }
+                batch = sample_batch(self.replay, config.batch_size, self.rng, self.device)
             with self.watch.time("update/step"):
-                loss, _ = az_loss(self.model, batch, weights)
-                self.optimizer.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(self.model.parameters(), config.max_grad_norm)
-                self.optimizer.step()
+                update_step(self.model, self.optimizer, batch, weights, config.max_grad_norm)
                 if self.device.type == "cuda":
                     torch.cuda.synchronize(self.device)
 

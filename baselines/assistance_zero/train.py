@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -34,7 +34,7 @@ from torch import nn
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.assistance_zero.config import AZConfig
 from baselines.assistance_zero.losses import LossWeights, az_loss
-from baselines.assistance_zero.mcts import BatchedMCTS, network_evaluator, visit_policy
+from baselines.assistance_zero.mcts import BatchedMCTS, Evaluator, network_evaluator, visit_policy
 from baselines.assistance_zero.network import AssistanceZeroNetwork
 from baselines.assistance_zero.replay import ReplayBuffer
 from baselines.common.checkpoint import from_plain, load_checkpoint, save_checkpoint, to_plain
@@ -143,10 +143,7 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
     evaluate = network_evaluator(model, device, config.goal_visible)
     replay = ReplayBuffer(config.replay_size, spec.world_shape, spec.n_actions, config.num_simulations + 1)
     has_human = not config.goal_visible
-    episodes: list[list[dict[str, Any]]] = [[] for _ in range(N)]
-    counters = {key: np.zeros(N) for key in EPISODE_KEYS}
-    observations, _ = envs.reset(seed=config.seed + (start_iteration - 1) * N)
-    resetting = np.zeros(N, dtype=bool)
+    self_play = SelfPlay(config, envs, search, evaluate, replay, seed=config.seed + (start_iteration - 1) * N)
     bar = progress_bar(
         config.num_iterations * config.batch_steps, global_step, config.env_id, not config.progress
     )
@@ -165,52 +162,16 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
             place_break, correct = 0, 0
             decisions = 0
             for _ in range(config.steps_per_iteration):
-                active = ~resetting
-                search_start = time.perf_counter()
-                result = search.search(observations["world"], observations["timestep"], evaluate, rng, active)
-                search_seconds += time.perf_counter() - search_start
-                policy = visit_policy(np.maximum(result.visits, 0), config.temperature)
-                actions = np.full(N, NOOP, dtype=np.int64)
-                for world in np.flatnonzero(active):
-                    actions[world] = rng.choice(policy.shape[1], p=policy[world])
-                goals = vector.batch.state.goal.copy()
-                if has_human and active.any():
-                    blocks = observations["world"][:, 0]
-                    accuracy.append(belief_accuracy(result.belief[active], goals[active], blocks[active]))
-                world_obs, timesteps = observations["world"].copy(), observations["timestep"].copy()
-                observations, rewards, terminated, truncated, infos = envs.step(actions)
-                human_actions = np.asarray(infos["human_action"])
-                for world in np.flatnonzero(active):
-                    episodes[world].append(
-                        {
-                            "world": world_obs[world],
-                            "timestep": timesteps[world],
-                            "mask": result.mask[world],
-                            "policy": policy[world],
-                            "goal": goals[world],
-                            "belief": result.belief[world].astype(np.float16),
-                            "reward": float(rewards[world]),
-                            "human_action": int(human_actions[world]),
-                            "human_mask": result.human_mask[world],
-                        }
-                    )
-                    counters["return"][world] += rewards[world]
-                    counters["length"][world] += 1
-                    counters["human_actions"][world] += human_actions[world] != NOOP
-                    counters["human_place_break"][world] += human_actions[world] >= FIRST_PLACE
-                    place_break += actions[world] >= FIRST_PLACE
-                    correct += bool(infos["action_correct"][world])
-                    decisions += 1
-                ended = (terminated | truncated) & active
-                for world in np.flatnonzero(ended):
-                    _store_episode(replay, episodes[world], config.gamma)
-                    episodes[world] = []
-                    finished["goal_percentage"].append(float(infos["goal_percentage"][world]))
-                    finished["completed"].append(float(terminated[world]))
-                    for key in ("return", "length", "human_actions", "human_place_break"):
-                        finished[key].append(float(counters[key][world]))
-                        counters[key][world] = 0
-                resetting = ended
+                outcome = self_play.step(rng)
+                search_seconds += outcome.search_seconds
+                if outcome.accuracy is not None:
+                    accuracy.append(outcome.accuracy)
+                place_break += outcome.place_break
+                correct += outcome.correct
+                decisions += outcome.decisions
+                for episode in outcome.finished:
+                    for key, value in episode.items():
+                        finished[key].append(value)
             collect_seconds = time.perf_counter() - collect_start
             global_step += config.batch_steps
 
@@ -230,15 +191,8 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
                 )
                 sums: dict[str, float] = {}
                 for _ in range(config.updates_per_iteration):
-                    batch = {
-                        key: torch.as_tensor(value, device=device)
-                        for key, value in replay.sample(config.batch_size, rng).items()
-                    }
-                    loss, step_terms = az_loss(model, batch, weights)
-                    optimizer.zero_grad()
-                    loss.backward()
-                    nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                    optimizer.step()
+                    batch = sample_batch(replay, config.batch_size, rng, device)
+                    step_terms = update_step(model, optimizer, batch, weights, config.max_grad_norm)
                     updates += 1
                     for key, value in step_terms.items():
                         sums[key] = sums.get(key, 0.0) + value
@@ -324,6 +278,145 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
         "checkpoint": str(final),
         "wall_seconds": time.perf_counter() - started,
     }
+
+
+class SelfPlayStep(NamedTuple):
+    """What one :meth:`SelfPlay.step` did, for the training log.
+
+    Attributes:
+        finished: one dict per episode that ended (the :data:`EPISODE_KEYS` statistics).
+        accuracy: :func:`belief_accuracy` of the searched beliefs of the acting worlds (``None``
+            without a human or without acting worlds).
+        decisions: acting worlds; place_break, correct: their PLACE/BREAK and correct actions.
+        search_seconds, env_seconds: time in the search and in the vector env's step.
+    """
+
+    finished: list[dict[str, float]]
+    accuracy: tuple[float, float, float] | None
+    decisions: int
+    place_break: int
+    correct: int
+    search_seconds: float
+    env_seconds: float
+
+
+class SelfPlay:
+    """The self-play half of training: ``num_envs`` worlds searched and stepped together, their
+    moves sampled from the root visits (``visit_policy`` at ``config.temperature``), each episode
+    collected and stored in ``replay`` with its discounted returns when it ends.
+
+    Args:
+        config: the run configuration.
+        envs: the vector env of :func:`make_envs`.
+        search, evaluate: the batched search and the network evaluator it calls.
+        replay: where finished episodes go.
+        seed: the seed of the env's reset.
+    """
+
+    def __init__(
+        self,
+        config: AZConfig,
+        envs: gym.vector.VectorEnv,
+        search: BatchedMCTS,
+        evaluate: Evaluator,
+        replay: ReplayBuffer,
+        seed: int,
+    ) -> None:
+        self.config, self.envs, self.search, self.replay = config, envs, search, replay
+        self.evaluate = evaluate
+        self.vector: Any = envs.unwrapped
+        self.has_human = not config.goal_visible
+        N = config.num_envs
+        self.episodes: list[list[dict[str, Any]]] = [[] for _ in range(N)]
+        self.counters = {key: np.zeros(N) for key in EPISODE_KEYS}
+        self.observations, _ = envs.reset(seed=seed)
+        self.resetting = np.zeros(N, dtype=bool)
+
+    def step(self, rng: np.random.Generator) -> SelfPlayStep:
+        """Search, act and step every world once (worlds resetting after an episode only reset)."""
+        config, observations = self.config, self.observations
+        active = ~self.resetting
+        search_start = time.perf_counter()
+        result = self.search.search(
+            observations["world"], observations["timestep"], self.evaluate, rng, active
+        )
+        search_seconds = time.perf_counter() - search_start
+        policy = visit_policy(np.maximum(result.visits, 0), config.temperature)
+        actions = np.full(config.num_envs, NOOP, dtype=np.int64)
+        for world in np.flatnonzero(active):
+            actions[world] = rng.choice(policy.shape[1], p=policy[world])
+        goals = self.vector.batch.state.goal.copy()
+        accuracy = None
+        if self.has_human and active.any():
+            blocks = observations["world"][:, 0]
+            accuracy = belief_accuracy(result.belief[active], goals[active], blocks[active])
+        world_obs, timesteps = observations["world"].copy(), observations["timestep"].copy()
+        env_start = time.perf_counter()
+        self.observations, rewards, terminated, truncated, infos = self.envs.step(actions)
+        env_seconds = time.perf_counter() - env_start
+        human_actions = np.asarray(infos["human_action"])
+        counters = self.counters
+        place_break = correct = decisions = 0
+        for world in np.flatnonzero(active):
+            self.episodes[world].append(
+                {
+                    "world": world_obs[world],
+                    "timestep": timesteps[world],
+                    "mask": result.mask[world],
+                    "policy": policy[world],
+                    "goal": goals[world],
+                    "belief": result.belief[world].astype(np.float16),
+                    "reward": float(rewards[world]),
+                    "human_action": int(human_actions[world]),
+                    "human_mask": result.human_mask[world],
+                }
+            )
+            counters["return"][world] += rewards[world]
+            counters["length"][world] += 1
+            counters["human_actions"][world] += human_actions[world] != NOOP
+            counters["human_place_break"][world] += human_actions[world] >= FIRST_PLACE
+            place_break += int(actions[world] >= FIRST_PLACE)
+            correct += bool(infos["action_correct"][world])
+            decisions += 1
+        ended = (terminated | truncated) & active
+        finished = []
+        for world in np.flatnonzero(ended):
+            _store_episode(self.replay, self.episodes[world], config.gamma)
+            self.episodes[world] = []
+            episode = {
+                "goal_percentage": float(infos["goal_percentage"][world]),
+                "completed": float(terminated[world]),
+            }
+            for key in ("return", "length", "human_actions", "human_place_break"):
+                episode[key] = float(counters[key][world])
+                counters[key][world] = 0
+            finished.append(episode)
+        self.resetting = ended
+        return SelfPlayStep(finished, accuracy, decisions, place_break, correct, search_seconds, env_seconds)
+
+
+def sample_batch(
+    replay: ReplayBuffer, batch_size: int, rng: np.random.Generator, device: torch.device | str
+) -> dict[str, torch.Tensor]:
+    """A minibatch of ``batch_size`` replay rows as tensors on ``device``."""
+    rows = replay.sample(batch_size, rng)
+    return {key: torch.as_tensor(value, device=device) for key, value in rows.items()}
+
+
+def update_step(
+    model: AssistanceZeroNetwork,
+    optimizer: torch.optim.Optimizer,
+    batch: dict[str, torch.Tensor],
+    weights: LossWeights,
+    max_grad_norm: float,
+) -> dict[str, float]:
+    """One gradient step of loss (1) with the global gradient-norm clip; the loss terms."""
+    loss, terms = az_loss(model, batch, weights)
+    optimizer.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    optimizer.step()
+    return terms
 
 
 def _finite_mean(values: np.ndarray) -> float:
