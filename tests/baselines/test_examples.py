@@ -30,16 +30,16 @@ def test_vector_actor_critic_example_runs() -> None:
     assert math.isfinite(result["return"]) and math.isfinite(result["goal_percentage"])
 
 
-def test_flat_observation_wrapper() -> None:
+def test_sb3_example_uses_the_raw_env() -> None:
+    """No wrapper: the example hands MaskablePPO the ``gym.make`` env with its Dict observation."""
     example = load_example("sb3_maskable_ppo")
     env = example.make_env(horizon=5)
+    assert type(env.unwrapped).__name__ == "MbagEnv"
     observation, _ = env.reset(seed=0)
-    assert env.observation_space.contains(observation)
-    # blocks (10) + player (2) + last interacted (2) + goal (10) one-hot classes per cell, + time.
-    assert observation.shape == ((10 + 2 + 2 + 10) * 6 * 6 * 6 + 1,)
-    assert observation[:-1].reshape(24, -1).sum(axis=0).max() <= 4  # one class per channel and cell
-    mask = env.action_masks()
+    assert env.observation_space.contains(observation) and observation["timestep"].shape == (1,)
+    mask = env.unwrapped.action_masks()
     assert mask.dtype == np.bool_ and mask[0]
+    np.testing.assert_array_equal(mask, observation["action_mask"])
 
 
 def test_sb3_maskable_ppo_example_runs() -> None:
