@@ -44,12 +44,11 @@ from mbag_env.core.step import (
     NUM_OBS_CHANNELS_WITHOUT_GOAL,
     recount_world,
     reset_world,
-    step_worlds,
-    step_worlds_parallel,
     write_observations,
     write_observations_parallel,
 )
 from mbag_env.envs.spaces import MaskedDiscrete
+from mbag_env.envs.step_kernels import step_worlds, step_worlds_parallel
 from mbag_env.goals import make_goal_sampler, validate_goal
 from mbag_env.humans.goal_seeking import human_scratch_size
 from mbag_env.humans.scripted import HumanModel

@@ -150,7 +150,9 @@ EPISODES: dict[str, Callable[[], Digest]] = {
         agent=1,
         teleportation=True,
         random_start_locations=True,
-        reward_shaping=mbag_env.RewardShaping(noop=-0.01, action=0.02, incorrect_action=-0.5, own_reward_prop=0.3),
+        reward_shaping=mbag_env.RewardShaping(
+            noop=-0.01, action=0.02, incorrect_action=-0.5, own_reward_prop=0.3
+        ),
     ),
     "three players, random human policy": config_episode(
         12, 150, world_size=(6, 6, 6), horizon=150, num_players=3, agent=2, human_policy="layer_builder"
