@@ -16,7 +16,7 @@ import numba
 import numpy as np
 
 from mbag_env.blocks import BEDROCK, DIRT, FIRST_PLACEABLE, NUM_PLACEABLE
-from mbag_env.core.actions import FIRST_PLACE, NOOP
+from mbag_env.core.actions import NOOP, cell_coordinates, decode_action
 from mbag_env.core.jit import kernel
 from mbag_env.core.masks import write_action_mask
 from mbag_env.core.reward import count_layer_errors, edit_distance
@@ -271,10 +271,8 @@ def _update_mirror(
         mirror[1, x, y + 1, z] = label
     elif effect == EFFECT_PLACE or effect == EFFECT_BREAK:
         _, height, depth = blocks.shape
-        cell = (action - FIRST_PLACE) % blocks.size
-        x = cell // (height * depth)
-        y = (cell // depth) % height
-        z = cell % depth
+        _, _, cell = decode_action(action, blocks.size)
+        x, y, z = cell_coordinates(cell, height, depth)
         mirror[0, x, y, z] = blocks[x, y, z]
         mirror[2, x, y, z] = label
 

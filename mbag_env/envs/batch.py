@@ -15,6 +15,7 @@ from gymnasium import spaces
 from mbag_env.blocks import NUM_BLOCK_TYPES
 from mbag_env.config import MbagConfig
 from mbag_env.core.actions import ActionSpace
+from mbag_env.core.reward import goal_percentage
 from mbag_env.core.state import (
     ENV_EDIT_DISTANCE,
     ENV_INITIAL_EDIT_DISTANCE,
@@ -293,13 +294,6 @@ class WorldBatch:
                     break
             starts[player] = (x, y, z)
         return starts
-
-
-def goal_percentage(initial_edit_distance: int, edit_distance: int) -> float:
-    """``1 - d / d0``: the share of the initial edit distance ``d0`` removed (1.0 when ``d0 == 0``)."""
-    if initial_edit_distance == 0:
-        return 1.0
-    return 1.0 - float(edit_distance) / float(initial_edit_distance)
 
 
 def config_params(config: MbagConfig) -> np.ndarray:

@@ -44,6 +44,7 @@ from mbag_env.blocks import (  # noqa: E402
     NUM_PLACEABLE,
 )
 from mbag_env.core.actions import MOVE_DIRECTIONS  # noqa: E402
+from mbag_env.core.rules import REACH  # noqa: E402
 from mbag_env.render.iso import (  # noqa: E402
     BACKGROUND_COLOR,
     SKIN_COLOR,
@@ -743,7 +744,7 @@ class GameWindow:
         if has_validity:
             entries = [
                 ("dot", "green dot / frame: you can place / break there now"),
-                ("tint", "red: out of reach (4.5) or out of sight from you"),
+                ("tint", f"red: out of reach ({REACH:g}) or out of sight from you"),
                 *entries,
             ]
         for row, (kind, text) in enumerate(entries):
