@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("goals", "humans", "render"),
     ("envs", "assistants"),
     ("evaluation", "__init__"),
-    ("apps", "play", "replay_cli", "demo"),
+    ("apps",),
 )
 """``mbag_env``'s parts, lowest first: the first name after ``mbag_env.`` (a subpackage or a
 top-level module; ``__init__`` is the package root, the public API). A part imports only parts

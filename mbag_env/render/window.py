@@ -4,9 +4,9 @@ Three programs draw through :class:`GameWindow`:
 
 - the ``human`` render mode of the envs (:class:`EnvViewer`: the 3-D view and a HUD, redrawn on
   every step);
-- ``mbag-play`` (:mod:`mbag_env.play`): a person plays the human, clicking cells in the slice
+- ``mbag-play`` (:mod:`mbag_env.apps.play`): a person plays the human, clicking cells in the slice
   panel;
-- ``mbag-replay`` (:mod:`mbag_env.replay_cli`): a recording played back.
+- ``mbag-replay`` (:mod:`mbag_env.apps.replay`): a recording played back.
 
 The window only draws what it is given (a :class:`Frame`) and keeps the view settings a person
 changes with the keyboard (:class:`ViewState`: rotation, slice layer, goal ghost, help); it never
