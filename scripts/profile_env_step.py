@@ -2,12 +2,13 @@
 
 **Single env** (``gym.make("mbag/Build-v0")``, masks on, 11×10×10): the whole wrapped step, the
 unwrapped ``MbagEnv.step``, and the parts of it timed one by one over many calls on the same state
-(CPU time of the process, the median of five blocks): action check, the step kernel call, the
-observation kernel call (world + inventory + timestep + mask), the observation's copies, the
-``info`` dict and the episode-end queries. The compiled work alone (the world write and the
-mask, looped inside one compiled call) and numba's dispatch cost (an empty compiled function
-given the same arguments) split the kernel calls further. The user's own sampling of a random
-valid action is timed too.
+(CPU time of the process, the median of five blocks): action check, the one compiled call that
+steps and writes the observation (``step_and_observe``; in a NOOP step it mirrors the world and
+keeps the mask), the observation's copies, the ``info`` dict and the episode-end queries; numba's
+dispatch cost (an empty compiled function given the same arguments) splits the call further. The
+same call after a change (world and mask written afresh) and the compiled work alone (the world
+write and the mask, looped inside one compiled call) are timed too, and the user's own sampling of
+a random valid action.
 
 **Batched Assist env** (``gym.make_vec("mbag/Assist-v0", N=1024, copy=False)``, idle assistant,
 masks off and on): ``step`` is timed phase by phase (resets of ended worlds, the step kernel, the
@@ -46,6 +47,7 @@ import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from mbag_env.core.actions import NOOP
 from mbag_env.core.masks import write_action_mask
 from mbag_env.core.step import write_world
+from mbag_env.envs.step_kernels import step_and_observe
 
 
 def per_call_us(function: Callable[[], object], seconds: float, blocks: int = 5) -> float:
@@ -117,7 +119,6 @@ def profile_single_env(seconds: float) -> list[dict[str, Any]]:
     agent = single.agent  # type: ignore[attr-defined]
     state = batch.state
     buffers = batch.observation_buffers(agent)
-    actions = np.zeros((1, batch.num_players), dtype=np.int64)
     timings: dict[str, float] = {}
 
     def wrapped() -> None:
@@ -151,26 +152,22 @@ def profile_single_env(seconds: float) -> list[dict[str, Any]]:
     timings["sample"] = per_call_us(sample, seconds)
     play_into_episode(env, 40)
     timings["check"] = per_call_us(lambda: batch.actions.check(NOOP), seconds / 4)
-    timings["step_kernel"] = per_call_us(lambda: batch.step(actions), seconds / 2)
-    step_args = (
-        state.blocks, state.goal, state.last_interacted, state.env_ints, state.player_ints,
-        state.layer_errors, state.solid_neighbours, batch.params, batch.shaping, batch.human_model,
-        actions, batch.all_active, batch.rewards, batch.human_scratch, batch.no_mirror, 0,
-    )  # fmt: skip
+    current = single._observation_current  # type: ignore[attr-defined]
+    step_args = single._step_args  # type: ignore[attr-defined]
+    single._actions[...] = NOOP  # type: ignore[attr-defined]
+    # In a NOOP step the observation is kept up to date incrementally: world mirrored, mask kept.
+    timings["fused_noop"] = per_call_us(lambda: step_and_observe(*step_args), seconds / 2)
+
+    def fused_rewrite() -> None:
+        current[0] = 0  # as after reset or set_state: the world and the mask are written afresh
+        step_and_observe(*step_args)
+
+    timings["fused_rewrite"] = per_call_us(fused_rewrite, seconds / 2)
     empty_step = empty_kernel(len(step_args))
-    timings["step_dispatch"] = per_call_us(lambda: empty_step(*step_args), seconds / 4)
+    timings["fused_dispatch"] = per_call_us(lambda: empty_step(*step_args), seconds / 4)
     world, inventory, timestep = buffers["world"], buffers["inventory"], buffers["timestep"]
     mask_buffer = buffers["action_mask"]
-    timings["observe_kernel"] = per_call_us(
-        lambda: batch.observe(agent, world, inventory, timestep, mask_buffer), seconds / 2
-    )
-    observe_args = (
-        state.blocks, state.goal, state.last_interacted, state.env_ints, state.player_ints,
-        state.solid_neighbours, batch.params, agent, batch.all_active, world, inventory,
-        timestep.reshape(-1), mask_buffer,
-    )  # fmt: skip
-    empty_observe = empty_kernel(len(observe_args))
-    timings["observe_dispatch"] = per_call_us(lambda: empty_observe(*observe_args), seconds / 4)
+    batch.observe(agent, world, inventory, timestep, mask_buffer)
     timings["world_compiled"] = compiled_loop_us(
         _world_writes, state.blocks[0], state.goal[0], state.last_interacted[0], state.player_ints[0],
         batch.params, agent, world[0],
@@ -192,24 +189,26 @@ def profile_single_env(seconds: float) -> list[dict[str, Any]]:
     parts = [
         ("whole loop: random valid action (user's sampling included)", timings["random_valid_loop"]),
         ("user's sampling alone: rng.choice(np.flatnonzero(mask))", timings["sample"]),
+        ("the env's part of that loop (loop − sampling)", timings["random_valid_loop"] - timings["sample"]),
         ("wrapped step, NOOP (gym.make: OrderEnforcing, PassiveEnvChecker)", timings["wrapped"]),
         ("unwrapped MbagEnv.step, NOOP", unwrapped_us),
         ("  Gymnasium wrappers (wrapped − unwrapped)", timings["wrapped"] - unwrapped_us),
         ("  action check", timings["check"]),
-        ("  step kernel call (WorldBatch.step)", timings["step_kernel"]),
-        ("    of which numba dispatch (empty function, same 16 arguments)", timings["step_dispatch"]),
-        ("  observation kernel call (world, inventory, timestep, mask)", timings["observe_kernel"]),
-        ("    of which numba dispatch (empty function, same 13 arguments)", timings["observe_dispatch"]),
-        ("    compiled work: world write (4×11×10×10)", timings["world_compiled"]),
-        ("    compiled work: action mask (9,907 entries)", timings["mask_compiled"]),
+        ("  fused step + observation call (step_and_observe), NOOP: world mirrored, mask kept",
+         timings["fused_noop"]),
+        (f"    of which numba dispatch (empty function, same {len(step_args)} arguments)",
+         timings["fused_dispatch"]),
         ("  observation copies (4 arrays, the caller may keep them)", timings["copies"]),
         ("  info dict", timings["info"]),
         ("  terminated / truncated queries", timings["flags"]),
-    ]
-    counted = sum(
-        timings[key] for key in ("check", "step_kernel", "observe_kernel", "copies", "info", "flags")
-    )
+    ]  # fmt: skip
+    counted = sum(timings[key] for key in ("check", "fused_noop", "copies", "info", "flags"))
     parts.append(("  rest (Python glue in step)", unwrapped_us - counted))
+    parts += [
+        ("fused call after a change (world and mask written afresh)", timings["fused_rewrite"]),
+        ("  compiled work: world write (4×11×10×10)", timings["world_compiled"]),
+        ("  compiled work: action mask (9,907 entries)", timings["mask_compiled"]),
+    ]
     return [
         {"part": name, "us_per_step": value, "share_of_unwrapped": value / unwrapped_us}
         for name, value in parts
