@@ -53,6 +53,11 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
         render_mode: ``"rgb_array"``, ``"ansi"``, ``"human"`` (a pygame window, redrawn on every
             step) or ``None``.
         **config_fields: :class:`~mbag_env.config.MbagConfig` fields (when ``config`` is None).
+
+    The step keeps the agent's observation up to date incrementally
+    (:func:`~mbag_env.envs.step_kernels.step_and_observe`), so change the state only through
+    :meth:`step`, :meth:`reset` and :meth:`set_state` (after writing ``batch.state`` directly, pass
+    it through ``set_state(get_state())``).
     """
 
     metadata = {"render_modes": RENDER_MODES, "render_fps": 10}
