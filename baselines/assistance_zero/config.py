@@ -61,10 +61,15 @@ class AZConfig:
             search itself stays stochastic through the sampled human actions).
         first_play_reward: the search ablation that values unvisited edges at ``V + E[r(a)]``
             instead of the reference's visited means (off: the reference).
+        expected_reward_bonus: the search option that values unvisited edges at the reference's
+            visited mean plus ``E[r(a)]`` (see :mod:`~baselines.assistance_zero.tree_kernels`).
         gamma: discount of the tree backups and of the value targets ``G``.
         hidden_channels, conv_layers, kernel_size, global_hidden: network sizes.
         dilation_base: convolution ``i`` is dilated by ``dilation_base**i`` (1: undilated, the
             default because checkpoints older than this field have no key for it).
+        belief_tied_actions: the network adds the goal belief's log-probabilities to its PLACE and
+            BREAK logits (policy and human-action heads; see
+            :mod:`~baselines.assistance_zero.network`). Off by default for the same reason.
         learning_rate, weight_decay, max_grad_norm: the optimiser (``max_grad_norm``: the global
             gradient-norm clip, 10 as in the reference).
         lambda_policy, lambda_value, lambda_reward, lambda_prev, lambda_action: the weights of
@@ -101,12 +106,14 @@ class AZConfig:
     temperature: float = 1.5
     eval_temperature: float = 0.0
     first_play_reward: bool = False
+    expected_reward_bonus: bool = False
     gamma: float = 0.95
     hidden_channels: int = 32
     conv_layers: int = 1
     kernel_size: int = 3
     global_hidden: int = 128
     dilation_base: int = 1
+    belief_tied_actions: bool = False
     learning_rate: float = 1e-3
     weight_decay: float = 0.0
     max_grad_norm: float = 10.0
@@ -201,6 +208,7 @@ class AZConfig:
             kernel_size=self.kernel_size,
             global_hidden=self.global_hidden,
             dilation_base=self.dilation_base,
+            belief_tied_actions=self.belief_tied_actions and not self.goal_visible,
             goal_head=not self.goal_visible,
             human_head=not self.goal_visible,
         )
@@ -216,6 +224,7 @@ class AZConfig:
             gamma=self.gamma,
             dirichlet_within_type=self.dirichlet_within_type,
             first_play_reward=self.first_play_reward,
+            expected_reward_bonus=self.expected_reward_bonus,
         )
 
     def lambda_prev_at(self, iteration: int) -> float:
