@@ -1,8 +1,10 @@
-"""SB3-contrib's MaskablePPO on ``mbag/Build-Small-v0``.
+"""SB3-contrib's MaskablePPO on ``mbag/Build-Small-v0``, on the raw env.
 
-Stable-Baselines3 policies want one flat vector, so :class:`FlatObservation` one-hot encodes the
-``world`` channels and appends the time fraction. MaskablePPO reads the valid actions from the
-env's ``action_masks()`` method, which the wrapper passes through.
+The env's ``Dict`` observation goes straight to SB3's ``"MultiInputPolicy"`` (which flattens each
+entry and concatenates them), and MaskablePPO reads the valid actions from the env's
+``action_masks()`` method, so no wrapper is needed. The policy is SB3's generic MLP over the
+flattened entries; the repository's own PPO (``python -m baselines.ppo``) uses a 3-D convolutional
+network with a spatial action head instead.
 
 Install the extra first: ``pip install -e .[examples]``. Then::
 
@@ -16,41 +18,13 @@ from collections.abc import Sequence
 
 import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 
 
-class FlatObservation(gym.ObservationWrapper):
-    """Dict observation -> float32 vector: one-hot world channels, then ``timestep / horizon``."""
-
-    def __init__(self, env: gym.Env) -> None:
-        super().__init__(env)
-        world = env.observation_space["world"]
-        self.classes = [
-            int(high) + 1 for high in np.asarray(world.high).reshape(world.shape[0], -1).max(axis=1)
-        ]
-        self.horizon = max(int(np.asarray(env.observation_space["timestep"].high)), 1)
-        size = sum(self.classes) * int(np.prod(world.shape[1:])) + 1
-        self.observation_space = spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
-
-    def observation(self, observation: dict[str, np.ndarray]) -> np.ndarray:
-        """The flat vector of one observation."""
-        parts = [
-            (observation["world"][channel][None] == np.arange(classes)[:, None, None, None]).ravel()
-            for channel, classes in enumerate(self.classes)
-        ]
-        parts.append(np.array([float(observation["timestep"]) / self.horizon]))
-        return np.concatenate(parts).astype(np.float32)
-
-    def action_masks(self) -> np.ndarray:
-        """The valid actions now (what MaskablePPO asks for before every step)."""
-        return self.env.get_wrapper_attr("action_masks")()
-
-
 def make_env(env_id: str = "mbag/Build-Small-v0", **env_kwargs: object) -> gym.Env:
-    """An mbag env with flat observations and ``action_masks()``."""
-    return FlatObservation(gym.make(env_id, **env_kwargs))
+    """The raw mbag env (``Dict`` observations, ``action_masks()``), as MaskablePPO takes it."""
+    return gym.make(env_id, **env_kwargs)
 
 
 def evaluate(model: object, env: gym.Env, episodes: int, seed: int) -> tuple[float, float]:
@@ -60,7 +34,8 @@ def evaluate(model: object, env: gym.Env, episodes: int, seed: int) -> tuple[flo
         observation, _ = env.reset(seed=seed + episode)
         total, done, info = 0.0, False, {}
         while not done:
-            action, _ = model.predict(observation, action_masks=env.action_masks())  # type: ignore[attr-defined]
+            mask = observation["action_mask"]  # the same as env.unwrapped.action_masks()
+            action, _ = model.predict(observation, action_masks=mask)  # type: ignore[attr-defined]
             observation, reward, terminated, truncated, info = env.step(int(action))
             total += float(reward)
             done = terminated or truncated
@@ -83,9 +58,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     from sb3_contrib import MaskablePPO
 
     env_kwargs = {} if args.horizon is None else {"horizon": args.horizon}
-    env = make_env(args.env, **env_kwargs)
     model = MaskablePPO(
-        "MlpPolicy", env, n_steps=args.n_steps, batch_size=min(64, args.n_steps), seed=args.seed, verbose=0
+        "MultiInputPolicy",
+        make_env(args.env, **env_kwargs),
+        n_steps=args.n_steps,
+        batch_size=min(64, args.n_steps),
+        seed=args.seed,
+        verbose=0,
     )
     model.learn(total_timesteps=args.total_steps)
     goal_percentage, mean_return = evaluate(

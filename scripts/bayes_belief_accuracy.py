@@ -42,7 +42,8 @@ class ScoredAssistant:
         action = self.assistant.act(observation)
         marginals = self.assistant.previous_marginals
         assert marginals is not None
-        self.accuracy.add(int(observation["timestep"]), marginals, observation["world"][0], self.goal)
+        timestep = int(np.asarray(observation["timestep"]).item())
+        self.accuracy.add(timestep, marginals, observation["world"][0], self.goal)
         return action
 
 

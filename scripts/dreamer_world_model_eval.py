@@ -59,7 +59,7 @@ def collect(
         for key, value in (
             ("world", observation["world"]),
             ("inventory", observation["inventory"]),
-            ("timestep", observation["timestep"]),
+            ("timestep", np.asarray(observation["timestep"]).reshape(num_envs)),  # (N, 1) -> (N,)
             ("mask", observation["action_mask"]),
             ("goal", envs.unwrapped.batch.state.goal),  # type: ignore[attr-defined]
             ("reward", reward),

@@ -190,8 +190,9 @@ def _record_beliefs(
     current block."""
     blocks = observations["world"][:, 0]
     guess = belief.argmax(axis=1)
+    timesteps = np.asarray(observations["timestep"]).reshape(-1)  # (N, 1) -> (N,)
     for world in np.flatnonzero(recording):
-        t = int(observations["timestep"][world])
+        t = int(timesteps[world])
         to_change = goals[world] != blocks[world]
         correct = guess[world] == goals[world]
         likelihood = np.take_along_axis(belief[world], goals[world][None].astype(np.int64), axis=0)[0]

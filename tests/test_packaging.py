@@ -3,7 +3,9 @@
 The repository keeps the datasets once, in its top-level ``assets/goals/``; ``setup.py`` maps that
 folder into the wheel as ``mbag_env/_assets/goals/``. The wheel is built here offline, from a copy
 of the sources (``pip wheel --no-build-isolation --no-index``, a second or two), then unpacked and
-imported from another folder the way a non-editable install is.
+imported from another folder the way a non-editable install is, and installed with pip into a fresh
+virtual environment whose ``mbag-leaderboard --quick`` (the README's main job) and other commands
+run from another folder (about a minute: the installed package compiles its kernels afresh).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 import tomllib
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,3 +116,90 @@ print(json.dumps({{"file": mbag_env.__file__, "assets": str(assets_dir()), "coun
     assert Path(report["assets"]) == (site / "mbag_env" / "_assets").resolve()
     manifest = json.loads((REPO_ROOT / "assets" / "goals" / "manifest.json").read_text())
     assert report["counts"] == {entry["name"]: entry["count"] for entry in manifest["datasets"]}
+
+
+@pytest.fixture(scope="module")
+def installed_wheel(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtual environment with the wheel installed by pip (not editable); its folder.
+
+    ``--system-site-packages`` lends it this interpreter's dependencies (numpy, numba, ...), so nothing
+    is downloaded; ``--ignore-installed`` installs the wheel even where this environment already has
+    mbag_env (e.g. the editable install), and the venv's own copy comes first on its path.
+    """
+    venv = tmp_path_factory.mktemp("wheel_venv") / "venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    command = [str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--no-build-isolation"]
+    command += ["--no-index", "--ignore-installed", "--quiet", str(wheel)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"pip install of the wheel failed:\n{result.stdout}\n{result.stderr}"
+    return venv
+
+
+def _run_installed(
+    venv: Path, command: list[str], cwd: Path, home: Path, **kwargs: Any
+) -> subprocess.CompletedProcess:
+    """``command`` (a script of the venv, or its python) run in ``cwd`` with ``HOME=home`` and no cache
+    or path settings inherited, so caches go to the default place the README names."""
+    drop = {"PYTHONPATH", "MBAG_ENV_CACHE_DIR", "NUMBA_CACHE_DIR", "XDG_CACHE_HOME", "VIRTUAL_ENV"}
+    env = {key: value for key, value in os.environ.items() if key not in drop}
+    env.update(HOME=str(home), MPLBACKEND="Agg", SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
+    executable = venv / "bin" / command[0]
+    return subprocess.run(
+        [str(executable), *command[1:]], cwd=cwd, env=env, capture_output=True, text=True, **kwargs
+    )
+
+
+def test_installed_wheel_runs_the_quick_leaderboard_and_every_command(
+    installed_wheel: Path, tmp_path: Path
+) -> None:
+    """CI's check of the package: pip-installed wheel, another folder, ``mbag-leaderboard --quick``."""
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    home.mkdir()
+    elsewhere.mkdir()
+    code = (
+        "import json, mbag_env; from mbag_env.compile_cache import kernel_cache_dir; "
+        "print(json.dumps({'file': mbag_env.__file__, 'cache': str(kernel_cache_dir())}))"
+    )
+    located = _run_installed(installed_wheel, ["python", "-c", code], elsewhere, home, timeout=600)
+    assert located.returncode == 0, located.stderr
+    where = json.loads(located.stdout.strip().splitlines()[-1])
+    site_packages = next((installed_wheel / "lib").glob("python3*/site-packages"))
+    assert Path(where["file"]).resolve() == (site_packages / "mbag_env" / "__init__.py").resolve()
+    cache = Path(where["cache"])
+    assert cache.parent == home / ".cache" / "mbag_env", (
+        "README: kernels cache in ~/.cache/mbag_env/numba-<hash>"
+    )
+
+    board = _run_installed(
+        installed_wheel, ["mbag-leaderboard", "--quick", "--no-progress"], elsewhere, home, timeout=900
+    )
+    assert board.returncode == 0, (
+        f"mbag-leaderboard --quick failed:\n{board.stdout[-3000:]}\n{board.stderr[-3000:]}"
+    )
+    assert "compiling kernels" in board.stderr, "a cold cache must announce the compilation"
+    out = elsewhere / "results" / "leaderboard_quick"
+    for name in ("leaderboard.json", "leaderboard.md", "leaderboard.png", "episodes.jsonl"):
+        assert (out / name).is_file(), name
+    result = json.loads((out / "leaderboard.json").read_text())
+    rows = {row["assistant"]: row for row in result["assistants"]}
+    assert set(rows) == {"idle", "random", "oracle"}
+    assert all(row["failed"] == 0 for row in rows.values())
+    assert len(result["episodes"]) == 3 * 20 * 4, "the quick suite: 3 assistants, 20 houses, 4 humans"
+
+    demo_command = ["mbag-demo", "--env", "mbag/Assist-Small-v0", "--image", "demo.png"]
+    demo = _run_installed(installed_wheel, demo_command, elsewhere, home, timeout=600)
+    assert demo.returncode == 0, demo.stderr
+    assert "goal percentage" in demo.stdout and (elsewhere / "demo.png").is_file()
+    for command in ("mbag-play", "mbag-replay"):
+        shown = _run_installed(installed_wheel, [command, "--help"], elsewhere, home, timeout=300)
+        assert shown.returncode == 0 and shown.stdout.startswith(f"usage: {command}"), shown.stderr
+
+    # Compiled kernels went to the README's folder, none beside the installed sources or the cwd.
+    assert any(cache.rglob("*.nbi")) and any(cache.rglob("*.nbc"))
+    assert sorted(path.name for path in (home / ".cache" / "mbag_env").iterdir()) == [cache.name]
+    for folder in (installed_wheel, elsewhere):
+        stray = [str(path) for pattern in ("*.nbi", "*.nbc") for path in folder.rglob(pattern)]
+        assert not stray, f"numba cache files outside ~/.cache/mbag_env: {stray[:5]}"

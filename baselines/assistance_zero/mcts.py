@@ -232,7 +232,7 @@ class BatchedMCTS:
                 f"world must have shape {(B, self.channels, *self.world_size)}, got {world.shape}"
             )
         active = np.ones(B, dtype=np.bool_) if active is None else np.asarray(active, dtype=np.bool_)
-        timestep = np.asarray(timestep, dtype=np.int64)
+        timestep = np.asarray(timestep, dtype=np.int64).reshape(B)  # a vector env's (B, 1) too
         goals = world[:, 3] if self.goal_visible else self.zero_goals
         goals = np.ascontiguousarray(goals)
         tree_kernels.prepare_roots(

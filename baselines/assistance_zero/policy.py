@@ -30,7 +30,7 @@ from baselines.assistance_zero.mcts import (
 )
 from baselines.assistance_zero.network import AssistanceZeroNetwork, AZNetworkConfig
 from baselines.common.checkpoint import from_plain
-from baselines.common.networks import ObservationSpec
+from baselines.common.networks import ObservationSpec, batch_timesteps
 from mbag_env import ENV_IDS
 from mbag_env.blocks import NUM_BLOCK_TYPES
 from mbag_env.config import MbagConfig
@@ -176,7 +176,7 @@ class AssistanceZeroPolicy:
         if self.belief_source is not None:
             self._planning_belief = np.asarray(self.belief_source(observations), dtype=np.float32)
         result = self._search_for(len(world)).search(
-            world, np.asarray(observations["timestep"]), self.evaluate, self.rng
+            world, batch_timesteps(observations["timestep"], len(world)), self.evaluate, self.rng
         )
         self.last_belief = result.belief
         if self.deterministic or self.config.eval_temperature == 0:

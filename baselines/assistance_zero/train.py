@@ -38,7 +38,7 @@ from baselines.assistance_zero.mcts import BatchedMCTS, Evaluator, network_evalu
 from baselines.assistance_zero.network import AssistanceZeroNetwork
 from baselines.assistance_zero.replay import ReplayBuffer
 from baselines.common.checkpoint import from_plain, load_checkpoint, save_checkpoint, to_plain
-from baselines.common.networks import ObservationSpec
+from baselines.common.networks import ObservationSpec, batch_timesteps
 from baselines.common.seeding import (
     rng_state,
     seed_everything,
@@ -336,10 +336,9 @@ class SelfPlay:
         """Search, act and step every world once (worlds resetting after an episode only reset)."""
         config, observations = self.config, self.observations
         active = ~self.resetting
+        timesteps = batch_timesteps(observations["timestep"], config.num_envs).copy()  # (N, 1) -> (N,)
         search_start = time.perf_counter()
-        result = self.search.search(
-            observations["world"], observations["timestep"], self.evaluate, rng, active
-        )
+        result = self.search.search(observations["world"], timesteps, self.evaluate, rng, active)
         search_seconds = time.perf_counter() - search_start
         policy = visit_policy(np.maximum(result.visits, 0), config.temperature)
         actions = np.full(config.num_envs, NOOP, dtype=np.int64)
@@ -350,7 +349,7 @@ class SelfPlay:
         if self.has_human and active.any():
             blocks = observations["world"][:, 0]
             accuracy = belief_accuracy(result.belief[active], goals[active], blocks[active])
-        world_obs, timesteps = observations["world"].copy(), observations["timestep"].copy()
+        world_obs = observations["world"].copy()
         env_start = time.perf_counter()
         self.observations, rewards, terminated, truncated, infos = self.envs.step(actions)
         env_seconds = time.perf_counter() - env_start

@@ -7,6 +7,7 @@ from baselines.common.networks import (
     ActorCritic,
     NetworkConfig,
     ObservationSpec,
+    batch_timesteps,
     flatten_action_logits,
     observation_to_tensors,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "NetworkConfig",
     "ObservationSpec",
     "TrainingLog",
+    "batch_timesteps",
     "flatten_action_logits",
     "load_checkpoint",
     "load_policy",

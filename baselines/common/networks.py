@@ -137,20 +137,43 @@ class NetworkConfig:
                 raise ValueError(f"NetworkConfig.{name} must be an integer >= {low}, got {value!r}")
 
 
+def batch_timesteps(timestep: Any, batch_size: int) -> np.ndarray:
+    """The ``(B,)`` timesteps of a batch of ``batch_size`` observations, as the networks take them.
+
+    The env observes a world's timestep as a ``(1,)`` array, so a vector env's batch is ``(B, 1)``.
+    A batch of the older 0-d observations, ``(B,)``, is accepted as it is, so recordings and
+    callers from before the change act exactly as before (and the shipped checkpoints, which were
+    trained on ``(B,)`` inputs, see the same numbers).
+
+    Raises:
+        ValueError: if ``timestep`` does not hold exactly one value per observation.
+    """
+    timesteps = np.asarray(timestep)
+    if timesteps.size != batch_size or timesteps.ndim > 2:
+        raise ValueError(
+            f"timestep must hold one value per observation, (B, 1) or (B,) with B={batch_size}, "
+            f"got shape {timesteps.shape}"
+        )
+    return timesteps.reshape(batch_size)
+
+
 def observation_to_tensors(
     observation: dict[str, np.ndarray], device: torch.device | str
 ) -> dict[str, torch.Tensor]:
     """Batched numpy observations (leading env axis) as torch tensors on ``device``.
 
     ``world`` stays uint8 (the network one-hot encodes it); ``action_mask`` stays bool; the rest
-    become float32.
+    become float32, with ``timestep`` ``(B,)`` (:func:`batch_timesteps`).
     """
+    world = np.asarray(observation["world"])
     tensors = {
-        "world": torch.as_tensor(np.asarray(observation["world"]), device=device),
+        "world": torch.as_tensor(world, device=device),
         "inventory": torch.as_tensor(
             np.asarray(observation["inventory"]), device=device, dtype=torch.float32
         ),
-        "timestep": torch.as_tensor(np.asarray(observation["timestep"]), device=device, dtype=torch.float32),
+        "timestep": torch.as_tensor(
+            batch_timesteps(observation["timestep"], len(world)), device=device, dtype=torch.float32
+        ),
     }
     if "action_mask" in observation:
         tensors["action_mask"] = torch.as_tensor(np.asarray(observation["action_mask"]), device=device)

@@ -12,7 +12,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.common.networks import NUM_GLOBAL_ACTIONS, ObservationSpec, flatten_action_logits
+from baselines.common.networks import (
+    NUM_GLOBAL_ACTIONS,
+    ObservationSpec,
+    batch_timesteps,
+    flatten_action_logits,
+)
 from baselines.dreamer.core import (
     DreamerConfig,
     ReturnScale,
@@ -595,13 +600,16 @@ class DreamerAgent(nn.Module):
 def observation_tensors(
     observation: Mapping[str, np.ndarray], device: torch.device
 ) -> dict[str, torch.Tensor]:
-    """A vector env's observation as tensors (world uint8, mask bool, inventory/timestep float)."""
+    """A vector env's observation as tensors (world uint8, mask bool, inventory float, timestep
+    ``(N,)`` long: :func:`~baselines.common.networks.batch_timesteps`)."""
+    world = np.asarray(observation["world"])
+    timestep = batch_timesteps(observation["timestep"], len(world))
     return {
-        "world": torch.as_tensor(np.asarray(observation["world"]), device=device),
+        "world": torch.as_tensor(world, device=device),
         "inventory": torch.as_tensor(
             np.asarray(observation["inventory"]), device=device, dtype=torch.float32
         ),
-        "timestep": torch.as_tensor(np.asarray(observation["timestep"]), device=device, dtype=torch.long),
+        "timestep": torch.as_tensor(timestep, device=device, dtype=torch.long),
         "action_mask": torch.as_tensor(
             np.asarray(observation["action_mask"]), device=device, dtype=torch.bool
         ),

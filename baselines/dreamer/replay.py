@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from baselines.common.networks import ObservationSpec
+from baselines.common.networks import ObservationSpec, batch_timesteps
 
 
 # ----------------------------------------------------------------------------------------- replay
@@ -64,11 +64,12 @@ class ReplayBuffer:
         row = self.position
         self.data["world"][:, row] = observation["world"]
         self.data["inventory"][:, row] = observation["inventory"]
-        self.data["timestep"][:, row] = observation["timestep"]
+        timestep = batch_timesteps(observation["timestep"], self.num_worlds)  # (N, 1) -> (N,)
+        self.data["timestep"][:, row] = timestep
         self.data["mask"][:, row] = np.packbits(np.asarray(observation["action_mask"], bool), axis=-1)
         self.data["reward"][:, row] = reward
         self.data["terminal"][:, row] = terminal
-        self.data["is_first"][:, row] = np.asarray(observation["timestep"]) == 0
+        self.data["is_first"][:, row] = timestep == 0
         self.data["action"][:, row] = action
         self.position = (self.position + 1) % self.capacity
         self.count = min(self.count + 1, self.capacity)

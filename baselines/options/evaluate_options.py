@@ -58,7 +58,7 @@ class RecordingPolicy:
         """Act and record."""
         actions = self.policy.act_batch(observations)
         options = self._options()
-        timestep = np.asarray(observations["timestep"])
+        timestep = np.asarray(observations["timestep"]).reshape(len(actions))  # (N, 1) -> (N,)
         if self.current is None:
             self.current = np.full(len(actions), -1)
             self.duration = np.zeros(len(actions), dtype=np.int64)

@@ -117,7 +117,7 @@ class WorldView:
             players=world[1],
             last_interacted=world[2],
             mask=np.asarray(observation["action_mask"], dtype=bool),
-            timestep=int(np.asarray(observation["timestep"])),
+            timestep=int(np.asarray(observation["timestep"]).item()),
             activity=activity,
             _goal=world[3] if goal_visible else None,
         )

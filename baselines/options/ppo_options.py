@@ -571,7 +571,7 @@ class OptionsPolicy:
         needs_option = []
         for world, observation in enumerate(singles):
             runner = self.runners[world]
-            if int(observation["timestep"]) == 0 or runner._view is None:
+            if np.asarray(observation["timestep"]).item() == 0 or runner._view is None:
                 runner.reset(observation)
             else:
                 runner.observe(observation)  # ends the running option if it terminates here

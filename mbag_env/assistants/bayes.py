@@ -265,7 +265,7 @@ class BayesAssistant:
             raise ValueError(
                 "the bayes assistant needs observation['action_mask']; create the env with action_masks=True"
             )
-        if int(observation["timestep"]) == 0:
+        if np.asarray(observation["timestep"]).item() == 0:  # (1,), or 0-d as before
             self._start_episode()
         blocks, players, last_interacted = world[0], world[1], world[2]
         confident = self.settings.confident_probability

@@ -110,7 +110,8 @@ class WorldBatch:
         entries: dict[str, spaces.Space[Any]] = {
             "world": spaces.Box(0, high, dtype=np.uint8),
             "inventory": spaces.Box(0, INFINITE_BLOCK_COUNT, shape=(NUM_BLOCK_TYPES,), dtype=np.int32),
-            "timestep": spaces.Box(0, self.config.horizon, shape=(), dtype=np.int32),
+            # (1,), not a 0-d scalar: Stable-Baselines3 and most RL libraries need at least one axis.
+            "timestep": spaces.Box(0, self.config.horizon, shape=(1,), dtype=np.int32),
         }
         if self.config.action_masks:
             entries["action_mask"] = spaces.Box(0, 1, shape=(self.actions.n,), dtype=np.bool_)
@@ -175,6 +176,7 @@ class WorldBatch:
     ) -> None:
         """Write ``player``'s observation of every world into the given ``(N, ...)`` buffers.
 
+        ``timestep_out`` is ``(N, 1)`` (the observation's shape) or ``(N,)``, and contiguous.
         ``mask_out`` may be ``(N, 0)`` to skip masks. The world channels are rewritten where
         ``full_world[n]`` (everywhere by default); elsewhere ``world_out`` must be a mirror kept
         by :meth:`step`. Players who may not see θ get a zero goal channel (only present with
@@ -182,11 +184,14 @@ class WorldBatch:
         """
         s = self.state
         goal = s.goal if self.sees_goal(player) else self.hidden_goal
+        timesteps = timestep_out.reshape(-1)  # the kernels write one int32 per world
+        if not np.may_share_memory(timesteps, timestep_out):
+            raise ValueError("timestep_out must be a contiguous (N, 1) or (N,) array (written in place)")
         kernel = write_observations_parallel if self.parallel else write_observations
         kernel(
             s.blocks, goal, s.last_interacted, s.env_ints, s.player_ints, s.solid_neighbours,
             self.params, player, self.all_active if full_world is None else full_world,
-            world_out, inventory_out, timestep_out, mask_out,
+            world_out, inventory_out, timesteps, mask_out,
         )  # fmt: skip
 
     def observation_buffers(self, player: int) -> dict[str, np.ndarray]:
@@ -195,7 +200,7 @@ class WorldBatch:
         return {
             "world": np.zeros((n, self.num_channels(player), *self.world_size), dtype=np.uint8),
             "inventory": np.zeros((n, NUM_BLOCK_TYPES), dtype=np.int32),
-            "timestep": np.zeros(n, dtype=np.int32),
+            "timestep": np.zeros((n, 1), dtype=np.int32),
             "action_mask": np.zeros((n, self.actions.n), dtype=np.bool_),
         }
 
@@ -212,7 +217,7 @@ class WorldBatch:
         observation = {
             "world": buffers["world"][0].copy(),
             "inventory": buffers["inventory"][0].copy(),
-            "timestep": np.array(buffers["timestep"][0], dtype=np.int32),
+            "timestep": buffers["timestep"][0].copy(),
         }
         if with_mask:
             observation["action_mask"] = mask[0].copy()

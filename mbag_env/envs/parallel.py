@@ -3,7 +3,9 @@
 ``parallel_env()`` gives the :class:`MbagParallelEnv`; ``env()`` gives the AEC version
 (:class:`MbagAECEnv`), PettingZoo's standard ``parallel_to_aec`` converter with each action checked
 when it is given; ``supersuit_vec_env()`` gives SuperSuit's vector env over all agents (with
-``uniform_spaces=True``, which SuperSuit needs).
+``uniform_spaces=True``, which SuperSuit needs). With ``scripted_human=...`` player 0 is a compiled
+scripted human inside the step and only the other players are agents: the form multi-agent
+trainers such as RLlib take for training the assistant (``examples/rllib_assistant.py``).
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from pettingzoo.utils.conversions import parallel_to_aec_wrapper
 
 from mbag_env.config import MbagConfig
 from mbag_env.core.state import ENV_TERMINATED, ENV_TRUNCATED
+from mbag_env.core.step import SCRIPTED_HUMAN
 from mbag_env.core.validation import validate_state_row
 from mbag_env.envs.batch import WorldBatch
 from mbag_env.envs.single import RENDER_MODES, config_from_arguments
+from mbag_env.humans.policy import as_policy
+from mbag_env.humans.scripted import HumanModel
 
 
 def agent_names(num_players: int) -> list[str]:
@@ -40,33 +45,63 @@ class MbagParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
     such as SuperSuit, need that (see :func:`supersuit_vec_env`). Rewards are shared (plus any
     per-player shaping). See :class:`mbag_env.envs.single.MbagEnv` for the observation and action layout.
 
+    With ``scripted_human`` set, player 0 is played inside the step by that compiled scripted human
+    (as in ``mbag/Assist-v0``) and is not an agent: :attr:`possible_agents` is ``["assistant"]``
+    for two players (``["player_1", ...]`` for more), which is how a multi-agent trainer such as
+    RLlib trains the assistant beside the human. The human's randomness comes from the world's
+    generator, so episodes stay reproducible under ``reset(seed=...)``.
+
     Args:
         config: a full :class:`~mbag_env.config.MbagConfig`; or give its fields as keywords.
         render_mode: ``"rgb_array"``, ``"ansi"``, ``"human"`` (a pygame window, redrawn on every
             step) or ``None``.
+        scripted_human: ``None`` (default: player 0 is an agent like the others), or a compiled
+            human's name (e.g. ``"goal_seeking"``) or :class:`~mbag_env.humans.HumanModel` that
+            plays player 0 inside the env.
+
+    Raises:
+        ValueError: for an unknown render mode, a ``scripted_human`` that is not a compiled human,
+            or ``scripted_human`` with a single player (no agent would be left).
     """
 
     metadata = {"name": "mbag_v0", "render_modes": RENDER_MODES, "render_fps": 10, "is_parallelizable": True}
 
     def __init__(
-        self, config: MbagConfig | None = None, render_mode: str | None = None, **config_fields: Any
+        self,
+        config: MbagConfig | None = None,
+        render_mode: str | None = None,
+        *,
+        scripted_human: str | HumanModel | None = None,
+        **config_fields: Any,
     ):
         config = config_from_arguments(config, config_fields)
         if render_mode is not None and render_mode not in RENDER_MODES:
             raise ValueError(f"render_mode must be one of {RENDER_MODES} or None, got {render_mode!r}")
+        human = None if scripted_human is None else _compiled_human(scripted_human)
+        if human is not None and config.num_players < 2:
+            raise ValueError(
+                "scripted_human needs num_players >= 2: with one player the human would be the only "
+                f"player and no agent would be left (num_players={config.num_players})"
+            )
         self.config = config
         self.render_mode = render_mode
+        self.scripted_human = human
+        """The compiled human playing player 0 inside the env, or None when player 0 is an agent."""
         self._viewer: Any = None  # the human render mode's window, opened on first use
         self.batch = WorldBatch(config, num_envs=1)
-        self.possible_agents = agent_names(config.num_players)
+        first_agent = 0 if human is None else 1
+        self.possible_agents = agent_names(config.num_players)[first_agent:]
         self.agents: list[str] = []
-        self._index = {name: index for index, name in enumerate(self.possible_agents)}
+        self._index = {name: first_agent + index for index, name in enumerate(self.possible_agents)}
+        self._actions = np.zeros((1, config.num_players), dtype=np.int64)
+        if human is not None:
+            self.batch.human_model = human.as_array()
+            self._actions[0, 0] = SCRIPTED_HUMAN  # never overwritten: step() writes only agents' entries
         self._observation_spaces = {
             name: self.batch.observation_space(index) for name, index in self._index.items()
         }
         self._action_space = self.batch.action_space()
         self._buffers = [self.batch.observation_buffers(index) for index in range(config.num_players)]
-        self._actions = np.zeros((1, config.num_players), dtype=np.int64)
         self._np_random: np.random.Generator | None = None
 
     @functools.cache  # noqa: B019 - spaces are fixed per env, as PettingZoo recommends
@@ -201,6 +236,17 @@ class MbagParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
 
     def _observe(self, player: int) -> dict[str, np.ndarray]:
         return self.batch.first_observation(player, self._buffers[player], self.config.action_masks)
+
+
+def _compiled_human(scripted_human: object) -> HumanModel:
+    """``scripted_human`` as a :class:`HumanModel`; a ValueError for anything but a compiled human."""
+    model = as_policy(scripted_human) if isinstance(scripted_human, (str, HumanModel)) else None
+    if not isinstance(model, HumanModel):
+        raise ValueError(
+            "scripted_human must be a compiled human's name or a HumanModel (or None to make player 0 "
+            f"an agent), got {scripted_human!r}"
+        )
+    return model
 
 
 def parallel_env(**kwargs: Any) -> MbagParallelEnv:

@@ -30,8 +30,8 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
 
     **Observation** (``Dict``): ``world`` uint8 ``(C, W, H, D)`` with channels blocks, players
     (1 self, 2.. others), last interacted (0 none, 1 self, 2.. others) and, for a goal-aware
-    player, goal; ``inventory`` int32 ``(10,)``; ``timestep`` int32; ``action_mask`` bool
-    ``(n_actions,)`` when masks are on.
+    player, goal; ``inventory`` int32 ``(10,)``; ``timestep`` int32 ``(1,)`` (steps taken so far);
+    ``action_mask`` bool ``(n_actions,)`` when masks are on (also given by :meth:`action_masks`).
 
     **Action** (``Discrete``): NOOP, 6 moves, PLACE type×cell, BREAK cell (and GIVE with
     finite blocks); see :mod:`mbag_env.core.actions`.

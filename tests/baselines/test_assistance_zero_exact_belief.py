@@ -45,7 +45,7 @@ def test_fixed_belief_evaluator_returns_the_given_belief_and_the_networks_other_
     envs = gym.make_vec("mbag/Assist-Small-v0", num_envs=2, vectorization_mode="vector_entry_point")
     observations, _ = envs.reset(seed=1)
     envs.close()
-    world, timestep = observations["world"], observations["timestep"]
+    world, timestep = observations["world"], observations["timestep"].reshape(-1)  # evaluators take (B,)
     mask = observations["action_mask"]
     human_mask = np.ones_like(mask)
     exact = np.random.default_rng(0).dirichlet(np.ones(NUM_BLOCK_TYPES), size=(2, *SMALL))

@@ -352,7 +352,7 @@ def test_tree_q_of_two_steps_matches_the_reference_reward_rule() -> None:
     rng = np.random.default_rng(0)
     beliefs = [np.moveaxis(rng.dirichlet(np.ones(NUM_BLOCK_TYPES), size=WORLD), -1, 0) for _ in range(3)]
     values = [0.3, -0.2, 0.5]
-    start = int(observation["timestep"])
+    start = int(observation["timestep"].item())
     chosen: dict[int, tuple[int, int]] = {}
 
     def evaluate(world, timestep, mask, human_mask):  # type: ignore[no-untyped-def]

@@ -30,16 +30,16 @@ def test_vector_actor_critic_example_runs() -> None:
     assert math.isfinite(result["return"]) and math.isfinite(result["goal_percentage"])
 
 
-def test_flat_observation_wrapper() -> None:
+def test_sb3_example_uses_the_raw_env() -> None:
+    """No wrapper: the example hands MaskablePPO the ``gym.make`` env with its Dict observation."""
     example = load_example("sb3_maskable_ppo")
     env = example.make_env(horizon=5)
+    assert type(env.unwrapped).__name__ == "MbagEnv"
     observation, _ = env.reset(seed=0)
-    assert env.observation_space.contains(observation)
-    # blocks (10) + player (2) + last interacted (2) + goal (10) one-hot classes per cell, + time.
-    assert observation.shape == ((10 + 2 + 2 + 10) * 6 * 6 * 6 + 1,)
-    assert observation[:-1].reshape(24, -1).sum(axis=0).max() <= 4  # one class per channel and cell
-    mask = env.action_masks()
+    assert env.observation_space.contains(observation) and observation["timestep"].shape == (1,)
+    mask = env.unwrapped.action_masks()
     assert mask.dtype == np.bool_ and mask[0]
+    np.testing.assert_array_equal(mask, observation["action_mask"])
 
 
 def test_sb3_maskable_ppo_example_runs() -> None:
@@ -49,3 +49,26 @@ def test_sb3_maskable_ppo_example_runs() -> None:
         ["--total-steps", "64", "--n-steps", "32", "--horizon", "8", "--eval-episodes", "1"]
     )
     assert math.isfinite(result["goal_percentage"]) and math.isfinite(result["return"])
+
+
+def test_rllib_assistant_example_runs() -> None:
+    """One PPO iteration of RLlib on the PettingZoo env with the scripted human inside (about 20 s)."""
+    pytest.importorskip("ray.rllib", reason="the RLlib example needs the 'rllib' extra")
+    example = load_example("rllib_assistant")
+    arguments = ["--iterations", "1", "--train-batch-size", "64", "--minibatch-size", "32"]
+    result = example.main([*arguments, "--num-epochs", "1", "--horizon", "20", "--hidden-channels", "8"])
+    assert result["iteration"] == 1 and result["env_steps"] >= 64
+    assert result["episodes"] >= 3  # 64 steps of 20-step episodes
+    assert math.isfinite(result["return"]) and math.isfinite(result["goal_percentage"])
+
+
+def test_rllib_env_has_only_the_assistant_as_agent() -> None:
+    pytest.importorskip("ray.rllib", reason="the RLlib example needs the 'rllib' extra")
+    example = load_example("rllib_assistant")
+    env = example.make_env({"world_size": [6, 6, 6], "horizon": 5, "scripted_human": "layer_builder"})
+    observations, _ = env.reset(seed=0)
+    assert set(observations) == {"assistant"}
+    assert env.par_env.scripted_human.kind == "layer_builder"
+    for _ in range(5):
+        observations, rewards, terminations, truncations, _ = env.step({"assistant": 0})
+    assert truncations["__all__"] or terminations["__all__"]

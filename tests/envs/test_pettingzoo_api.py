@@ -187,3 +187,41 @@ def test_parallel_bad_action_is_refused_and_env_stays_usable() -> None:
         np.testing.assert_array_equal(after["world"][key], value, err_msg=key)
     _, _, _, _, infos = env.step({"human": 0, "assistant": 0})
     assert infos["human"]["timestep"] == 1 and infos["human"]["action_valid"]
+
+
+def test_scripted_human_inside_leaves_only_the_assistant_and_matches_assist_env() -> None:
+    human = mbag_env.humans.HumanModel("layer_builder", epsilon=0.1)
+    env = mbag_env.parallel_env(world_size=(6, 6, 6), horizon=60, scripted_human=human)
+    assert env.possible_agents == ["assistant"]
+    assert env.observation_space("assistant")["world"].shape == (3, 6, 6, 6)
+    assert warnings_of(lambda: parallel_api_test(env, num_cycles=60)) == set()
+    single = mbag_env.MbagEnv(world_size=(6, 6, 6), horizon=60, agent=1, human_policy=human)
+    observations, _ = env.reset(seed=3)
+    observation, _ = single.reset(seed=3)
+    rng = np.random.default_rng(0)
+    while env.agents:
+        np.testing.assert_array_equal(observations["assistant"]["world"], observation["world"])
+        action = int(rng.choice(np.flatnonzero(observation["action_mask"])))
+        observations, rewards, terminations, truncations, infos = env.step({"assistant": action})
+        observation, reward, terminated, truncated, info = single.step(action)
+        assert rewards["assistant"] == reward and infos["assistant"] == info
+        assert (terminations["assistant"], truncations["assistant"]) == (terminated, truncated)
+    assert infos["assistant"]["timestep"] > 1
+
+
+def test_scripted_human_with_three_players_and_errors() -> None:
+    env = small_parallel(num_players=3, scripted_human="goal_seeking")
+    assert env.possible_agents == ["player_1", "player_2"]
+    env.reset(seed=0)
+    _, _, _, _, infos = env.step({"player_1": 0, "player_2": 0})
+    assert set(infos) == {"player_1", "player_2"}
+    with pytest.raises(ValueError, match=r"missing \['player_2'\]"):
+        env.step({"player_1": 0})
+    with pytest.raises(ValueError, match="unknown"):
+        env.step({"player_0": 0, "player_1": 0, "player_2": 0})
+    with pytest.raises(ValueError, match="scripted_human must be a compiled human"):
+        small_parallel(scripted_human=lambda observation: 0)
+    with pytest.raises(ValueError, match="unknown scripted human"):
+        small_parallel(scripted_human="builder")
+    with pytest.raises(ValueError, match="num_players >= 2"):
+        small_parallel(num_players=1, scripted_human="goal_seeking")

@@ -44,7 +44,7 @@ def test_valid_action_enumerates_exactly_the_mask(fields: dict) -> None:
     config = {"world_size": SMALL, "num_players": 2, "horizon": 1000, **fields}
 
     def human_plays_randomly(observation: dict) -> int:
-        rng = np.random.default_rng(int(observation["timestep"]))
+        rng = np.random.default_rng(int(observation["timestep"].item()))
         return int(rng.choice(np.flatnonzero(observation["action_mask"])))
 
     checked = 0
