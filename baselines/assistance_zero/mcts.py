@@ -180,7 +180,9 @@ class BatchedMCTS:
         self.node_type_valid = np.zeros((B, M, tree_kernels.NUM_ACTION_TYPES), dtype=np.bool_)
         # The ablation's first-play values (empty when it is off: they are as large as the priors).
         fpu_actions, fpu_types = (
-            (A, tree_kernels.NUM_ACTION_TYPES) if search.first_play != tree_kernels.FIRST_PLAY_REFERENCE else (0, 0)
+            (A, tree_kernels.NUM_ACTION_TYPES)
+            if search.first_play != tree_kernels.FIRST_PLAY_REFERENCE
+            else (0, 0)
         )
         self.node_fpu = np.zeros((B, M, fpu_actions), dtype=np.float32)
         self.node_type_fpu = np.zeros((B, M, fpu_types), dtype=np.float32)

@@ -102,7 +102,9 @@ def belief_logit_bonus(goal_logits: torch.Tensor, current: torch.Tensor, kinds: 
     break_ = torch.log(torch.clamp(1.0 - keep_current, min=1e-6))
     bonus = torch.cat([place.clamp(min=float(np.log(1e-6))), break_], dim=1)
     if kinds > bonus.shape[1]:
-        bonus = torch.cat([bonus, bonus.new_zeros(bonus.shape[0], kinds - bonus.shape[1], *bonus.shape[2:])], 1)
+        bonus = torch.cat(
+            [bonus, bonus.new_zeros(bonus.shape[0], kinds - bonus.shape[1], *bonus.shape[2:])], 1
+        )
     return bonus
 
 

@@ -76,3 +76,18 @@ def test_tied_network_adds_the_bonus_to_policy_and_human_logits_only_where_it_sh
 def test_tied_heads_need_the_goal_head() -> None:
     with pytest.raises(ValueError, match="goal head"):
         AZNetworkConfig(goal_head=False, belief_tied_actions=True)
+
+
+def test_time_past_the_training_horizon_reads_as_the_last_step(spec: ObservationSpec) -> None:
+    """A network trained on short episodes (the ``cpu-2h`` preset's 30 steps) keeps acting in the
+    leaderboard's longer ones as at its horizon, never on a time fraction above 1."""
+    torch.manual_seed(0)
+    model = AssistanceZeroNetwork(spec, AZNetworkConfig(hidden_channels=8, conv_layers=1, global_hidden=16))
+    world = torch.zeros((1, *spec.world_shape), dtype=torch.uint8)
+    with torch.no_grad():
+        at_horizon = model(world, torch.tensor([float(spec.horizon)]))
+        past = model(world, torch.tensor([3.0 * spec.horizon]))
+        before = model(world, torch.tensor([spec.horizon / 2]))
+    assert torch.equal(past.value, at_horizon.value)
+    assert torch.equal(past.policy_logits, at_horizon.policy_logits)
+    assert not torch.equal(before.value, at_horizon.value)

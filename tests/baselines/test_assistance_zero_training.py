@@ -342,9 +342,14 @@ def test_checkpoint_plays_in_the_leaderboard(tmp_path: Path) -> None:
 
 
 def test_presets_build_and_the_paper_network_runs() -> None:
-    assert set(PRESETS) == {"cpu-small", "paper"}
+    assert set(PRESETS) == {"cpu-small", "cpu-2h", "paper"}
     small = preset("cpu-small")
     assert small.env_id == "mbag/Assist-Small-v0" and small.bilevel
+    two_hours = preset("cpu-2h")
+    assert two_hours.env_kwargs == {"goal": "houses:train", "horizon": 30}
+    assert two_hours.belief_tied_actions and two_hours.expected_reward_bonus
+    assert two_hours.network_config().belief_tied_actions and two_hours.search_config().expected_reward_bonus
+    assert two_hours.time_budget_minutes == 120.0
     paper = preset("paper")
     assert (paper.num_simulations, paper.eval_simulations, paper.conv_layers, paper.kernel_size) == (
         100,
