@@ -42,6 +42,10 @@ NUM_PLACEABLE = len(PLACEABLE_BLOCKS)
 FIRST_PLACEABLE = DIRT
 """Placeable type ``p`` is block id ``FIRST_PLACEABLE + p``."""
 
+INFINITE_BLOCK_COUNT = 1_000_000
+"""The count a player holds of each placeable type in infinite-blocks mode (what its inventory
+observation shows), and the most a finite inventory may start with."""
+
 IS_SOLID = np.array([block != AIR for block in range(NUM_BLOCK_TYPES)], dtype=np.bool_)
 """Every non-air block is solid: it supports placement and blocks line of sight (glass too)."""
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from mbag_env.core.state import INFINITE_BLOCK_COUNT
+from mbag_env.blocks import INFINITE_BLOCK_COUNT
 
 MIN_WORLD_SIZE = (3, 4, 3)
 MAX_WORLD_SIZE = (32, 32, 32)
@@ -25,7 +25,7 @@ MAX_HORIZON = 1_000_000_000
 and this leaves room below 2**31 - 1 so that no counter can wrap."""
 MAX_STARTING_INVENTORY = INFINITE_BLOCK_COUNT
 """Largest ``starting_inventory``: the inventory observation (int32) shows counts up to
-:data:`mbag_env.core.state.INFINITE_BLOCK_COUNT` (the bound :mod:`mbag_env.core.validation` uses for
+:data:`mbag_env.blocks.INFINITE_BLOCK_COUNT` (the bound :mod:`mbag_env.core.validation` uses for
 states), so a larger count would leave the observation space."""
 
 

@@ -28,29 +28,32 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numba
 import numpy as np
 from tqdm import tqdm
 
 from mbag_env.blocks import AIR
+from mbag_env.core.reward import edit_distance
 from mbag_env.goals import canonical_digest, initial_world, make_goal_sampler, sample_house_design
 
 
+@numba.njit
+def _distances_to(goals: np.ndarray, index: int, out: np.ndarray) -> None:
+    """``out[k] = d(goals[index + 1 + k], goals[index])`` with the core's edit distance."""
+    for other in range(index + 1, goals.shape[0]):
+        out[other - index - 1] = edit_distance(goals[other], goals[index])
+
+
 def pairwise_edit_distances(goals: np.ndarray, progress: bool = True) -> np.ndarray:
-    """All ``N*(N-1)/2`` pairwise edit distances of a goal stack ``(N, W, H, D)``, as int64."""
-    flat = goals.reshape(len(goals), -1)
-    solid = flat != AIR
+    """All ``N*(N-1)/2`` pairwise edit distances of a goal stack ``(N, W, H, D)``, as int64 (the
+    core's :func:`~mbag_env.core.reward.edit_distance`, pair ``(i, j > i)`` in order)."""
+    goals = np.ascontiguousarray(goals)
     result = []
-    for i in tqdm(range(len(flat) - 1), desc="pairwise edit distance", disable=not progress):
-        differ = flat[i + 1 :] != flat[i]
-        both_solid = solid[i + 1 :] & solid[i]
-        result.append(differ.sum(axis=1, dtype=np.int64) + (differ & both_solid).sum(axis=1, dtype=np.int64))
+    for index in tqdm(range(len(goals) - 1), desc="pairwise edit distance", disable=not progress):
+        row = np.empty(len(goals) - 1 - index, dtype=np.int64)
+        _distances_to(goals, index, row)
+        result.append(row)
     return np.concatenate(result) if result else np.zeros(0, dtype=np.int64)
-
-
-def edit_distance(a: np.ndarray, b: np.ndarray) -> int:
-    """Edit distance between two block arrays of the same shape (SPEC §4)."""
-    differ = a != b
-    return int(differ.sum() + (differ & (a != AIR) & (b != AIR)).sum())
 
 
 def distribution(values: np.ndarray) -> dict[str, float]:
@@ -143,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     initial = initial_world(world_size)
     exact = len({goal.tobytes() for goal in goals})
     symmetric = len({canonical_digest(goal) for goal in goals})
-    to_build = np.array([edit_distance(goal, initial) for goal in goals])
+    to_build = np.array([edit_distance(goal, initial) for goal in goals], dtype=np.int64)
     above_ground = np.count_nonzero(goals[:, :, 2:, :].reshape(len(goals), -1), axis=1)
     pairwise = pairwise_edit_distances(goals)
 

@@ -1,6 +1,6 @@
 """Play the human of MBAG in a window (same as the ``mbag-play`` command).
 
-Example: ``python scripts/play.py --assistant oracle --small``. See :mod:`mbag_env.play` for the
+Example: ``python scripts/play.py --assistant oracle --small``. See :mod:`mbag_env.apps.play` for the
 controls, the real-time stepping and the recordings.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from mbag_env.play import main
+from mbag_env.apps.play import main
 
 if __name__ == "__main__":
     sys.exit(main())

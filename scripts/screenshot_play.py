@@ -1,6 +1,6 @@
 """Make the README's screenshot of the ``mbag-play`` window (``docs/play_window.png``), headless.
 
-The window is the real one of :mod:`mbag_env.play` under SDL's dummy video driver. A stand-in
+The window is the real one of :mod:`mbag_env.apps.play` under SDL's dummy video driver. A stand-in
 for the person plays player 0 through the session's own input path (:meth:`PlaySession.act`):
 the compiled goal-seeking builder chooses its actions, beside the oracle assistant, until the
 house is about half built; then the mouse is pointed at a cell the person could place a block
@@ -33,11 +33,11 @@ def main(argv: list[str] | None = None) -> Path:
     import numpy as np
     import pygame
 
+    from mbag_env.apps.play import MESSAGE_SECONDS, PlaySession
     from mbag_env.blocks import AIR, BLOCK_NAMES
     from mbag_env.config import MbagConfig
     from mbag_env.core.actions import NOOP
     from mbag_env.evaluation.assistants import OracleAssistant
-    from mbag_env.play import MESSAGE_SECONDS, PlaySession
 
     now = [1000.0]  # a fixed clock, so the countdown bar is drawn the same way every time
     session = PlaySession(

@@ -25,8 +25,11 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-NUM_GLOBAL_ACTIONS = 7
-"""NOOP plus the six moves: the actions that do not name a cell (env indices 0..6)."""
+from mbag_env.core.actions import FIRST_PLACE
+
+NUM_GLOBAL_ACTIONS = FIRST_PLACE
+"""NOOP plus the six moves: the actions that do not name a cell (env indices 0..6; the cell
+actions start at :data:`mbag_env.core.actions.FIRST_PLACE`)."""
 
 INVENTORY_SCALE = float(np.log1p(1_000_000))
 """``log1p`` of the infinite-blocks inventory count, so inventory features lie in [0, 1]."""
@@ -63,8 +66,8 @@ class ObservationSpec:
         extra = self.n_actions - NUM_GLOBAL_ACTIONS
         if extra <= 0 or extra % self.num_cells != 0:
             raise ValueError(
-                f"n_actions={self.n_actions} is not 7 + K * V for V={self.num_cells} cells; "
-                "is this an mbag_env action space?"
+                f"n_actions={self.n_actions} is not {NUM_GLOBAL_ACTIONS} + K * V for "
+                f"V={self.num_cells} cells; is this an mbag_env action space?"
             )
 
     @property

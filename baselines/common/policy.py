@@ -7,8 +7,8 @@ be handed to ``gymnasium.make(..., human_policy=...)``.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -88,16 +88,27 @@ def model_from_checkpoint(payload: Mapping[str, object]) -> ActorCritic:
     return model
 
 
-POLICY_LOADERS: dict[str, str] = {
-    "assistance_zero": "baselines.assistance_zero.policy:policy_from_checkpoint",
-    "alpha_zero": "baselines.assistance_zero.policy:policy_from_checkpoint",
-    "dreamer": "baselines.dreamer:policy_from_checkpoint",
-    "option_critic": "baselines.option_critic:policy_from_checkpoint",
-    "ppo_options": "baselines.options.ppo_options:policy_from_checkpoint",
-}
-"""Checkpoint ``algorithm`` -> ``module:function(payload, device, deterministic, seed)`` building its
-policy. Algorithms not listed here (PPO) hold an :class:`ActorCritic` and load as
-:class:`ActorCriticPolicy`."""
+CHECKPOINT_POLICIES = "baselines.checkpoint_policies"
+"""The entry point group (declared in ``pyproject.toml``) in which each algorithm registers, under its
+checkpoint ``algorithm`` name, the ``module:function(payload, device, deterministic, seed)`` that
+builds its policy. Algorithms without an entry (PPO) hold an :class:`ActorCritic` and load as
+:class:`ActorCriticPolicy`; so this module names no algorithm."""
+
+
+def registered_policy_builder(algorithm: str) -> Callable[..., Any] | None:
+    """The policy builder registered for checkpoints of ``algorithm`` (see :data:`CHECKPOINT_POLICIES`),
+    or ``None`` when none is.
+
+    Raises:
+        ValueError: when several are registered under that name.
+    """
+    found = entry_points(group=CHECKPOINT_POLICIES, name=algorithm)
+    if not found:
+        return None
+    values = sorted({entry.value for entry in found})
+    if len(values) > 1:
+        raise ValueError(f"several policy builders are registered for algorithm {algorithm!r}: {values}")
+    return next(iter(found)).load()
 
 
 def load_policy(
@@ -110,7 +121,7 @@ def load_policy(
 
     The result has ``act(observation) -> int`` for one env's observation dict, and
     ``act_batch(observations) -> np.ndarray`` for a vector env's. The checkpoint's ``algorithm``
-    picks the policy class (see :data:`POLICY_LOADERS`).
+    picks the policy class (see :data:`CHECKPOINT_POLICIES`).
 
     Args:
         checkpoint_path: a ``.pt`` file written by a baseline.
@@ -122,9 +133,13 @@ def load_policy(
         FileNotFoundError, ValueError: see :func:`~baselines.common.checkpoint.load_checkpoint`.
     """
     payload = load_checkpoint(checkpoint_path, map_location=device)
-    target = POLICY_LOADERS.get(str(payload["algorithm"]))
-    if target is not None:
-        module_name, function_name = target.split(":")
-        build = getattr(importlib.import_module(module_name), function_name)
+    algorithm = str(payload["algorithm"])
+    build = registered_policy_builder(algorithm)
+    if build is not None:
         return build(payload, device=device, deterministic=deterministic, seed=seed)
+    if "network_config" not in payload:
+        raise ValueError(
+            f"{checkpoint_path}: no policy builder is registered for algorithm {algorithm!r} (entry point "
+            f"group {CHECKPOINT_POLICIES!r}); after a change to pyproject.toml, pip install -e . refreshes it"
+        )
     return ActorCriticPolicy(model_from_checkpoint(payload), device, deterministic, seed)

@@ -394,7 +394,8 @@ def policy_from_checkpoint(
     deterministic: bool = False,
     seed: int | None = None,
 ) -> DreamerPolicy:
-    """The :data:`~baselines.common.policy.POLICY_LOADERS` entry for ``algorithm == "dreamer"``."""
+    """The policy builder of ``algorithm == "dreamer"`` checkpoints (registered in pyproject.toml
+    under :data:`~baselines.common.policy.CHECKPOINT_POLICIES`)."""
     return DreamerPolicy(agent_from_checkpoint(payload, device), device, deterministic, seed)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from baselines.common.training_log import read_csv
-from mbag_env.core.actions import FIRST_PLACE
+from mbag_env.core.actions import KIND_BREAK, KIND_PLACE, decode_action
 
 
 class OptionUsage:
@@ -26,16 +26,12 @@ class OptionUsage:
     Args:
         names: the options' names.
         world_size: ``(W, H, D)`` (for the maps of targeted cells).
-        num_placeable: placeable block types (8), to decode PLACE/BREAK cells.
     """
 
-    def __init__(
-        self, names: Sequence[str], world_size: tuple[int, int, int], num_placeable: int = 8
-    ) -> None:
+    def __init__(self, names: Sequence[str], world_size: tuple[int, int, int]) -> None:
         self.names = list(names)
         self.world_size = tuple(int(s) for s in world_size)
         self.num_cells = int(np.prod(self.world_size))
-        self.num_placeable = num_placeable
         self.reset()
         self.cell_maps = np.zeros((len(self.names), *self.world_size), dtype=np.int64)
         self.position_maps = np.zeros((len(self.names), *self.world_size), dtype=np.int64)
@@ -69,10 +65,9 @@ class OptionUsage:
 
     def action_cell(self, action: int) -> tuple[int, int, int] | None:
         """The cell a PLACE/BREAK action targets (``None`` for NOOP, moves and GIVE)."""
-        offset = int(action) - FIRST_PLACE
-        if offset < 0 or offset >= (self.num_placeable + 1) * self.num_cells:
+        kind, _, cell = decode_action(int(action), self.num_cells)
+        if kind != KIND_PLACE and kind != KIND_BREAK:
             return None
-        cell = offset % self.num_cells
         return tuple(int(c) for c in np.unravel_index(cell, self.world_size))  # type: ignore[return-value]
 
     def metrics(self, prefix: str = "options") -> dict[str, float]:

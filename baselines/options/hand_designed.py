@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mbag_env.blocks import AIR, FIRST_PLACEABLE, NUM_PLACEABLE
-from mbag_env.core.actions import FIRST_PLACE, MOVE_DIRECTIONS, NOOP
+from mbag_env.blocks import AIR, FIRST_PLACEABLE
+from mbag_env.core.actions import MOVE_DIRECTIONS, NOOP, break_action, place_action
+from mbag_env.core.rules import EYE_HEIGHT
 
-EYE_OFFSET = np.array([0.5, 1.6, 0.5])
+EYE_OFFSET = np.array([0.5, EYE_HEIGHT, 0.5])
 """A player's eye relative to the corner of its feet cell (as in the rules' reach test)."""
 
 HORIZONTAL_NEIGHBOURS = np.array([(1, 0, 0), (-1, 0, 0), (0, 0, 1), (0, 0, -1)], dtype=np.int64)
@@ -159,7 +160,7 @@ class WorldView:
         return cells[np.argmin(cells[:, 1])]
 
     def eye(self) -> np.ndarray:
-        """Own eye position ``(3,)`` (feet corner + (0.5, 1.6, 0.5))."""
+        """Own eye position ``(3,)`` (feet corner + :data:`EYE_OFFSET`)."""
         feet = self.feet()
         if feet is None:
             raise ValueError("the observation shows no own player (players channel has no 1)")
@@ -168,12 +169,12 @@ class WorldView:
     def place_action(self, cell: Sequence[int], block: int) -> int:
         """The index of PLACE ``block`` at ``cell``."""
         index = int(np.ravel_multi_index(tuple(int(c) for c in cell), self.shape))
-        return FIRST_PLACE + (int(block) - FIRST_PLACEABLE) * self.num_cells + index
+        return int(place_action(int(block) - FIRST_PLACEABLE, index, self.num_cells))
 
     def break_action(self, cell: Sequence[int]) -> int:
         """The index of BREAK at ``cell``."""
         index = int(np.ravel_multi_index(tuple(int(c) for c in cell), self.shape))
-        return FIRST_PLACE + NUM_PLACEABLE * self.num_cells + index
+        return int(break_action(index, self.num_cells))
 
     def nearest_valid(
         self, cells: np.ndarray, actions: Sequence[int], anchor: np.ndarray | None = None

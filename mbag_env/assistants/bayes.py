@@ -53,7 +53,7 @@ from mbag_env.assistants.belief import SELF_LABEL, GoalBelief, HumanModelLikelih
 from mbag_env.assistants.priors import GoalPrior, default_prior, initial_world
 from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
 from mbag_env.config import MbagConfig
-from mbag_env.core.actions import FIRST_PLACE, MOVE_DIRECTIONS, NOOP
+from mbag_env.core.actions import MOVE_DIRECTIONS, NOOP, break_action, cell_coordinates, place_action
 from mbag_env.core.rules import body_fits
 from mbag_env.core.state import (
     INFINITE_BLOCK_COUNT,
@@ -417,7 +417,6 @@ def choose_action(
     """
     _, height, depth = blocks.shape
     num_cells = blocks.size
-    first_break = FIRST_PLACE + NUM_PLACEABLE * num_cells
     best_action = -1
     best_gain = -1.0
     best_far = -1.0
@@ -429,13 +428,11 @@ def choose_action(
             continue
         candidates[count] = cell
         count += 1
-        x = cell // (height * depth)
-        y = (cell // depth) % height
-        z = cell % depth
+        x, y, z = cell_coordinates(cell, height, depth)
         if blocks[x, y, z] == AIR:
-            action = FIRST_PLACE + (blocks_to_place[cell] - FIRST_PLACEABLE) * num_cells + cell
+            action = place_action(blocks_to_place[cell] - FIRST_PLACEABLE, cell, num_cells)
         else:
-            action = first_break + cell
+            action = break_action(cell, num_cells)
         if not mask[action]:
             continue
         far = 1e9

@@ -12,6 +12,12 @@ index                                      action
 ``7 + (P+1)*V + p*V + cell``               GIVE one block of type ``p`` to the player whose
                                            feet are at ``cell`` (only with finite blocks)
 =========================================  ================================================
+
+This module is the one place that layout is written: the compiled helpers below
+(:func:`place_action`, :func:`break_action`, :func:`give_action`, :func:`decode_action`,
+:func:`cell_index`, :func:`cell_coordinates`, ...) are inlined into every kernel that builds or
+reads an action index (``inline="always"``, so they cost nothing there), and Python callers use
+them too, through :class:`ActionSpace` or directly (:func:`decode_actions` for arrays).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from functools import cached_property
 import numpy as np
 
 from mbag_env.blocks import BLOCK_NAMES, FIRST_PLACEABLE, NUM_PLACEABLE
+from mbag_env.core.jit import kernel
 
 NOOP = 0
 MOVE_POS_X, MOVE_NEG_X, MOVE_POS_Y, MOVE_NEG_Y, MOVE_POS_Z, MOVE_NEG_Z = 1, 2, 3, 4, 5, 6
@@ -36,7 +43,105 @@ MOVE_DIRECTIONS = np.array(
 MOVE_NAMES = ("+x", "-x", "+y", "-y", "+z", "-z")
 
 KINDS = ("noop", "move", "place", "break", "give")
-"""Action kinds accepted by :meth:`ActionSpace.encode`."""
+"""Action kinds accepted by :meth:`ActionSpace.encode`; :func:`decode_action` returns their index."""
+
+KIND_NOOP, KIND_MOVE, KIND_PLACE, KIND_BREAK, KIND_GIVE = range(len(KINDS))
+KIND_OUT_OF_RANGE = -1
+"""The kind :func:`decode_action` gives a negative index or one past the last GIVE."""
+
+
+# ------------------------------------------------------------------ the compiled codec
+@kernel(inline="always")
+def cell_index(x: int, y: int, z: int, height: int, depth: int) -> int:
+    """C-order index of the cell ``(x, y, z)`` of a world ``(W, height, depth)``."""
+    return (x * height + y) * depth + z
+
+
+@kernel(inline="always")
+def cell_coordinates(cell: int, height: int, depth: int) -> tuple[int, int, int]:
+    """``(x, y, z)`` of a C-order cell index (the inverse of :func:`cell_index`)."""
+    return cell // (height * depth), (cell // depth) % height, cell % depth
+
+
+@kernel(inline="always")
+def place_action(slot: int, cell: int, num_cells: int) -> int:
+    """PLACE placeable type ``slot`` (block id ``FIRST_PLACEABLE + slot``) at ``cell``."""
+    return FIRST_PLACE + slot * num_cells + cell
+
+
+@kernel(inline="always")
+def first_break_action(num_cells: int) -> int:
+    """Index of BREAK at cell 0 (one past the last PLACE)."""
+    return FIRST_PLACE + NUM_PLACEABLE * num_cells
+
+
+@kernel(inline="always")
+def break_action(cell: int, num_cells: int) -> int:
+    """BREAK the block at ``cell``."""
+    return first_break_action(num_cells) + cell
+
+
+@kernel(inline="always")
+def first_give_action(num_cells: int) -> int:
+    """Index of GIVE type 0 at cell 0 (one past the last BREAK)."""
+    return FIRST_PLACE + (NUM_PLACEABLE + 1) * num_cells
+
+
+@kernel(inline="always")
+def give_action(slot: int, cell: int, num_cells: int) -> int:
+    """GIVE one block of placeable type ``slot`` to the player whose feet are at ``cell``."""
+    return first_give_action(num_cells) + slot * num_cells + cell
+
+
+@kernel(inline="always")
+def num_actions(num_cells: int, infinite_blocks: bool) -> int:
+    """Size of the action space (GIVE actions only with finite blocks)."""
+    if infinite_blocks:
+        return first_give_action(num_cells)
+    return first_give_action(num_cells) + NUM_PLACEABLE * num_cells
+
+
+@kernel(inline="always")
+def decode_action(action: int, num_cells: int) -> tuple[int, int, int]:
+    """``(kind, argument, cell)`` of an action index: ``kind`` is a ``KIND_*`` constant; the
+    argument is the move direction (index into :data:`MOVE_DIRECTIONS`) or the placeable slot
+    of PLACE/GIVE (block id ``FIRST_PLACEABLE + slot``), else 0; ``cell`` is the C-order cell of
+    PLACE/BREAK/GIVE, else -1. Indices outside the layout decode as :data:`KIND_OUT_OF_RANGE`."""
+    if action == NOOP:
+        return KIND_NOOP, 0, -1
+    if action < 0:
+        return KIND_OUT_OF_RANGE, 0, -1
+    if action < FIRST_PLACE:
+        return KIND_MOVE, action - 1, -1
+    offset = action - FIRST_PLACE
+    slot = offset // num_cells
+    cell = offset - slot * num_cells
+    if slot < NUM_PLACEABLE:
+        return KIND_PLACE, slot, cell
+    if slot == NUM_PLACEABLE:
+        return KIND_BREAK, 0, cell
+    if slot <= 2 * NUM_PLACEABLE:
+        return KIND_GIVE, slot - NUM_PLACEABLE - 1, cell
+    return KIND_OUT_OF_RANGE, 0, -1
+
+
+@kernel()
+def _decode_into(actions: np.ndarray, num_cells: int, kinds: np.ndarray, cells: np.ndarray) -> None:
+    for index in range(actions.shape[0]):
+        kind, _, cell = decode_action(actions[index], num_cells)
+        kinds[index] = kind
+        cells[index] = cell
+
+
+def decode_actions(actions: np.ndarray, num_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`decode_action` of every entry of an integer array: ``(kinds, cells)``, int64 arrays of
+    its shape (``KIND_*`` constants, and the cell of PLACE/BREAK/GIVE, else -1)."""
+    values = np.asarray(actions)
+    flat = np.ascontiguousarray(values, dtype=np.int64).reshape(-1)
+    kinds = np.empty(flat.shape[0], dtype=np.int64)
+    cells = np.empty(flat.shape[0], dtype=np.int64)
+    _decode_into(flat, int(num_cells), kinds, cells)
+    return kinds.reshape(values.shape), cells.reshape(values.shape)
 
 
 @dataclass(frozen=True)
@@ -77,18 +182,17 @@ class ActionSpace:
     @cached_property
     def n(self) -> int:
         """Total number of actions."""
-        give = 0 if self.infinite_blocks else NUM_PLACEABLE * self.num_cells
-        return FIRST_PLACE + (NUM_PLACEABLE + 1) * self.num_cells + give
+        return int(num_actions(self.num_cells, self.infinite_blocks))
 
-    @property
+    @cached_property
     def first_break(self) -> int:
         """Index of BREAK at cell 0."""
-        return FIRST_PLACE + NUM_PLACEABLE * self.num_cells
+        return int(first_break_action(self.num_cells))
 
-    @property
+    @cached_property
     def first_give(self) -> int:
         """Index of GIVE type 0 at cell 0 (equals :attr:`n` with infinite blocks)."""
-        return FIRST_PLACE + (NUM_PLACEABLE + 1) * self.num_cells
+        return int(first_give_action(self.num_cells))
 
     def cell_index(self, cell: tuple[int, int, int]) -> int:
         """C-order index of ``(x, y, z)``; raises ``ValueError`` outside the world."""
@@ -96,14 +200,13 @@ class ActionSpace:
         width, height, depth = self.world_size
         if not (0 <= x < width and 0 <= y < height and 0 <= z < depth):
             raise ValueError(f"cell {cell} is outside the world of size {self.world_size}")
-        return (x * height + y) * depth + z
+        return int(cell_index(x, y, z, height, depth))
 
     def cell_xyz(self, index: int) -> tuple[int, int, int]:
         """Inverse of :meth:`cell_index`."""
         _, height, depth = self.world_size
-        x, rest = divmod(int(index), height * depth)
-        y, z = divmod(rest, depth)
-        return x, y, z
+        x, y, z = cell_coordinates(int(index), height, depth)
+        return int(x), int(y), int(z)
 
     def encode(
         self,
@@ -131,19 +234,19 @@ class ActionSpace:
                 direction = MOVE_NAMES.index(direction)
             if direction is None or not 0 <= int(direction) < 6:
                 raise ValueError(f"move direction must be 0..5 or one of {MOVE_NAMES}, got {direction!r}")
-            return 1 + int(direction)
+            return MOVE_POS_X + int(direction)
         if kind not in KINDS:
             raise ValueError(f"unknown action kind {kind!r}; use one of {KINDS}")
         if cell_xyz is None:
             raise ValueError(f"a {kind} action needs cell_xyz")
         cell = self.cell_index(cell_xyz)
         if kind == "break":
-            return self.first_break + cell
+            return int(break_action(cell, self.num_cells))
         if kind == "give" and self.infinite_blocks:
             raise ValueError("GIVE actions exist only with infinite_blocks=False")
-        placeable = _placeable_slot(block)
-        start = FIRST_PLACE if kind == "place" else self.first_give
-        return start + placeable * self.num_cells + cell
+        slot = _placeable_slot(block)
+        encode = place_action if kind == "place" else give_action
+        return int(encode(slot, cell, self.num_cells))
 
     def decode(self, index: int) -> DecodedAction:
         """Split an action index into kind, cell, block and direction.
@@ -151,19 +254,14 @@ class ActionSpace:
         Raises:
             ValueError: if ``index`` is not in ``[0, n)``.
         """
-        index = self.check(index)
-        if index == NOOP:
+        kind, argument, cell = decode_action(self.check(index), self.num_cells)
+        if kind == KIND_NOOP:
             return DecodedAction("noop")
-        if index < FIRST_PLACE:
-            return DecodedAction("move", direction=index - 1)
-        num_cells = self.num_cells
-        if index < self.first_break:
-            slot, cell = divmod(index - FIRST_PLACE, num_cells)
-            return DecodedAction("place", self.cell_xyz(cell), FIRST_PLACEABLE + slot)
-        if index < self.first_give:
-            return DecodedAction("break", self.cell_xyz(index - self.first_break))
-        slot, cell = divmod(index - self.first_give, num_cells)
-        return DecodedAction("give", self.cell_xyz(cell), FIRST_PLACEABLE + slot)
+        if kind == KIND_MOVE:
+            return DecodedAction("move", direction=int(argument))
+        if kind == KIND_BREAK:
+            return DecodedAction("break", self.cell_xyz(cell))
+        return DecodedAction(KINDS[kind], self.cell_xyz(cell), FIRST_PLACEABLE + int(argument))
 
     def describe(self, index: int) -> str:
         """A readable description, e.g. ``"PLACE planks at (3, 2, 4)"``."""

@@ -10,21 +10,29 @@ are examined.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
-from mbag_env.core.actions import FIRST_PLACE, MOVE_DIRECTIONS
+from mbag_env.core.actions import (
+    MOVE_DIRECTIONS,
+    MOVE_POS_X,
+    NOOP,
+    NUM_MOVES,
+    break_action,
+    cell_index,
+    give_action,
+    place_action,
+)
 from mbag_env.core.jit import kernel
 from mbag_env.core.rules import (
-    EYE_HEIGHT,
     REACH,
     can_move,
+    eye_position,
     face_usable,
     give_recipient,
     in_world,
     occupied_by_player,
+    reach_box,
 )
 from mbag_env.core.state import (
     PARAM_INFINITE_BLOCKS,
@@ -51,27 +59,15 @@ def write_action_mask(
     ``solid_neighbours`` is the world's count of solid neighbours per cell (see
     :class:`~mbag_env.core.state.BatchState`).
     """
-    width, height, depth = blocks.shape
-    num_cells = width * height * depth
+    _, height, depth = blocks.shape
+    num_cells = blocks.size
     mask[:] = False
-    mask[0] = True
-    for direction in range(6):
-        mask[1 + direction] = can_move(blocks, player_ints, params, player, direction)
+    mask[NOOP] = True
+    for direction in range(NUM_MOVES):
+        mask[MOVE_POS_X + direction] = can_move(blocks, player_ints, params, player, direction)
     infinite = params[PARAM_INFINITE_BLOCKS] != 0
-    ex = player_ints[player, PLAYER_X] + 0.5
-    ey = player_ints[player, PLAYER_Y] + EYE_HEIGHT
-    ez = player_ints[player, PLAYER_Z] + 0.5
-    if params[PARAM_TELEPORTATION] != 0:
-        x_low, x_high, y_low, y_high, z_low, z_high = 0, width, 0, height, 0, depth
-    else:
-        # A usable face centre is within REACH of the eye, so the cell is within REACH + 1.
-        x_low = max(0, int(math.floor(ex - REACH - 1)))
-        x_high = min(width, int(math.floor(ex + REACH + 1)) + 1)
-        y_low = max(0, int(math.floor(ey - REACH - 1)))
-        y_high = min(height, int(math.floor(ey + REACH + 1)) + 1)
-        z_low = max(0, int(math.floor(ez - REACH - 1)))
-        z_high = min(depth, int(math.floor(ez + REACH + 1)) + 1)
-    first_break = FIRST_PLACE + NUM_PLACEABLE * num_cells
+    ex, ey, ez = eye_position(player_ints, player)
+    x_low, x_high, y_low, y_high, z_low, z_high = reach_box(blocks, player_ints, params, player)
     teleportation = params[PARAM_TELEPORTATION] != 0
     num_players = params[PARAM_NUM_PLAYERS]
     # Visit every (air cell, solid neighbour) face once: a usable face makes PLACE valid at the
@@ -99,23 +95,22 @@ def write_action_mask(
                     if not in_world(blocks, nx, ny, nz) or blocks[nx, ny, nz] == AIR:
                         continue
                     breakable = IS_BREAKABLE[blocks[nx, ny, nz]]
-                    break_action = first_break + (nx * height + ny) * depth + nz
-                    if place_valid and (not breakable or mask[break_action]):
+                    neighbour_break = break_action(cell_index(nx, ny, nz, height, depth), num_cells)
+                    if place_valid and (not breakable or mask[neighbour_break]):
                         continue  # this face can make nothing valid that is not valid already
                     if teleportation or face_usable(blocks, player_ints, player, x, y, z, direction):
                         place_valid = True
                         if breakable:
-                            mask[break_action] = True
+                            mask[neighbour_break] = True
                 if not place_valid:
                     continue
                 if not teleportation and occupied_by_player(player_ints, num_players, x, y, z) >= 0:
                     continue
-                cell = (x * height + y) * depth + z
+                cell = cell_index(x, y, z, height, depth)
                 for slot in range(NUM_PLACEABLE):
                     if infinite or player_ints[player, PLAYER_INVENTORY + FIRST_PLACEABLE + slot] > 0:
-                        mask[FIRST_PLACE + slot * num_cells + cell] = True
+                        mask[place_action(slot, cell, num_cells)] = True
     if not infinite:
-        first_give = first_break + num_cells
         for other in range(params[PARAM_NUM_PLAYERS]):
             if other == player:
                 continue
@@ -124,7 +119,7 @@ def write_action_mask(
             z = player_ints[other, PLAYER_Z]
             if give_recipient(blocks, player_ints, params, player, x, y, z) != other:
                 continue
-            cell = (x * height + y) * depth + z
+            cell = cell_index(x, y, z, height, depth)
             for slot in range(NUM_PLACEABLE):
                 if player_ints[player, PLAYER_INVENTORY + FIRST_PLACEABLE + slot] > 0:
-                    mask[first_give + slot * num_cells + cell] = True
+                    mask[give_action(slot, cell, num_cells)] = True

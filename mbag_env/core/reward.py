@@ -2,10 +2,13 @@
 
 ``d(s, θ)`` is the least number of place and break actions that turn the world's blocks
 into θ's: per cell 0 if equal, 2 if both are non-air and differ (break, then place), else 1.
-The step kernels keep ``d`` up to date with :func:`cell_cost` on each changed cell.
+The step kernels keep ``d`` up to date with :func:`cell_cost` on each changed cell, and
+:func:`goal_percentage` is the one formula of the goal percentage ``1 - d / d0``.
 """
 
 from __future__ import annotations
+
+from typing import overload
 
 import numpy as np
 
@@ -46,3 +49,33 @@ def count_layer_errors(blocks: np.ndarray, goal: np.ndarray, out: np.ndarray) ->
                 if blocks[x, y, z] != goal[x, y, z]:
                     count += 1
         out[y] = count
+
+
+@overload
+def goal_percentage(initial_edit_distance: int | np.integer, edit_distance: int | np.integer) -> float: ...
+
+
+@overload
+def goal_percentage(initial_edit_distance: np.ndarray | int, edit_distance: np.ndarray) -> np.ndarray: ...
+
+
+@overload
+def goal_percentage(initial_edit_distance: np.ndarray, edit_distance: np.ndarray | int) -> np.ndarray: ...
+
+
+def goal_percentage(initial_edit_distance: object, edit_distance: object) -> float | np.ndarray:
+    """``1 - d / d0``: the share of the initial edit distance ``d0`` that has been removed (1.0
+    where ``d0 == 0``, a goal equal to the initial world).
+
+    Integers give a float; an array for either argument gives a float64 array of the broadcast
+    shape (a vector env's worlds, or an episode's curve).
+    """
+    if type(initial_edit_distance) is int and type(edit_distance) is int:  # a step's info: kept cheap
+        return 1.0 if initial_edit_distance == 0 else 1.0 - edit_distance / initial_edit_distance
+    if isinstance(initial_edit_distance, np.ndarray) or isinstance(edit_distance, np.ndarray):
+        initial = np.asarray(initial_edit_distance, dtype=np.float64)
+        distance = np.asarray(edit_distance, dtype=np.float64)
+        return np.where(initial > 0, 1.0 - distance / np.maximum(initial, 1.0), 1.0)
+    if initial_edit_distance == 0:
+        return 1.0
+    return 1.0 - float(edit_distance) / float(initial_edit_distance)  # type: ignore[arg-type]

@@ -18,8 +18,17 @@ import math
 import numba
 import numpy as np
 
-from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
-from mbag_env.core.actions import FIRST_PLACE, MOVE_DIRECTIONS
+from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE
+from mbag_env.core.actions import (
+    KIND_BREAK,
+    KIND_MOVE,
+    KIND_NOOP,
+    KIND_OUT_OF_RANGE,
+    KIND_PLACE,
+    MOVE_DIRECTIONS,
+    cell_coordinates,
+    decode_action,
+)
 from mbag_env.core.jit import kernel
 from mbag_env.core.reward import cell_cost
 from mbag_env.core.state import (
@@ -36,6 +45,43 @@ REACH = 4.5
 REACH_SQUARED = REACH * REACH
 EYE_HEIGHT = 1.6
 SEGMENT_TOLERANCE = 1e-9
+
+MAX_ACT_DISTANCE_SQUARED = math.ceil(REACH + 0.5 + (EYE_HEIGHT - 1.5)) ** 2
+"""A quick bound (36) for skipping cells: no face of a cell whose centre is farther than
+``sqrt`` of this from the centre of a player's head cell (feet + (0, 1, 0)) is within reach (a
+face centre is 0.5 from its cell's centre, the eye ``EYE_HEIGHT - 1.5`` above the head cell's)."""
+
+
+@kernel(inline="always")
+def eye_position(player_ints: np.ndarray, player: int) -> tuple[float, float, float]:
+    """The player's eye: its feet cell's corner + ``(0.5, EYE_HEIGHT, 0.5)``."""
+    return (
+        player_ints[player, PLAYER_X] + 0.5,
+        player_ints[player, PLAYER_Y] + EYE_HEIGHT,
+        player_ints[player, PLAYER_Z] + 0.5,
+    )
+
+
+@kernel(inline="always")
+def reach_box(
+    blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int
+) -> tuple[int, int, int, int, int, int]:
+    """``(x_low, x_high, y_low, y_high, z_low, z_high)``, half-open: the cells the player may place
+    at or break (all cells with teleportation; else those within ``REACH + 1`` of the eye, since a
+    usable face's centre is within ``REACH`` of it)."""
+    width, height, depth = blocks.shape
+    if params[PARAM_TELEPORTATION] != 0:
+        return 0, width, 0, height, 0, depth
+    ex, ey, ez = eye_position(player_ints, player)
+    return (
+        max(0, int(math.floor(ex - REACH - 1))),
+        min(width, int(math.floor(ex + REACH + 1)) + 1),
+        max(0, int(math.floor(ey - REACH - 1))),
+        min(height, int(math.floor(ey + REACH + 1)) + 1),
+        max(0, int(math.floor(ez - REACH - 1))),
+        min(depth, int(math.floor(ez + REACH + 1)) + 1),
+    )
+
 
 # Results of apply_action: what the action did.
 EFFECT_NONE = 0
@@ -371,27 +417,21 @@ def apply_action(
     the drop is ``d(s) - d(s')`` (+1 for a correct place or break, -1 for an incorrect one).
     The caller has checked that ``action`` is in range.
     """
-    width, height, depth = blocks.shape
-    num_cells = width * height * depth
-    if action == 0:
-        return EFFECT_NONE, 0
-    if action < FIRST_PLACE:
-        direction = action - 1
-        if not can_move(blocks, player_ints, params, player, direction):
+    _, height, depth = blocks.shape
+    kind, argument, cell = decode_action(action, blocks.size)
+    if kind == KIND_MOVE:
+        if not can_move(blocks, player_ints, params, player, argument):
             return EFFECT_NONE, 0
-        player_ints[player, PLAYER_X] += MOVE_DIRECTIONS[direction, 0]
-        player_ints[player, PLAYER_Y] += MOVE_DIRECTIONS[direction, 1]
-        player_ints[player, PLAYER_Z] += MOVE_DIRECTIONS[direction, 2]
+        player_ints[player, PLAYER_X] += MOVE_DIRECTIONS[argument, 0]
+        player_ints[player, PLAYER_Y] += MOVE_DIRECTIONS[argument, 1]
+        player_ints[player, PLAYER_Z] += MOVE_DIRECTIONS[argument, 2]
         return EFFECT_MOVE, 0
-    offset = action - FIRST_PLACE
-    slot = offset // num_cells
-    cell = offset - slot * num_cells
-    x = cell // (height * depth)
-    y = (cell // depth) % height
-    z = cell % depth
+    if kind == KIND_NOOP or kind == KIND_OUT_OF_RANGE:
+        return EFFECT_NONE, 0  # out of range: the env classes reject it before it gets here
+    x, y, z = cell_coordinates(cell, height, depth)
     infinite = params[PARAM_INFINITE_BLOCKS] != 0
-    if slot < NUM_PLACEABLE:
-        block = FIRST_PLACEABLE + slot
+    if kind == KIND_PLACE:
+        block = FIRST_PLACEABLE + argument
         if not infinite and player_ints[player, PLAYER_INVENTORY + block] <= 0:
             return EFFECT_NONE, 0
         if not can_place_any(blocks, player_ints, params, player, x, y, z):
@@ -401,7 +441,7 @@ def apply_action(
         if not infinite:
             player_ints[player, PLAYER_INVENTORY + block] -= 1
         return EFFECT_PLACE, drop
-    if slot == NUM_PLACEABLE:
+    if kind == KIND_BREAK:
         if not can_break(blocks, player_ints, params, player, x, y, z):
             return EFFECT_NONE, 0
         block = blocks[x, y, z]
@@ -410,9 +450,7 @@ def apply_action(
         if not infinite:
             player_ints[player, PLAYER_INVENTORY + block] += 1
         return EFFECT_BREAK, drop
-    if slot > 2 * NUM_PLACEABLE or action < 0:
-        return EFFECT_NONE, 0  # out of range: the env classes reject it before it gets here
-    block = FIRST_PLACEABLE + slot - NUM_PLACEABLE - 1
+    block = FIRST_PLACEABLE + argument
     if infinite or player_ints[player, PLAYER_INVENTORY + block] <= 0:
         return EFFECT_NONE, 0
     recipient = give_recipient(blocks, player_ints, params, player, x, y, z)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mbag_env.blocks import INFINITE_BLOCK_COUNT as INFINITE_BLOCK_COUNT  # re-exported for the kernels
 from mbag_env.blocks import NUM_BLOCK_TYPES
 
 # Columns of ``env_ints`` (N, NUM_ENV_FIELDS).
@@ -47,9 +48,6 @@ PARAM_TERMINATE_ON_GOAL = 4
 PARAM_NO_PROGRESS_LIMIT = 5  # 0 disables it
 PARAM_STARTING_INVENTORY = 6
 NUM_PARAMS = 7
-
-INFINITE_BLOCK_COUNT = 1_000_000
-"""What the inventory observation shows for each placeable type in infinite-blocks mode."""
 
 
 @dataclass

@@ -1,9 +1,13 @@
-"""Batch kernels: reset a world, step many worlds, and write observations.
+"""Batch kernels: reset a world, resolve a step of many worlds, and write observations.
 
 Each kernel takes the :class:`~mbag_env.core.state.BatchState` arrays directly. Within a step
-every player acts on the state it observed at the start of the step; the scripted human (an
-action of :data:`SCRIPTED_HUMAN`) chooses there, then the actions resolve in player order,
-each against the world as the previous one left it (SPEC §3).
+every player acts on the state it observed at the start of the step; then the actions resolve in
+player order, each against the world as the previous one left it (SPEC §3).
+
+The core never calls a scripted human: the humans (:mod:`mbag_env.humans`) sit above it and
+use its rules. A player whose action is :data:`SCRIPTED_HUMAN` had its action chosen and stored
+in ``PLAYER_LAST_ACTION`` by the batch step kernels of :mod:`mbag_env.envs.step_kernels`, which
+then call :func:`resolve_step` (see the layer rule in the README's Layout section).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import numba
 import numpy as np
 
 from mbag_env.blocks import BEDROCK, DIRT, FIRST_PLACEABLE, NUM_PLACEABLE
-from mbag_env.core.actions import FIRST_PLACE, NOOP
+from mbag_env.core.actions import NOOP, cell_coordinates, decode_action
 from mbag_env.core.jit import kernel
 from mbag_env.core.masks import write_action_mask
 from mbag_env.core.reward import count_layer_errors, edit_distance
@@ -52,10 +56,11 @@ from mbag_env.core.state import (
     PLAYER_Y,
     PLAYER_Z,
 )
-from mbag_env.humans.scripted import scripted_human_action
 
 SCRIPTED_HUMAN = -1
-"""Action value meaning "the compiled goal-seeking human chooses this player's action"."""
+"""Action value of a player whose action a compiled scripted human chose before the rules run: the
+batch step kernels (:mod:`mbag_env.envs.step_kernels`) store the choice in ``PLAYER_LAST_ACTION``
+and :func:`resolve_step` keeps it."""
 
 # Columns of the shaping table (P, 4), as in RewardShaping.as_array().
 SHAPING_NOOP = 0
@@ -127,7 +132,7 @@ def reset_world(
 
 
 @kernel()
-def step_world(
+def resolve_step(
     blocks: np.ndarray,
     goal: np.ndarray,
     last_interacted: np.ndarray,
@@ -137,30 +142,22 @@ def step_world(
     solid_neighbours: np.ndarray,
     params: np.ndarray,
     shaping: np.ndarray,
-    human_model: np.ndarray,
     actions: np.ndarray,
     rewards: np.ndarray,
-    scratch: np.ndarray,
     mirror: np.ndarray,
     viewer: int,
 ) -> None:
-    """Step one world (arrays already indexed by env) with one action per player.
+    """Step one world (arrays already indexed by env) with one chosen action per player.
 
     Writes each player's reward into ``rewards``; the action taken, its validity and its
-    edit-distance drop go into ``player_ints`` (``PLAYER_LAST_*``). Players whose action is
-    :data:`SCRIPTED_HUMAN` act as ``human_model`` (a :class:`~mbag_env.humans.HumanModel`
-    vector) chooses. ``scratch`` is the
-    scripted human's work array (see :func:`~mbag_env.humans.goal_seeking.human_scratch_size`).
+    edit-distance drop go into ``player_ints`` (``PLAYER_LAST_*``). A player whose action is
+    :data:`SCRIPTED_HUMAN` takes the action already stored in its ``PLAYER_LAST_ACTION``.
     ``mirror`` is ``viewer``'s world observation ``(C, W, H, D)``, kept up to date cell by
     cell as the world changes (pass a ``(0, 1, 1, 1)`` array to skip that).
     """
     num_players = params[PARAM_NUM_PLAYERS]
     for player in range(num_players):
-        if actions[player] == SCRIPTED_HUMAN:
-            player_ints[player, PLAYER_LAST_ACTION] = scripted_human_action(
-                human_model, blocks, goal, player_ints, layer_errors, env_ints, params, player, scratch
-            )
-        else:
+        if actions[player] != SCRIPTED_HUMAN:
             player_ints[player, PLAYER_LAST_ACTION] = actions[player]
     shared = 0
     for player in range(num_players):
@@ -210,7 +207,7 @@ def step_world(
 
 
 @kernel()
-def step_worlds(
+def step_world(
     blocks: np.ndarray,
     goal: np.ndarray,
     last_interacted: np.ndarray,
@@ -222,75 +219,31 @@ def step_worlds(
     shaping: np.ndarray,
     human_model: np.ndarray,
     actions: np.ndarray,
-    active: np.ndarray,
     rewards: np.ndarray,
     scratch: np.ndarray,
     mirror: np.ndarray,
     viewer: int,
 ) -> None:
-    """Step every world ``n`` with ``active[n]``; ``actions`` and ``rewards`` are ``(N, P)``,
-    ``scratch`` is ``(N, human_scratch_size)`` int32, ``mirror`` ``(N, C, W, H, D)`` (or
-    ``(N, 0, 1, 1, 1)``): see :func:`step_world`."""
-    for env in range(blocks.shape[0]):
-        if active[env]:
-            step_world(
-                blocks[env],
-                goal[env],
-                last_interacted[env],
-                env_ints[env],
-                player_ints[env],
-                layer_errors[env],
-                solid_neighbours[env],
-                params,
-                shaping,
-                human_model,
-                actions[env],
-                rewards[env],
-                scratch[env],
-                mirror[env],
-                viewer,
-            )
+    """:func:`resolve_step` under its earlier signature, for callers that pass concrete actions
+    (``baselines.assistance_zero.tree_kernels``); ``human_model`` and ``scratch`` are not used.
 
-
-@kernel(parallel=True)
-def step_worlds_parallel(
-    blocks: np.ndarray,
-    goal: np.ndarray,
-    last_interacted: np.ndarray,
-    env_ints: np.ndarray,
-    player_ints: np.ndarray,
-    layer_errors: np.ndarray,
-    solid_neighbours: np.ndarray,
-    params: np.ndarray,
-    shaping: np.ndarray,
-    human_model: np.ndarray,
-    actions: np.ndarray,
-    active: np.ndarray,
-    rewards: np.ndarray,
-    scratch: np.ndarray,
-    mirror: np.ndarray,
-    viewer: int,
-) -> None:
-    """:func:`step_worlds` with the worlds spread over threads (for large batches)."""
-    for env in numba.prange(blocks.shape[0]):
-        if active[env]:
-            step_world(
-                blocks[env],
-                goal[env],
-                last_interacted[env],
-                env_ints[env],
-                player_ints[env],
-                layer_errors[env],
-                solid_neighbours[env],
-                params,
-                shaping,
-                human_model,
-                actions[env],
-                rewards[env],
-                scratch[env],
-                mirror[env],
-                viewer,
-            )
+    It does not run scripted humans: :func:`mbag_env.envs.step_kernels.step_world_with_humans` does.
+    """
+    resolve_step(
+        blocks,
+        goal,
+        last_interacted,
+        env_ints,
+        player_ints,
+        layer_errors,
+        solid_neighbours,
+        params,
+        shaping,
+        actions,
+        rewards,
+        mirror,
+        viewer,
+    )
 
 
 @kernel()
@@ -318,10 +271,8 @@ def _update_mirror(
         mirror[1, x, y + 1, z] = label
     elif effect == EFFECT_PLACE or effect == EFFECT_BREAK:
         _, height, depth = blocks.shape
-        cell = (action - FIRST_PLACE) % blocks.size
-        x = cell // (height * depth)
-        y = (cell // depth) % height
-        z = cell % depth
+        _, _, cell = decode_action(action, blocks.size)
+        x, y, z = cell_coordinates(cell, height, depth)
         mirror[0, x, y, z] = blocks[x, y, z]
         mirror[2, x, y, z] = label
 
@@ -416,8 +367,8 @@ def write_observations(
     """Write ``viewer``'s observations of every world into ``(N, ...)`` buffers.
 
     The world channels are rewritten only where ``full_world[n]``; elsewhere ``world_out[n]``
-    must be a mirror that :func:`step_worlds` kept up to date. Inventory, timestep and (unless
-    ``mask_out`` is ``(N, 0)``) the action mask are always written.
+    must be a mirror that the step kept up to date (:func:`resolve_step`). Inventory, timestep
+    and (unless ``mask_out`` is ``(N, 0)``) the action mask are always written.
     """
     for env in range(blocks.shape[0]):
         if full_world[env]:

@@ -15,6 +15,7 @@ from gymnasium import spaces
 from mbag_env.blocks import NUM_BLOCK_TYPES
 from mbag_env.config import MbagConfig
 from mbag_env.core.actions import ActionSpace
+from mbag_env.core.reward import goal_percentage
 from mbag_env.core.state import (
     ENV_EDIT_DISTANCE,
     ENV_INITIAL_EDIT_DISTANCE,
@@ -44,12 +45,11 @@ from mbag_env.core.step import (
     NUM_OBS_CHANNELS_WITHOUT_GOAL,
     recount_world,
     reset_world,
-    step_worlds,
-    step_worlds_parallel,
     write_observations,
     write_observations_parallel,
 )
 from mbag_env.envs.spaces import MaskedDiscrete
+from mbag_env.envs.step_kernels import step_worlds, step_worlds_parallel
 from mbag_env.goals import make_goal_sampler, validate_goal
 from mbag_env.humans.goal_seeking import human_scratch_size
 from mbag_env.humans.scripted import HumanModel
@@ -185,7 +185,8 @@ class WorldBatch:
         s = self.state
         goal = s.goal if self.sees_goal(player) else self.hidden_goal
         timesteps = timestep_out.reshape(-1)  # the kernels write one int32 per world
-        if not np.may_share_memory(timesteps, timestep_out):
+        # A C-contiguous array always reshapes to a view: the costlier check only for the others.
+        if not timestep_out.flags.c_contiguous and not np.may_share_memory(timesteps, timestep_out):
             raise ValueError("timestep_out must be a contiguous (N, 1) or (N,) array (written in place)")
         kernel = write_observations_parallel if self.parallel else write_observations
         kernel(
@@ -235,17 +236,17 @@ class WorldBatch:
     def goal_percentage(self, env: int) -> float:
         """``1 - d / d0`` (1.0 when the goal equalled the initial world)."""
         ints = self.state.env_ints[env]
-        initial = ints[ENV_INITIAL_EDIT_DISTANCE]
-        if initial == 0:
-            return 1.0
-        return 1.0 - float(ints[ENV_EDIT_DISTANCE]) / float(initial)
+        return goal_percentage(int(ints[ENV_INITIAL_EDIT_DISTANCE]), int(ints[ENV_EDIT_DISTANCE]))
 
     def info(self, env: int, player: int) -> dict[str, Any]:
         """The per-player info dict of SPEC §5."""
         row = self.state.player_ints[env, player].tolist()
         env_row = self.state.env_ints[env].tolist()
+        human_row = row if player == 0 else self.state.player_ints[env, 0].tolist()
         return {
-            "goal_percentage": self.goal_percentage(env),
+            "goal_percentage": goal_percentage(
+                env_row[ENV_INITIAL_EDIT_DISTANCE], env_row[ENV_EDIT_DISTANCE]
+            ),
             "edit_distance": env_row[ENV_EDIT_DISTANCE],
             "timestep": env_row[ENV_TIMESTEP],
             "action": row[PLAYER_LAST_ACTION],
@@ -255,7 +256,7 @@ class WorldBatch:
             "incorrect_places": row[PLAYER_INCORRECT_PLACES],
             "correct_breaks": row[PLAYER_CORRECT_BREAKS],
             "incorrect_breaks": row[PLAYER_INCORRECT_BREAKS],
-            "human_action": int(self.state.player_ints[env, 0, PLAYER_LAST_ACTION]),
+            "human_action": human_row[PLAYER_LAST_ACTION],
         }
 
     def reset_info(self, env: int) -> dict[str, Any]:

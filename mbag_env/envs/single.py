@@ -83,6 +83,39 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
         self._buffers = [self.batch.observation_buffers(player) for player in range(config.num_players)]
         self._actions = np.zeros((1, config.num_players), dtype=np.int64)
         self._needs_reset = True
+        self._bind_hot_path()
+
+    def _bind_hot_path(self) -> None:
+        """Bind what :meth:`step` reads on every call: the agent's observation buffers and views of
+        the batch's arrays (they stay valid: the batch never reallocates them). Views would not
+        survive pickling or copying as views, so :meth:`__getstate__` drops them and
+        :meth:`__setstate__` binds them again."""
+        buffers = self._buffers[self.agent]
+        masks = self.config.action_masks
+        self._observe_args = (
+            self.agent,
+            buffers["world"],
+            buffers["inventory"],
+            buffers["timestep"],
+            buffers["action_mask"] if masks else buffers["action_mask"][:, :0],
+        )
+        keys: tuple[str, ...] = ("world", "inventory", "timestep")
+        if masks:
+            keys += ("action_mask",)
+        self._observation_keys = keys
+        self._observation_rows = tuple(buffers[key][0] for key in keys)
+        self._env_row = self.batch.state.env_ints[0]
+        self._agent_reward = self.batch.rewards[:, self.agent]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for name in _HOT_PATH_ATTRIBUTES:
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._bind_hot_path()
 
     # ----------------------------------------------------------------- API
     def reset(
@@ -108,22 +141,24 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
             raise RuntimeError(
                 "step() called on an episode that has ended (or was never started): call reset() first"
             )
-        for player in range(self.config.num_players):
-            self._actions[0, player] = self._other_player_action(player)
-        self._actions[0, self.agent] = action
-        rewards = self.batch.step(self._actions)
-        terminated = self.batch.terminated(0)
-        truncated = self.batch.truncated(0)
+        batch = self.batch
+        agent = self.agent
+        if agent != 0:
+            # Player 0 is the human; every other player but the agent does NOOP (the zeros they hold).
+            self._actions[0, 0] = self._other_player_action(0)
+        self._actions[0, agent] = action
+        batch.step(self._actions)
+        env_row = self._env_row.tolist()
+        terminated = env_row[ENV_TERMINATED] != 0
+        truncated = env_row[ENV_TRUNCATED] != 0
         self._needs_reset = terminated or truncated
         if self.render_mode == "human":
             self.render()
-        return (
-            self._observe(self.agent),
-            float(rewards[0, self.agent]),
-            terminated,
-            truncated,
-            self.batch.info(0, self.agent),
-        )
+        # The observation: the kernel writes the agent's buffers, the caller gets copies it may keep.
+        batch.observe(*self._observe_args)
+        keys, rows = self._observation_keys, self._observation_rows
+        observation = {key: row.copy() for key, row in zip(keys, rows, strict=True)}
+        return observation, self._agent_reward.item(), terminated, truncated, batch.info(0, agent)
 
     def render(self) -> np.ndarray | str | None:  # type: ignore[override]
         """An RGB image (``rgb_array``) or text layers (``ansi``) of the world; ``human`` draws the
@@ -210,6 +245,16 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
     def _observe(self, player: int, with_mask: bool | None = None) -> dict[str, np.ndarray]:
         include_mask = self.config.action_masks if with_mask is None else with_mask
         return self.batch.first_observation(player, self._buffers[player], include_mask)
+
+
+_HOT_PATH_ATTRIBUTES = (
+    "_observe_args",
+    "_observation_keys",
+    "_observation_rows",
+    "_env_row",
+    "_agent_reward",
+)
+"""The attributes :meth:`MbagEnv._bind_hot_path` sets (views into the batch, rebound after unpickling)."""
 
 
 def config_from_arguments(config: MbagConfig | None, config_fields: dict[str, Any]) -> MbagConfig:

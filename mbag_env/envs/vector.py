@@ -18,6 +18,7 @@ from gymnasium.vector.utils import batch_space
 
 from mbag_env.config import MbagConfig
 from mbag_env.core.actions import NOOP
+from mbag_env.core.reward import goal_percentage
 from mbag_env.core.state import (
     ENV_EDIT_DISTANCE,
     ENV_INITIAL_EDIT_DISTANCE,
@@ -189,15 +190,13 @@ class MbagVectorEnv(gym.vector.VectorEnv[dict[str, np.ndarray], np.ndarray, np.n
     def _infos(self, stepped: np.ndarray | None = None) -> dict[str, Any]:
         state = self.batch.state
         env_ints = state.env_ints
-        initial = env_ints[:, ENV_INITIAL_EDIT_DISTANCE]
         distance = env_ints[:, ENV_EDIT_DISTANCE]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            goal_percentage = np.where(initial > 0, 1.0 - distance / np.maximum(initial, 1), 1.0)
+        goal_percentages = goal_percentage(env_ints[:, ENV_INITIAL_EDIT_DISTANCE], distance)
         player = state.player_ints[:, self.agent]
         if stepped is None:
             stepped = np.zeros(self.num_envs, dtype=np.bool_)
         infos: dict[str, Any] = {
-            "goal_percentage": goal_percentage,
+            "goal_percentage": goal_percentages,
             "edit_distance": distance.copy(),
             "action_valid": np.where(stepped, player[:, PLAYER_LAST_VALID] != 0, True),
             "action_correct": stepped & (player[:, PLAYER_LAST_DELTA] > 0),

@@ -1,13 +1,25 @@
-"""Assistant specs of the leaderboard: parse ``idle``/``random``/``oracle``/``bayes``, ``.pt`` checkpoint
-paths and ``module:factory`` import paths (optionally ``label=spec``), and build a policy from one."""
+"""Assistant specs of the leaderboard: parse ``idle``/``random``/``oracle``/``bayes``, checkpoint
+paths and ``module:factory`` import paths (optionally ``label=spec``), and build a policy from one.
+
+``mbag_env`` names no learning code. A package that writes checkpoints registers a loader for their
+file suffix in its packaging metadata, under the entry point group :data:`POLICY_LOADERS` with a
+``module:function`` value; this repository's ``pyproject.toml`` registers the baselines' loader::
+
+    [project.entry-points."mbag_env.policy_loaders"]
+    pt = "baselines.common.policy:load_policy"
+
+The loader is called as ``load(path, seed=seed)`` (``seed`` only if it takes one) and returns a
+policy. A ``.pt`` spec without a registered loader fails with a message saying so.
+"""
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +28,13 @@ from mbag_env.envs.single import MbagEnv
 from mbag_env.evaluation.assistants import is_scripted_assistant, make_scripted_assistant
 from mbag_env.humans.policy import Policy, as_policy
 from mbag_env.humans.scripted import HumanModel
+
+POLICY_LOADERS = "mbag_env.policy_loaders"
+"""The entry point group of checkpoint loaders: name = a file suffix without its dot (``pt``),
+value = ``module:function(path, seed=...)`` returning a policy."""
+
+DEFAULT_CHECKPOINT_SUFFIX = ".pt"
+"""Read as a checkpoint path even when no loader is registered for it, to say what is missing."""
 
 
 class AssistantSpecError(ValueError):
@@ -54,7 +73,7 @@ class AssistantSpec:
         if self.kind == "scripted":
             return make_scripted_assistant(self.target, env, seed)
         if self.kind == "checkpoint":
-            load_policy = _baselines_loader()
+            load_policy = checkpoint_loader(self.target)
             try:
                 return _call_with_optional(load_policy, (self.target,), {"seed": seed})
             except Exception as error:  # torch raises many types for a bad file; name the file
@@ -76,8 +95,9 @@ def parse_assistant_spec(text: str) -> AssistantSpec:
     """Check an assistant spec and say what it names.
 
     Raises:
-        AssistantSpecError: for a malformed spec, a missing checkpoint, a missing ``baselines``
-            package, or a factory that cannot be imported; the message names the spec.
+        AssistantSpecError: for a malformed spec, a missing checkpoint, a checkpoint suffix
+            without a registered loader, or a factory that cannot be imported; the message
+            names the spec.
     """
     original = text
     label, text = _split_label(text)
@@ -90,11 +110,11 @@ def parse_assistant_spec(text: str) -> AssistantSpec:
             except ValueError as error:
                 raise AssistantSpecError(f"assistant {original!r}: {error}") from None
         return AssistantSpec(original, label, "scripted", text)
-    if text.endswith(".pt"):
+    if is_checkpoint_path(text):
         path = Path(text).expanduser()
         if not path.is_file():
             raise AssistantSpecError(f"checkpoint {text!r} not found (no such file: {path.resolve()})")
-        _baselines_loader()
+        checkpoint_loader(str(path))
         return AssistantSpec(original, label, "checkpoint", str(path))
     module, colon, attribute = text.partition(":")
     if colon and module and attribute and all(part.isidentifier() for part in module.split(".")):
@@ -115,30 +135,48 @@ def _split_label(text: str) -> tuple[str, str]:
 def names_a_module(text: str) -> bool:
     """Whether the spec ``text`` is (or tries to be) a ``module:factory`` spec."""
     _, spec = _split_label(text)
-    return ":" in spec and not spec.endswith(".pt") and not is_scripted_assistant(spec)
+    return ":" in spec and not is_checkpoint_path(spec) and not is_scripted_assistant(spec)
 
 
-def _baselines_loader() -> Callable[..., Any]:
-    """``baselines.common.policy.load_policy``, or a clear error when the baselines are not installed."""
-    try:
-        found = importlib.util.find_spec("baselines.common.policy") is not None
-    except ModuleNotFoundError:
-        found = False
-    if not found:
+@lru_cache(maxsize=1)
+def registered_policy_loaders() -> dict[str, tuple[EntryPoint, ...]]:
+    """The checkpoint loaders registered under :data:`POLICY_LOADERS`, by suffix (``".pt"``)."""
+    loaders: dict[str, list[EntryPoint]] = {}
+    for entry in entry_points(group=POLICY_LOADERS):
+        loaders.setdefault("." + entry.name.lstrip("."), []).append(entry)
+    return {suffix: tuple(entries) for suffix, entries in loaders.items()}
+
+
+def is_checkpoint_path(spec: str) -> bool:
+    """Whether ``spec`` names a checkpoint file: its suffix has a registered loader, or is ``.pt``."""
+    suffix = Path(spec).suffix
+    return bool(suffix) and (suffix == DEFAULT_CHECKPOINT_SUFFIX or suffix in registered_policy_loaders())
+
+
+def checkpoint_loader(path: str) -> Callable[..., Any]:
+    """The loader registered for ``path``'s suffix, or an :class:`AssistantSpecError` saying why not."""
+    suffix = Path(path).suffix
+    entries = registered_policy_loaders().get(suffix, ())
+    if not entries:
         raise AssistantSpecError(
-            "loading a .pt checkpoint needs the repository's baselines package "
-            "(baselines.common.policy:load_policy) "
-            "and PyTorch: run from the repository root after pip install -e '.[baselines]'"
+            f"no checkpoint loader is registered for {suffix} files (entry point group {POLICY_LOADERS!r}): "
+            "this repository's baselines register theirs; run from the repository root after "
+            "pip install -e '.[baselines]' (which also needs PyTorch)"
         )
+    values = sorted({entry.value for entry in entries})
+    if len(values) > 1:
+        raise AssistantSpecError(f"several checkpoint loaders are registered for {suffix} files: {values}")
+    entry = entries[0]
     try:
-        module = importlib.import_module("baselines.common.policy")
-    except ImportError as error:
+        loader = entry.load()
+    except (ImportError, AttributeError) as error:
         raise AssistantSpecError(
-            f"cannot import baselines.common.policy to load checkpoints: {error}"
+            f"cannot import the checkpoint loader {entry.value} registered for {suffix} files: {error}"
         ) from error
-    loader = getattr(module, "load_policy", None)
     if not callable(loader):
-        raise AssistantSpecError("baselines.common.policy has no load_policy(path) to load checkpoints with")
+        raise AssistantSpecError(
+            f"the checkpoint loader {entry.value} registered for {suffix} files is not callable"
+        )
     return loader
 
 

@@ -3,9 +3,10 @@
 Run ``mbag-leaderboard --quick`` (or ``python scripts/leaderboard.py``). An *assistant spec* is
 
 - a scripted assistant's name: ``idle``, ``random`` or ``oracle`` (:mod:`.assistants`);
-- a baseline checkpoint path ending in ``.pt``, loaded with ``baselines.common.policy:load_policy``,
-  which picks the policy class from the checkpoint's algorithm (PPO, AssistanceZero, Dreamer,
-  options; needs the repository's ``baselines`` package and PyTorch);
+- a checkpoint path ending in ``.pt`` (or another suffix with a registered loader), loaded by the
+  loader registered for its suffix under the ``mbag_env.policy_loaders`` entry points
+  (:mod:`.assistant_specs`): this repository's baselines register one that picks the policy class
+  from the checkpoint's algorithm (PPO, AssistanceZero, Dreamer, options; needs PyTorch);
 - a Python import path ``module:factory``: ``factory()`` returns a policy (an object with
   ``act(observation) -> action``, or a callable); it is passed ``env=`` (the
   :class:`~mbag_env.envs.single.MbagEnv` of the episode) and ``seed=`` if it takes them;

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mbag_env.blocks import NUM_PLACEABLE
-from mbag_env.core.actions import FIRST_PLACE, NOOP
+from mbag_env.core.actions import KIND_BREAK, KIND_PLACE, NOOP, decode_actions
+from mbag_env.core.reward import goal_percentage
 from mbag_env.evaluation.recording import EpisodeRecording
 
 # Two-sided 95% Student-t critical values t_{0.975, df} for df = 1..30.
@@ -158,12 +158,11 @@ def compute_episode_metrics(
         )
     if edit_distance.shape != (steps + 1,):
         raise ValueError(f"edit_distance must have shape ({steps + 1},), got {edit_distance.shape}")
-    initial = int(edit_distance[0])
-    curve = np.ones(steps + 1) if initial == 0 else 1.0 - edit_distance / initial
+    curve = goal_percentage(int(edit_distance[0]), edit_distance)
     completed = bool(edit_distance[-1] == 0)
-    first_break = FIRST_PLACE + NUM_PLACEABLE * num_cells
-    is_place = (actions >= FIRST_PLACE) & (actions < first_break) & valid
-    is_break = (actions >= first_break) & (actions < first_break + num_cells) & valid
+    kinds, _ = decode_actions(actions, num_cells)
+    is_place = (kinds == KIND_PLACE) & valid
+    is_break = (kinds == KIND_BREAK) & valid
     is_action = valid & (actions != NOOP)
     correct = delta > 0
     incorrect = delta < 0

@@ -57,6 +57,7 @@ import numpy as np
 from mbag_env.blocks import AIR, BLOCK_COLORS, NUM_BLOCK_TYPES
 from mbag_env.config import MbagConfig, RewardShaping
 from mbag_env.core.actions import ActionSpace
+from mbag_env.core.reward import goal_percentage
 from mbag_env.core.state import (
     ENV_EDIT_DISTANCE,
     ENV_RNG,
@@ -236,10 +237,7 @@ class EpisodeRecording:
 
     def goal_percentage(self) -> np.ndarray:
         """``float64 (T + 1,)``: ``1 - d / d0`` after reset and after each step (1 if ``d0 = 0``)."""
-        initial = int(self.edit_distance[0])
-        if initial == 0:
-            return np.ones(self.num_steps + 1)
-        return 1.0 - self.edit_distance.astype(np.float64) / initial
+        return goal_percentage(int(self.edit_distance[0]), self.edit_distance)
 
     def human_model(self) -> HumanModel:
         """The recorded compiled human.

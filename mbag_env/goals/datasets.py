@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 
-import mbag_env
 from mbag_env.goals.loaders import GoalFileError, read_block_array_file
 from mbag_env.goals.splits import check_split_name
 from mbag_env.goals.validation import _world_size_tuple, validate_goal
@@ -37,15 +36,18 @@ DATASET_KEY = "goals"
 PACKAGED_ASSETS = "_assets"
 """The folder inside the installed ``mbag_env`` package that holds the shipped assets of a wheel."""
 
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
+"""The ``mbag_env`` package folder (found from this file, not by importing the package above it)."""
+
 
 def _repository_assets_dir() -> Path:
     """``assets/`` of the source checkout around the ``mbag_env`` package (it may not exist)."""
-    return Path(mbag_env.__file__).resolve().parents[1] / "assets"
+    return _PACKAGE_DIR.parent / "assets"
 
 
 def _packaged_assets_dir() -> Path:
     """``mbag_env/_assets/``: the shipped assets of a wheel or ``pip install .`` (it may not exist)."""
-    return Path(mbag_env.__file__).resolve().parent / PACKAGED_ASSETS
+    return _PACKAGE_DIR / PACKAGED_ASSETS
 
 
 def assets_dir() -> Path:

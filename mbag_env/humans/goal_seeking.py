@@ -22,11 +22,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
-from mbag_env.core.actions import FIRST_PLACE, MOVE_DIRECTIONS, NOOP
+from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE
+from mbag_env.core.actions import (
+    MOVE_DIRECTIONS,
+    NOOP,
+    break_action,
+    cell_coordinates,
+    place_action,
+)
 from mbag_env.core.jit import kernel
 from mbag_env.core.random import random_below
 from mbag_env.core.rules import (
+    EYE_HEIGHT,
+    MAX_ACT_DISTANCE_SQUARED,
     body_fits,
     can_break,
     can_move,
@@ -46,6 +54,10 @@ from mbag_env.core.state import (
 )
 
 NO_CELL = -1
+
+
+EYE_ABOVE_CENTRE_TENTHS = round(10 * (EYE_HEIGHT - 0.5))
+"""How far the eye is above the centre of the feet cell, in tenths of a cell (11)."""
 
 
 def human_scratch_size(world_size: tuple[int, int, int]) -> int:
@@ -79,7 +91,7 @@ def goal_seeking_action(
     pz = player_ints[player, PLAYER_Z]
     candidate_cells = scratch[4 * num_cells : 4 * num_cells + width * depth]
     # Squared eye-to-centre distances in hundredths of a cell², kept integral: the eye is at
-    # (px + 0.5, py + 1.6, pz + 0.5), so 10 * offset is an integer on each axis.
+    # (px + 0.5, py + EYE_HEIGHT, pz + 0.5), so 10 * offset is an integer on each axis.
     candidate_distances = scratch[4 * num_cells + width * depth : 4 * num_cells + 2 * width * depth]
     # Placements must leave the human a way out under open sky, unless it is already shut in
     # (then they cannot make it worse) or the placement finishes the house.
@@ -113,7 +125,9 @@ def goal_seeking_action(
                     continue
                 candidate_cells[count] = (x * height + y) * depth + z
                 candidate_distances[count] = (
-                    (10 * (x - px)) ** 2 + (10 * (y - py) - 11) ** 2 + (10 * (z - pz)) ** 2
+                    (10 * (x - px)) ** 2
+                    + (10 * (y - py) - EYE_ABOVE_CENTRE_TENTHS) ** 2
+                    + (10 * (z - pz)) ** 2
                 )
                 count += 1
         if count == 0:
@@ -154,12 +168,10 @@ def _action_on(
     """The BREAK or PLACE the human would take on ``cell`` from where it stands, or -1."""
     _, height, depth = blocks.shape
     num_cells = blocks.size
-    x = cell // (height * depth)
-    y = (cell // depth) % height
-    z = cell % depth
+    x, y, z = cell_coordinates(cell, height, depth)
     if blocks[x, y, z] != AIR:
         if can_break(blocks, player_ints, params, player, x, y, z):
-            return FIRST_PLACE + NUM_PLACEABLE * num_cells + cell
+            return break_action(cell, num_cells)
         return -1
     if not can_place_any(blocks, player_ints, params, player, x, y, z):
         return -1
@@ -168,7 +180,7 @@ def _action_on(
     pz = player_ints[player, PLAYER_Z]
     if keep_sky and not _keeps_sky(blocks, player_ints, params, player, scratch, px, py, pz, cell, 0):
         return -1
-    return FIRST_PLACE + (goal[x, y, z] - FIRST_PLACEABLE) * num_cells + cell
+    return place_action(goal[x, y, z] - FIRST_PLACEABLE, cell, num_cells)
 
 
 @kernel()
@@ -346,7 +358,7 @@ def can_act_from(
     tx = target // (height * depth)
     ty = (target // depth) % height
     tz = target % depth
-    if (tx - x) ** 2 + (ty - y - 1) ** 2 + (tz - z) ** 2 > 36:
+    if (tx - x) ** 2 + (ty - y - 1) ** 2 + (tz - z) ** 2 > MAX_ACT_DISTANCE_SQUARED:
         return False  # too far for any face of the target to be within reach
     saved_x = player_ints[player, PLAYER_X]
     saved_y = player_ints[player, PLAYER_Y]

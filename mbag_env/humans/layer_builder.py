@@ -27,10 +27,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
-from mbag_env.core.actions import FIRST_PLACE, MOVE_DIRECTIONS, NOOP
+from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE
+from mbag_env.core.actions import (
+    MOVE_DIRECTIONS,
+    NOOP,
+    break_action,
+    cell_index,
+    place_action,
+)
 from mbag_env.core.jit import kernel
 from mbag_env.core.rules import (
+    MAX_ACT_DISTANCE_SQUARED,
     body_fits,
     can_break,
     can_place_any,
@@ -52,9 +59,6 @@ from mbag_env.humans.goal_seeking import can_act_from, random_valid_move
 UNVISITED = -1
 START_MOVE = 6
 """The ``first move`` recorded for the search's start: the human acts where it stands."""
-
-MAX_ACT_DISTANCE_SQUARED = 36
-"""No face of a cell farther than this (squared, from the feet cell's head) is within reach."""
 
 
 def layer_builder_scratch_size(world_size: tuple[int, int, int]) -> int:
@@ -191,13 +195,13 @@ def _action_on(
     """The BREAK or PLACE the human would take on ``(x, y, z)`` from where it stands, or -1."""
     _, height, depth = blocks.shape
     num_cells = blocks.size
-    cell = (x * height + y) * depth + z
+    cell = cell_index(x, y, z, height, depth)
     if blocks[x, y, z] != AIR:
         if can_break(blocks, player_ints, params, player, x, y, z):
-            return FIRST_PLACE + NUM_PLACEABLE * num_cells + cell
+            return break_action(cell, num_cells)
         return -1
     if can_place_any(blocks, player_ints, params, player, x, y, z):
-        return FIRST_PLACE + (goal[x, y, z] - FIRST_PLACEABLE) * num_cells + cell
+        return place_action(goal[x, y, z] - FIRST_PLACEABLE, cell, num_cells)
     return -1
 
 

@@ -27,10 +27,34 @@ import math
 import numpy as np
 
 from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
-from mbag_env.core.actions import FIRST_PLACE
+from mbag_env.core.actions import (
+    KIND_BREAK,
+    KIND_MOVE,
+    KIND_NOOP,
+    KIND_OUT_OF_RANGE,
+    KIND_PLACE,
+    MOVE_POS_X,
+    NOOP,
+    NUM_MOVES,
+    break_action,
+    cell_coordinates,
+    cell_index,
+    decode_action,
+    give_action,
+    num_actions,
+    place_action,
+)
 from mbag_env.core.jit import kernel
 from mbag_env.core.random import random_below
-from mbag_env.core.rules import EYE_HEIGHT, REACH, can_break, can_move, can_place_any, give_recipient
+from mbag_env.core.rules import (
+    EYE_HEIGHT,
+    REACH,
+    can_break,
+    can_move,
+    can_place_any,
+    give_recipient,
+    reach_box,
+)
 from mbag_env.core.state import (
     ENV_EDIT_DISTANCE,
     PARAM_INFINITE_BLOCKS,
@@ -42,26 +66,6 @@ from mbag_env.core.state import (
     PLAYER_Z,
 )
 from mbag_env.humans.layer_builder import lowest_workable_layer
-
-
-@kernel()
-def _reach_box(blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int) -> tuple:
-    """``(x_low, x_high, y_low, y_high, z_low, z_high)``: the cells the player may place or break
-    (all cells with teleportation; else those whose faces can lie within reach of the eye)."""
-    width, height, depth = blocks.shape
-    if params[PARAM_TELEPORTATION] != 0:
-        return 0, width, 0, height, 0, depth
-    ex = player_ints[player, PLAYER_X] + 0.5
-    ey = player_ints[player, PLAYER_Y] + EYE_HEIGHT
-    ez = player_ints[player, PLAYER_Z] + 0.5
-    return (
-        max(0, int(math.floor(ex - REACH - 1))),
-        min(width, int(math.floor(ex + REACH + 1)) + 1),
-        max(0, int(math.floor(ey - REACH - 1))),
-        min(height, int(math.floor(ey + REACH + 1)) + 1),
-        max(0, int(math.floor(ez - REACH - 1))),
-        min(depth, int(math.floor(ez + REACH + 1)) + 1),
-    )
 
 
 @kernel()
@@ -98,36 +102,35 @@ def valid_action(
     The order is NOOP, moves, then cell by cell (C order) its places (type by type) and its
     break, then gives; the set is exactly the one the action mask marks.
     """
-    width, height, depth = blocks.shape
-    num_cells = width * height * depth
+    _, height, depth = blocks.shape
+    num_cells = blocks.size
     count = 1
     if index == 0:
-        return 0
-    for direction in range(6):
+        return NOOP
+    for direction in range(NUM_MOVES):
         if can_move(blocks, player_ints, params, player, direction):
             if count == index:
-                return 1 + direction
+                return MOVE_POS_X + direction
             count += 1
     slots = _held_slots(player_ints, params, player)
-    x_low, x_high, y_low, y_high, z_low, z_high = _reach_box(blocks, player_ints, params, player)
+    x_low, x_high, y_low, y_high, z_low, z_high = reach_box(blocks, player_ints, params, player)
     for x in range(x_low, x_high):
         for y in range(y_low, y_high):
             for z in range(z_low, z_high):
-                cell = (x * height + y) * depth + z
+                cell = cell_index(x, y, z, height, depth)
                 if blocks[x, y, z] == AIR:
                     if slots > 0 and can_place_any(blocks, player_ints, params, player, x, y, z):
                         if index >= count and index < count + slots:
                             slot = _nth_held_slot(player_ints, params, player, index - count)
-                            return FIRST_PLACE + slot * num_cells + cell
+                            return place_action(slot, cell, num_cells)
                         count += slots
                 elif IS_BREAKABLE[blocks[x, y, z]] and can_break(
                     blocks, player_ints, params, player, x, y, z
                 ):
                     if count == index:
-                        return FIRST_PLACE + NUM_PLACEABLE * num_cells + cell
+                        return break_action(cell, num_cells)
                     count += 1
     if params[PARAM_INFINITE_BLOCKS] == 0 and slots > 0:
-        first_give = FIRST_PLACE + (NUM_PLACEABLE + 1) * num_cells
         for other in range(params[PARAM_NUM_PLAYERS]):
             if other == player:
                 continue
@@ -138,7 +141,7 @@ def valid_action(
                 continue
             if index >= count and index < count + slots:
                 slot = _nth_held_slot(player_ints, params, player, index - count)
-                return first_give + slot * num_cells + (x * height + y) * depth + z
+                return give_action(slot, cell_index(x, y, z, height, depth), num_cells)
             count += slots
     return count if index < 0 else -1
 
@@ -151,26 +154,22 @@ def action_is_valid(
     own checks (:func:`~mbag_env.core.rules.can_move`, ``can_place_any``, ``can_break``,
     ``give_recipient``) composed as :func:`~mbag_env.core.rules.apply_action` does."""
     _, height, depth = blocks.shape
-    num_cells = blocks.size
-    if action == 0:
+    kind, argument, cell = decode_action(action, blocks.size)
+    if kind == KIND_NOOP:
         return True
-    if action < FIRST_PLACE:
-        return can_move(blocks, player_ints, params, player, action - 1)
-    offset = action - FIRST_PLACE
-    slot = offset // num_cells
-    cell = offset - slot * num_cells
-    x = cell // (height * depth)
-    y = (cell // depth) % height
-    z = cell % depth
+    if kind == KIND_MOVE:
+        return can_move(blocks, player_ints, params, player, argument)
+    if kind == KIND_OUT_OF_RANGE:
+        return False
+    x, y, z = cell_coordinates(cell, height, depth)
     infinite = params[PARAM_INFINITE_BLOCKS] != 0
-    if slot < NUM_PLACEABLE:
-        if not infinite and player_ints[player, PLAYER_INVENTORY + FIRST_PLACEABLE + slot] <= 0:
+    if kind == KIND_PLACE:
+        if not infinite and player_ints[player, PLAYER_INVENTORY + FIRST_PLACEABLE + argument] <= 0:
             return False
         return can_place_any(blocks, player_ints, params, player, x, y, z)
-    if slot == NUM_PLACEABLE:
+    if kind == KIND_BREAK:
         return can_break(blocks, player_ints, params, player, x, y, z)
-    give_slot = slot - NUM_PLACEABLE - 1
-    if infinite or player_ints[player, PLAYER_INVENTORY + FIRST_PLACEABLE + give_slot] <= 0:
+    if infinite or player_ints[player, PLAYER_INVENTORY + FIRST_PLACEABLE + argument] <= 0:
         return False
     return give_recipient(blocks, player_ints, params, player, x, y, z) >= 0
 
@@ -190,12 +189,9 @@ def random_valid_action(
     enumerated valid actions (:func:`valid_action`) is drawn uniformly. Either way the result is
     uniform over the valid actions; the rejection step makes it cheap when many are valid.
     """
-    num_cells = blocks.size
-    num_actions = FIRST_PLACE + (NUM_PLACEABLE + 1) * num_cells
-    if params[PARAM_INFINITE_BLOCKS] == 0:
-        num_actions += NUM_PLACEABLE * num_cells
+    count = num_actions(blocks.size, params[PARAM_INFINITE_BLOCKS] != 0)
     for _ in range(REJECTION_TRIES):
-        action = random_below(env_ints, num_actions)
+        action = random_below(env_ints, count)
         if action_is_valid(blocks, player_ints, params, player, action):
             return action
     count = valid_action(blocks, player_ints, params, player, -1)
@@ -267,7 +263,7 @@ def boltzmann_useful_action(
     if y < 0:
         return -1
     finishing = env_ints[ENV_EDIT_DISTANCE] == 1
-    x_low, x_high, y_low, y_high, z_low, z_high = _reach_box(blocks, player_ints, params, player)
+    x_low, x_high, y_low, y_high, z_low, z_high = reach_box(blocks, player_ints, params, player)
     if not y_low <= y < y_high:
         return -1
     best = -math.inf
@@ -282,9 +278,9 @@ def boltzmann_useful_action(
             key = utility / temperature - math.log(-math.log(uniform))
             if key > best:
                 best = key
-                cell = (x * height + y) * depth + z
+                cell = cell_index(x, y, z, height, depth)
                 if blocks[x, y, z] != AIR:
-                    chosen = FIRST_PLACE + NUM_PLACEABLE * num_cells + cell
+                    chosen = break_action(cell, num_cells)
                 else:
-                    chosen = FIRST_PLACE + (goal[x, y, z] - FIRST_PLACEABLE) * num_cells + cell
+                    chosen = place_action(goal[x, y, z] - FIRST_PLACEABLE, cell, num_cells)
     return chosen

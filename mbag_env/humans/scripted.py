@@ -1,10 +1,11 @@
 """Compiled scripted human models: which human acts, and the noise on top of it.
 
 A :class:`HumanModel` names the compiled behaviour (``kind``) and its noise parameters; the env
-hands :meth:`HumanModel.as_array` to the step kernel, which calls :func:`scripted_human_action`
-for every player whose action is :data:`~mbag_env.core.step.SCRIPTED_HUMAN`. All of them see
-the goal, and all randomness comes from the world's own generator (``env_ints``), so a scripted
-human is reproducible per world under ``reset(seed=...)``, alone or in a vector env.
+hands :meth:`HumanModel.as_array` to the step kernel (:mod:`mbag_env.envs.step_kernels`), which
+calls :func:`scripted_human_action` for every player whose action is
+:data:`~mbag_env.core.step.SCRIPTED_HUMAN`. All of them see the goal, and all randomness comes
+from the world's own generator (``env_ints``), so a scripted human is reproducible per world
+under ``reset(seed=...)``, alone or in a vector env.
 
 Kinds (:data:`HUMAN_KINDS`):
 

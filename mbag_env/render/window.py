@@ -4,9 +4,9 @@ Three programs draw through :class:`GameWindow`:
 
 - the ``human`` render mode of the envs (:class:`EnvViewer`: the 3-D view and a HUD, redrawn on
   every step);
-- ``mbag-play`` (:mod:`mbag_env.play`): a person plays the human, clicking cells in the slice
+- ``mbag-play`` (:mod:`mbag_env.apps.play`): a person plays the human, clicking cells in the slice
   panel;
-- ``mbag-replay`` (:mod:`mbag_env.replay_cli`): a recording played back.
+- ``mbag-replay`` (:mod:`mbag_env.apps.replay`): a recording played back.
 
 The window only draws what it is given (a :class:`Frame`) and keeps the view settings a person
 changes with the keyboard (:class:`ViewState`: rotation, slice layer, goal ghost, help); it never
@@ -44,6 +44,7 @@ from mbag_env.blocks import (  # noqa: E402
     NUM_PLACEABLE,
 )
 from mbag_env.core.actions import MOVE_DIRECTIONS  # noqa: E402
+from mbag_env.core.rules import REACH  # noqa: E402
 from mbag_env.render.iso import (  # noqa: E402
     BACKGROUND_COLOR,
     SKIN_COLOR,
@@ -743,7 +744,7 @@ class GameWindow:
         if has_validity:
             entries = [
                 ("dot", "green dot / frame: you can place / break there now"),
-                ("tint", "red: out of reach (4.5) or out of sight from you"),
+                ("tint", f"red: out of reach ({REACH:g}) or out of sight from you"),
                 *entries,
             ]
         for row, (kind, text) in enumerate(entries):

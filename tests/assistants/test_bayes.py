@@ -416,7 +416,7 @@ def test_the_play_window_runs_with_the_bayes_assistant(
     pytest.importorskip("pygame", reason="the window needs pygame")
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")
-    from mbag_env.play import PlaySession
+    from mbag_env.apps.play import PlaySession
 
     goal = test_houses[4]
     session = PlaySession(

@@ -45,7 +45,8 @@ from mbag_env.core.state import (
     PLAYER_Z,
     BatchState,
 )
-from mbag_env.core.step import reset_world, step_worlds
+from mbag_env.core.step import reset_world
+from mbag_env.envs.step_kernels import step_worlds
 from mbag_env.humans.goal_seeking import human_scratch_size
 from tests.core.reference_rules import (
     AIR,

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from mbag_env.blocks import BLOCK_NAMES
+from mbag_env.blocks import BLOCK_NAMES, FIRST_PLACEABLE
 from mbag_env.core.actions import MOVE_NAMES, ActionSpace
 from tests.core import reference_rules as ref
 
@@ -135,3 +135,55 @@ def test_encode_rejects_bad_arguments(kind, cell, block, direction):
     space = ActionSpace((3, 4, 3), infinite_blocks=False)
     with pytest.raises(ValueError):
         space.encode(kind, cell, block, direction=direction)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_compiled_codec_round_trips_and_matches_the_reference(size):
+    """The compiled helpers every kernel inlines agree with the reference layout, both ways."""
+    from mbag_env.core.actions import (
+        KIND_BREAK,
+        KIND_GIVE,
+        KIND_MOVE,
+        KIND_NOOP,
+        KIND_OUT_OF_RANGE,
+        KIND_PLACE,
+        KINDS,
+        break_action,
+        cell_coordinates,
+        cell_index,
+        decode_action,
+        decode_actions,
+        give_action,
+        num_actions,
+        place_action,
+    )
+
+    width, height, depth = size
+    cells = width * height * depth
+    n = int(num_actions(cells, False))
+    assert n == ref.num_actions(size, False) and int(num_actions(cells, True)) == ref.num_actions(size, True)
+    for cell in range(cells):
+        xyz = cell_coordinates(cell, height, depth)
+        assert xyz == np.unravel_index(cell, size) and cell_index(*xyz, height, depth) == cell
+    kinds, decoded_cells = decode_actions(np.arange(-2, n + 2).reshape(1, -1), cells)
+    assert kinds.shape == decoded_cells.shape == (1, n + 4)
+    for index in range(-2, n + 2):
+        kind, argument, cell = decode_action(index, cells)
+        assert (kinds.ravel()[index + 2], decoded_cells.ravel()[index + 2]) == (kind, cell)
+        if not 0 <= index < n:
+            assert kind == KIND_OUT_OF_RANGE
+            continue
+        expected = ref.decode(size, False, index)
+        assert KINDS[kind] == expected.kind, index
+        if kind == KIND_NOOP:
+            continue
+        if kind == KIND_MOVE:
+            assert ref.DIRECTIONS[argument] == expected.direction
+            continue
+        assert cell_coordinates(cell, height, depth) == tuple(expected.cell)
+        if kind == KIND_BREAK:
+            assert break_action(cell, cells) == index
+        else:
+            assert FIRST_PLACEABLE + argument == expected.block
+            encode = place_action if kind == KIND_PLACE else give_action
+            assert kind in (KIND_PLACE, KIND_GIVE) and encode(argument, cell, cells) == index

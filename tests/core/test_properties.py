@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from mbag_env.core import step as step_module
 from mbag_env.core.actions import ActionSpace
+from mbag_env.envs.step_kernels import step_worlds_parallel
 from tests.core.harness import (
     CoreGame,
     Setup,
@@ -186,10 +186,6 @@ def test_biased_random_play_exercises_every_action_kind():
     assert all(count > 0 for count in done.values()), done
 
 
-STEP_WORLDS_PARALLEL = getattr(step_module, "step_worlds_parallel", None)
-
-
-@pytest.mark.skipif(STEP_WORLDS_PARALLEL is None, reason="the core has no step_worlds_parallel")
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(setup=setups(), data=st.data())
 def test_parallel_step_kernel_matches_the_serial_one(setup: Setup, data):
@@ -207,7 +203,7 @@ def test_parallel_step_kernel_matches_the_serial_one(setup: Setup, data):
                 )
         active = rng.random(num_envs) < 0.8
         expected = serial_game.step(actions, active)
-        got = parallel_game.step(actions, active, kernel=STEP_WORLDS_PARALLEL)
+        got = parallel_game.step(actions, active, kernel=step_worlds_parallel)
         np.testing.assert_array_equal(got[active], expected[active])
         for name in ("blocks", "last_interacted", "env_ints", "player_ints", "layer_errors"):
             np.testing.assert_array_equal(

@@ -76,3 +76,9 @@ class Interrupting:
 def interrupting() -> Interrupting:
     """A policy that interrupts the run."""
     return Interrupting()
+
+
+def load_idle_checkpoint(path: str, seed: int) -> IdleAssistant:
+    """A checkpoint loader (registered for ``.idle`` files in the tests) that ignores the file."""
+    assert path.endswith(".idle") and isinstance(seed, int)
+    return IdleAssistant()

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 import types
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
@@ -264,9 +264,35 @@ def test_parse_assistant_specs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
             parse_assistant_spec(spec)
     checkpoint = tmp_path / "model.pt"
     checkpoint.write_bytes(b"not really a checkpoint")
-    monkeypatch.setattr(assistant_specs.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(AssistantSpecError, match="needs the repository's baselines package"):
+    monkeypatch.setattr(assistant_specs, "registered_policy_loaders", lambda: {})
+    with pytest.raises(AssistantSpecError, match="no checkpoint loader is registered for .pt files"):
         parse_assistant_spec(str(checkpoint))
+
+
+def test_checkpoint_loaders_come_from_the_entry_points(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mbag_env names no loader: the baselines register theirs for .pt in pyproject.toml, and any
+    package can register one for its own suffix."""
+    registered = assistant_specs.registered_policy_loaders()
+    assert [entry.value for entry in registered[".pt"]] == ["baselines.common.policy:load_policy"]
+    loader = EntryPoint("idle", f"{FACTORIES}:load_idle_checkpoint", assistant_specs.POLICY_LOADERS)
+    monkeypatch.setattr(
+        assistant_specs, "registered_policy_loaders", lambda: {**registered, ".idle": (loader,)}
+    )
+    checkpoint = tmp_path / "model.idle"
+    checkpoint.write_bytes(b"")
+    spec = parse_assistant_spec(f"lazy={checkpoint}")
+    assert (spec.label, spec.kind) == ("lazy", "checkpoint")
+    result = run_task(EpisodeTask(spec, SUITES["quick"], 0, 0, 0, 0))
+    assert result["status"] == "ok", result
+    clash = EntryPoint("pt", "somewhere.else:load", assistant_specs.POLICY_LOADERS)
+    monkeypatch.setattr(
+        assistant_specs, "registered_policy_loaders", lambda: {".pt": (*registered[".pt"], clash)}
+    )
+    (tmp_path / "model.pt").write_bytes(b"")
+    with pytest.raises(AssistantSpecError, match="several checkpoint loaders are registered for .pt"):
+        parse_assistant_spec(str(tmp_path / "model.pt"))
 
 
 def test_a_broken_checkpoint_fails_its_episodes_with_a_message(tmp_path: Path) -> None:

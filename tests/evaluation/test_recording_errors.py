@@ -26,13 +26,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mbag_env
+from mbag_env.apps.replay import main
 from mbag_env.core.state import ENV_TIMESTEP, PLAYER_X
 from mbag_env.core.validation import StateError
 from mbag_env.evaluation import EpisodeRecording, ReplayMismatchError, run_episode, verify_replay
 from mbag_env.evaluation.recording import RecordingError, replay
 from mbag_env.goals import load_shipped_goals
 from mbag_env.humans import HumanModel
-from mbag_env.replay_cli import main
 
 SMALL = (6, 6, 6)
 TRUNCATION_EXAMPLES = 40
@@ -250,7 +250,7 @@ def test_mbag_replay_of_crafted_initial_states_in_a_subprocess(good: bytes, tmp_
         paths.append(write_arrays(tmp_path / f"{name}.npz", arrays))
     for path in paths:
         result = subprocess.run(
-            [sys.executable, "-m", "mbag_env.replay_cli", str(path), "--out", str(tmp_path / "x.gif")],
+            [sys.executable, "-m", "mbag_env.apps.replay", str(path), "--out", str(tmp_path / "x.gif")],
             capture_output=True,
             text=True,
             timeout=300,

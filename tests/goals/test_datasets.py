@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -209,10 +208,11 @@ def test_every_truncation_and_damaged_header_is_a_goal_file_error(tmp_path: Path
             load_goal_dataset(damaged)
 
 
-def _fake_package(root: Path) -> SimpleNamespace:
-    """A stand-in for the ``mbag_env`` module whose ``__file__`` is ``root/mbag_env/__init__.py``."""
+def _fake_package(root: Path) -> Path:
+    """A stand-in for the ``mbag_env`` package folder, ``root/mbag_env`` (what the datasets module
+    finds from its own path)."""
     (root / "mbag_env").mkdir(parents=True, exist_ok=True)
-    return SimpleNamespace(__file__=str(root / "mbag_env" / "__init__.py"))
+    return (root / "mbag_env").resolve()
 
 
 def _copy_shipped_goals(folder: Path) -> None:
@@ -231,7 +231,7 @@ def test_assets_dir_falls_back_to_the_installed_package_data(
     # A wheel's layout: site-packages/mbag_env/_assets/goals; a stray site-packages/assets (from some
     # other distribution, with no pyproject.toml beside it) must not be taken for the repository's.
     site = tmp_path / "site-packages"
-    monkeypatch.setattr(datasets_module, "mbag_env", _fake_package(site))
+    monkeypatch.setattr(datasets_module, "_PACKAGE_DIR", _fake_package(site))
     (site / "assets" / "goals").mkdir(parents=True)
     packaged = site / "mbag_env" / "_assets"
     _copy_shipped_goals(packaged)
@@ -244,7 +244,7 @@ def test_assets_dir_falls_back_to_the_installed_package_data(
 
 def test_assets_dir_prefers_the_source_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     checkout = tmp_path / "checkout"
-    monkeypatch.setattr(datasets_module, "mbag_env", _fake_package(checkout))
+    monkeypatch.setattr(datasets_module, "_PACKAGE_DIR", _fake_package(checkout))
     (checkout / "pyproject.toml").write_text("[project]\nname = 'mbag_env'\n")
     (checkout / "assets" / "goals").mkdir(parents=True)
     (checkout / "mbag_env" / "_assets" / "goals").mkdir(parents=True)  # stale build leftovers
@@ -253,7 +253,7 @@ def test_assets_dir_prefers_the_source_checkout(tmp_path: Path, monkeypatch: pyt
 
 def test_assets_dir_names_every_place_it_looked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     site = tmp_path / "site-packages"
-    monkeypatch.setattr(datasets_module, "mbag_env", _fake_package(site))
+    monkeypatch.setattr(datasets_module, "_PACKAGE_DIR", _fake_package(site))
     with pytest.raises(FileNotFoundError) as error:
         assets_dir()
     message = str(error.value)

@@ -9,12 +9,12 @@ import numpy as np
 import pygame
 import pytest
 
+from mbag_env.apps.play import AssistantFailure, PlaySession, config_from_args, main, make_parser
 from mbag_env.blocks import AIR, GLASS
 from mbag_env.config import MbagConfig
 from mbag_env.core.actions import NOOP
 from mbag_env.evaluation import EpisodeRecording, verify_replay
 from mbag_env.goals import load_shipped_goals
-from mbag_env.play import AssistantFailure, PlaySession, config_from_args, main, make_parser
 
 SMALL = (6, 6, 6)
 

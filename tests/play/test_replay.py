@@ -12,10 +12,10 @@ import pygame
 import pytest
 
 import mbag_env
+from mbag_env.apps.replay import ReplayedEpisode, ReplayViewer, export_video, main
 from mbag_env.evaluation import EpisodeRecording, ReplayMismatchError, make_scripted_assistant, run_episode
 from mbag_env.goals import load_shipped_goals
 from mbag_env.humans import HumanModel
-from mbag_env.replay_cli import ReplayedEpisode, ReplayViewer, export_video, main
 
 SMALL = (6, 6, 6)
 

@@ -1,6 +1,6 @@
 """A short demo episode: the scripted human builds a house beside an idle assistant.
 
-Run ``python -m mbag_env.demo`` (or ``mbag-demo``). Prints progress and the final goal
+Run ``python -m mbag_env.apps.demo`` (or ``mbag-demo``). Prints progress and the final goal
 percentage; ``--image PATH`` also saves a picture of the final world.
 """
 

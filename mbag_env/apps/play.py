@@ -62,7 +62,8 @@ import pygame  # noqa: E402
 
 from mbag_env.blocks import AIR, BEDROCK, BLOCK_NAMES, FIRST_PLACEABLE, NUM_PLACEABLE  # noqa: E402
 from mbag_env.config import SMALL_WORLD_SIZE, MbagConfig  # noqa: E402
-from mbag_env.core.actions import FIRST_PLACE, MOVE_NAMES, NOOP  # noqa: E402
+from mbag_env.core.actions import MOVE_NAMES, NOOP, place_action  # noqa: E402
+from mbag_env.core.rules import REACH  # noqa: E402
 from mbag_env.core.state import (  # noqa: E402
     ENV_EDIT_DISTANCE,
     ENV_TIMESTEP,
@@ -471,7 +472,7 @@ class PlaySession:
         assert decoded.cell is not None
         x, y, z = decoded.cell
         cell, block = decoded.cell, int(blocks[x, y, z])
-        far = f"{cell} is out of reach (4.5 blocks from your eyes) or out of sight: fly closer"
+        far = f"{cell} is out of reach ({REACH:g} blocks from your eyes) or out of sight: fly closer"
         if decoded.kind == "break":
             if block == AIR:
                 return f"Nothing to break at {cell}"
@@ -555,9 +556,8 @@ class PlaySession:
         blocks = state.blocks[0]
         width, height, depth = self.config.world_size
         cells = width * height * depth
-        slot = self.selected_block - FIRST_PLACEABLE
-        start = FIRST_PLACE + slot * cells
-        place_valid = self.human_mask[start : start + cells].reshape(width, height, depth)
+        first_place = int(place_action(self.selected_block - FIRST_PLACEABLE, 0, cells))
+        place_valid = self.human_mask[first_place : first_place + cells].reshape(width, height, depth)
         first_break = self.actions.first_break
         break_valid = self.human_mask[first_break : first_break + cells].reshape(width, height, depth)
         players = state.player_ints[0, :, :3]

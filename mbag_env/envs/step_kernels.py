@@ -1,0 +1,152 @@
+"""The batch step kernels: the compiled scripted humans choose, then the core's rules resolve.
+
+They sit above both :mod:`mbag_env.core` and :mod:`mbag_env.humans` (the layer rule of the
+README's Layout section: the core never imports the humans, who use its rules). The human is
+not handed to the core's step as a compiled function: numba cannot cache (``cache=True``) a
+kernel that takes a function argument, and such a call could not be inlined; so this module
+calls the human, stores its choice in ``PLAYER_LAST_ACTION`` and hands the step to
+:func:`mbag_env.core.step.resolve_step`, which keeps that action for every player marked
+:data:`~mbag_env.core.step.SCRIPTED_HUMAN`.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from mbag_env.core.jit import kernel
+from mbag_env.core.state import PARAM_NUM_PLAYERS, PLAYER_LAST_ACTION
+from mbag_env.core.step import SCRIPTED_HUMAN, resolve_step
+from mbag_env.humans.scripted import scripted_human_action
+
+
+@kernel()
+def step_world_with_humans(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    last_interacted: np.ndarray,
+    env_ints: np.ndarray,
+    player_ints: np.ndarray,
+    layer_errors: np.ndarray,
+    solid_neighbours: np.ndarray,
+    params: np.ndarray,
+    shaping: np.ndarray,
+    human_model: np.ndarray,
+    actions: np.ndarray,
+    rewards: np.ndarray,
+    scratch: np.ndarray,
+    mirror: np.ndarray,
+    viewer: int,
+) -> None:
+    """Step one world (arrays already indexed by env) with one action per player.
+
+    Players whose action is :data:`~mbag_env.core.step.SCRIPTED_HUMAN` act as ``human_model``
+    (a :class:`~mbag_env.humans.HumanModel` vector) chooses, on the state at the start of the
+    step; ``scratch`` is the scripted human's work array (see
+    :func:`~mbag_env.humans.goal_seeking.human_scratch_size`). The rest is
+    :func:`~mbag_env.core.step.resolve_step`: rewards, ``PLAYER_LAST_*``, the ``mirror``.
+    """
+    for player in range(params[PARAM_NUM_PLAYERS]):
+        if actions[player] == SCRIPTED_HUMAN:
+            player_ints[player, PLAYER_LAST_ACTION] = scripted_human_action(
+                human_model, blocks, goal, player_ints, layer_errors, env_ints, params, player, scratch
+            )
+    resolve_step(
+        blocks,
+        goal,
+        last_interacted,
+        env_ints,
+        player_ints,
+        layer_errors,
+        solid_neighbours,
+        params,
+        shaping,
+        actions,
+        rewards,
+        mirror,
+        viewer,
+    )
+
+
+@kernel()
+def step_worlds(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    last_interacted: np.ndarray,
+    env_ints: np.ndarray,
+    player_ints: np.ndarray,
+    layer_errors: np.ndarray,
+    solid_neighbours: np.ndarray,
+    params: np.ndarray,
+    shaping: np.ndarray,
+    human_model: np.ndarray,
+    actions: np.ndarray,
+    active: np.ndarray,
+    rewards: np.ndarray,
+    scratch: np.ndarray,
+    mirror: np.ndarray,
+    viewer: int,
+) -> None:
+    """Step every world ``n`` with ``active[n]``; ``actions`` and ``rewards`` are ``(N, P)``,
+    ``scratch`` is ``(N, human_scratch_size)`` int32, ``mirror`` ``(N, C, W, H, D)`` (or
+    ``(N, 0, 1, 1, 1)``): see :func:`step_world_with_humans`."""
+    for env in range(blocks.shape[0]):
+        if active[env]:
+            step_world_with_humans(
+                blocks[env],
+                goal[env],
+                last_interacted[env],
+                env_ints[env],
+                player_ints[env],
+                layer_errors[env],
+                solid_neighbours[env],
+                params,
+                shaping,
+                human_model,
+                actions[env],
+                rewards[env],
+                scratch[env],
+                mirror[env],
+                viewer,
+            )
+
+
+@kernel(parallel=True)
+def step_worlds_parallel(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    last_interacted: np.ndarray,
+    env_ints: np.ndarray,
+    player_ints: np.ndarray,
+    layer_errors: np.ndarray,
+    solid_neighbours: np.ndarray,
+    params: np.ndarray,
+    shaping: np.ndarray,
+    human_model: np.ndarray,
+    actions: np.ndarray,
+    active: np.ndarray,
+    rewards: np.ndarray,
+    scratch: np.ndarray,
+    mirror: np.ndarray,
+    viewer: int,
+) -> None:
+    """:func:`step_worlds` with the worlds spread over threads (for large batches)."""
+    for env in numba.prange(blocks.shape[0]):
+        if active[env]:
+            step_world_with_humans(
+                blocks[env],
+                goal[env],
+                last_interacted[env],
+                env_ints[env],
+                player_ints[env],
+                layer_errors[env],
+                solid_neighbours[env],
+                params,
+                shaping,
+                human_model,
+                actions[env],
+                rewards[env],
+                scratch[env],
+                mirror[env],
+                viewer,
+            )

@@ -1,0 +1,363 @@
+"""Profile where a step's time goes: the single env and the batched Assist env.
+
+**Single env** (``gym.make("mbag/Build-v0")``, masks on, 11×10×10): the whole wrapped step, the
+unwrapped ``MbagEnv.step``, and the parts of it timed one by one over many calls on the same state
+(CPU time of the process, the median of five blocks): action check, the step kernel call, the
+observation kernel call (world + inventory + timestep + mask), the observation's copies, the
+``info`` dict and the episode-end queries. The compiled work alone (the world write and the
+mask, looped inside one compiled call) and numba's dispatch cost (an empty compiled function
+given the same arguments) split the kernel calls further. The user's own sampling of a random
+valid action is timed too.
+
+**Batched Assist env** (``gym.make_vec("mbag/Assist-v0", N=1024, copy=False)``, idle assistant,
+masks off and on): ``step`` is timed phase by phase (resets of ended worlds, the step kernel, the
+observation kernel, the rest: actions check, rewards, flags, infos); the step kernel is split
+into the scripted human's search and the rules by timing, on the same worlds just before each
+step, a kernel step in which the human does NOOP too (its effect on the counters undone). The
+steps run in five blocks and the fastest block is reported (wall-clock means over it).
+
+Prints Markdown tables and writes JSON (``--output``, default ``results/profile_env_step.json``).
+Single-env times are CPU microseconds per step, the batch's wall-clock microseconds per call and
+nanoseconds per env-step; on a shared machine compare only figures from one run, as ratios.
+
+Usage::
+
+    python scripts/profile_env_step.py            # about 30 s
+    python scripts/profile_env_step.py --quick    # a few seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numba
+import numpy as np
+
+import mbag_env  # noqa: F401  (registers the mbag/ ids)
+from mbag_env.core.actions import NOOP
+from mbag_env.core.masks import write_action_mask
+from mbag_env.core.step import write_world
+
+
+def per_call_us(function: Callable[[], object], seconds: float, blocks: int = 5) -> float:
+    """Microseconds of this process's CPU time per call of ``function``: the median over ``blocks``
+    blocks of about ``seconds / blocks`` each (after a warm-up call). CPU time, not wall-clock time,
+    so that other jobs on the machine disturb the single-threaded figures less."""
+    function()
+    per_block: list[float] = []
+    for _ in range(blocks):
+        calls = 0
+        start = time.process_time()
+        while True:
+            for _ in range(100):
+                function()
+            calls += 100
+            elapsed = time.process_time() - start
+            if elapsed >= seconds / blocks:
+                per_block.append(elapsed / calls * 1e6)
+                break
+    return statistics.median(per_block)
+
+
+@numba.njit(cache=True)
+def _world_writes(repeats, blocks, goal, last_interacted, player_ints, params, viewer, world_out):  # type: ignore[no-untyped-def]
+    for _ in range(repeats):
+        write_world(blocks, goal, last_interacted, player_ints, params, viewer, world_out)
+
+
+@numba.njit(cache=True)
+def _mask_writes(repeats, mask, blocks, solid_neighbours, player_ints, params, player):  # type: ignore[no-untyped-def]
+    for _ in range(repeats):
+        write_action_mask(mask, blocks, solid_neighbours, player_ints, params, player)
+
+
+def compiled_loop_us(loop: Callable[..., None], *args: object, repeats: int = 20_000) -> float:
+    """CPU microseconds per iteration of a compiled loop (no Python or dispatch cost in it)."""
+    loop(1, *args)
+    start = time.process_time()
+    loop(repeats, *args)
+    return (time.process_time() - start) / repeats * 1e6
+
+
+def empty_kernel(num_args: int) -> Callable[..., None]:
+    """A compiled function taking ``num_args`` arguments and doing nothing (numba's dispatch cost),
+    compiled as the core's kernels are (no reference counting)."""
+    names = ", ".join(f"a{index}" for index in range(num_args))
+    namespace: dict[str, Any] = {}
+    exec(f"def empty({names}):\n    pass\n", namespace)  # noqa: S102 - a fixed, generated signature
+    return numba.njit(_nrt=False)(namespace["empty"])  # type: ignore[call-overload,no-any-return]
+
+
+def play_into_episode(env: gym.Env[Any, Any], steps: int, seed: int = 0) -> None:
+    """Take ``steps`` random valid actions so the profile sees a world under construction."""
+    rng = np.random.default_rng(seed)
+    observation, _ = env.reset(seed=seed)
+    for _ in range(steps):
+        action = int(rng.choice(np.flatnonzero(observation["action_mask"])))
+        observation, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            observation, _ = env.reset()
+
+
+def profile_single_env(seconds: float) -> list[dict[str, Any]]:
+    """Rows (part, µs per step, share of the unwrapped NOOP step) for ``mbag/Build-v0``."""
+    env = gym.make("mbag/Build-v0")
+    play_into_episode(env, 40)
+    single = env.unwrapped
+    batch = single.batch  # type: ignore[attr-defined]
+    agent = single.agent  # type: ignore[attr-defined]
+    state = batch.state
+    buffers = batch.observation_buffers(agent)
+    actions = np.zeros((1, batch.num_players), dtype=np.int64)
+    timings: dict[str, float] = {}
+
+    def wrapped() -> None:
+        _, _, terminated, truncated, _ = env.step(NOOP)
+        if terminated or truncated:
+            env.reset()
+
+    def unwrapped() -> None:
+        _, _, terminated, truncated, _ = single.step(NOOP)
+        if terminated or truncated:
+            single.reset()
+
+    rng = np.random.default_rng(1)
+    mask = single.action_masks()  # type: ignore[attr-defined]
+
+    def sample() -> None:
+        rng.choice(np.flatnonzero(mask))
+
+    observation = {"current": env.reset(seed=3)[0]}
+
+    def random_valid_loop() -> None:
+        action = int(rng.choice(np.flatnonzero(observation["current"]["action_mask"])))
+        current, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            current, _ = env.reset()
+        observation["current"] = current
+
+    timings["wrapped"] = per_call_us(wrapped, seconds)
+    timings["unwrapped"] = per_call_us(unwrapped, seconds)
+    timings["random_valid_loop"] = per_call_us(random_valid_loop, seconds)
+    timings["sample"] = per_call_us(sample, seconds)
+    play_into_episode(env, 40)
+    timings["check"] = per_call_us(lambda: batch.actions.check(NOOP), seconds / 4)
+    timings["step_kernel"] = per_call_us(lambda: batch.step(actions), seconds / 2)
+    step_args = (
+        state.blocks, state.goal, state.last_interacted, state.env_ints, state.player_ints,
+        state.layer_errors, state.solid_neighbours, batch.params, batch.shaping, batch.human_model,
+        actions, batch.all_active, batch.rewards, batch.human_scratch, batch.no_mirror, 0,
+    )  # fmt: skip
+    empty_step = empty_kernel(len(step_args))
+    timings["step_dispatch"] = per_call_us(lambda: empty_step(*step_args), seconds / 4)
+    world, inventory, timestep = buffers["world"], buffers["inventory"], buffers["timestep"]
+    mask_buffer = buffers["action_mask"]
+    timings["observe_kernel"] = per_call_us(
+        lambda: batch.observe(agent, world, inventory, timestep, mask_buffer), seconds / 2
+    )
+    observe_args = (
+        state.blocks, state.goal, state.last_interacted, state.env_ints, state.player_ints,
+        state.solid_neighbours, batch.params, agent, batch.all_active, world, inventory,
+        timestep.reshape(-1), mask_buffer,
+    )  # fmt: skip
+    empty_observe = empty_kernel(len(observe_args))
+    timings["observe_dispatch"] = per_call_us(lambda: empty_observe(*observe_args), seconds / 4)
+    timings["world_compiled"] = compiled_loop_us(
+        _world_writes, state.blocks[0], state.goal[0], state.last_interacted[0], state.player_ints[0],
+        batch.params, agent, world[0],
+    )  # fmt: skip
+    timings["mask_compiled"] = compiled_loop_us(
+        _mask_writes, mask_buffer[0], state.blocks[0], state.solid_neighbours[0], state.player_ints[0],
+        batch.params, agent,
+    )  # fmt: skip
+
+    def copies() -> None:
+        for array in (world, inventory, timestep, mask_buffer):
+            array[0].copy()
+
+    timings["copies"] = per_call_us(copies, seconds / 4)
+    timings["info"] = per_call_us(lambda: batch.info(0, agent), seconds / 4)
+    timings["flags"] = per_call_us(lambda: (batch.terminated(0), batch.truncated(0)), seconds / 4)
+
+    unwrapped_us = timings["unwrapped"]
+    parts = [
+        ("whole loop: random valid action (user's sampling included)", timings["random_valid_loop"]),
+        ("user's sampling alone: rng.choice(np.flatnonzero(mask))", timings["sample"]),
+        ("wrapped step, NOOP (gym.make: OrderEnforcing, PassiveEnvChecker)", timings["wrapped"]),
+        ("unwrapped MbagEnv.step, NOOP", unwrapped_us),
+        ("  Gymnasium wrappers (wrapped − unwrapped)", timings["wrapped"] - unwrapped_us),
+        ("  action check", timings["check"]),
+        ("  step kernel call (WorldBatch.step)", timings["step_kernel"]),
+        ("    of which numba dispatch (empty function, same 16 arguments)", timings["step_dispatch"]),
+        ("  observation kernel call (world, inventory, timestep, mask)", timings["observe_kernel"]),
+        ("    of which numba dispatch (empty function, same 13 arguments)", timings["observe_dispatch"]),
+        ("    compiled work: world write (4×11×10×10)", timings["world_compiled"]),
+        ("    compiled work: action mask (9,907 entries)", timings["mask_compiled"]),
+        ("  observation copies (4 arrays, the caller may keep them)", timings["copies"]),
+        ("  info dict", timings["info"]),
+        ("  terminated / truncated queries", timings["flags"]),
+    ]
+    counted = sum(
+        timings[key] for key in ("check", "step_kernel", "observe_kernel", "copies", "info", "flags")
+    )
+    parts.append(("  rest (Python glue in step)", unwrapped_us - counted))
+    return [
+        {"part": name, "us_per_step": value, "share_of_unwrapped": value / unwrapped_us}
+        for name, value in parts
+    ]
+
+
+def profile_batched_assist(
+    num_envs: int, masks: bool, seconds: float, blocks: int = 5
+) -> list[dict[str, Any]]:
+    """Rows (phase, µs per call, ns per env-step, share) for one ``mbag/Assist-v0`` vector env: the
+    means over the block of steps (of ``blocks``) whose whole steps were fastest."""
+    vector = gym.make_vec(
+        "mbag/Assist-v0",
+        num_envs=num_envs,
+        vectorization_mode="vector_entry_point",
+        action_masks=masks,
+        copy=False,
+    )
+    vector.reset(seed=0)
+    inner = vector.unwrapped
+    batch = inner.batch  # type: ignore[attr-defined]
+    state = batch.state
+    actions = np.zeros(num_envs, dtype=np.int64)
+    noop_all = np.zeros((num_envs, batch.num_players), dtype=np.int64)
+    for _ in range(20):
+        vector.step(actions)
+    names = ("step", "resets", "step_kernel", "observe", "kernel_no_human")
+    totals = dict.fromkeys(names, 0.0)
+    original_step = batch.step
+    original_observe = batch.observe
+    original_reset = batch.reset_env
+
+    def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            result = function(*args, **kwargs)
+            totals[name] += time.perf_counter() - start
+            return result
+
+        return wrapper
+
+    batch.step = timed("step_kernel", original_step)
+    batch.observe = timed("observe", original_observe)
+    batch.reset_env = timed("resets", original_reset)
+    # Blocks of steps; the block with the fastest steps is reported: on a shared machine other jobs
+    # stall the threads of the parallel kernels now and then, which a mean over one block would keep.
+    best: tuple[dict[str, float], int] | None = None
+    try:
+        for _ in range(blocks):
+            totals.update(dict.fromkeys(names, 0.0))
+            calls = 0
+            start = time.perf_counter()
+            while time.perf_counter() - start < seconds / blocks:
+                # The same worlds stepped with the human doing NOOP too: the rules without the search.
+                env_ints = state.env_ints.copy()
+                player_ints = state.player_ints.copy()
+                rewards = batch.rewards.copy()
+                begin = time.perf_counter()
+                original_step(noop_all, ~inner._autoreset)  # type: ignore[attr-defined]
+                totals["kernel_no_human"] += time.perf_counter() - begin
+                state.env_ints[...] = env_ints
+                state.player_ints[...] = player_ints
+                batch.rewards[...] = rewards
+                begin = time.perf_counter()
+                vector.step(actions)
+                totals["step"] += time.perf_counter() - begin
+                calls += 1
+            if best is None or totals["step"] / calls < best[0]["step"] / best[1]:
+                best = (dict(totals), calls)
+    finally:
+        batch.step, batch.observe, batch.reset_env = original_step, original_observe, original_reset
+    assert best is not None
+    totals, calls = best
+    step_us = totals["step"] / calls * 1e6
+    parts = [
+        ("vector step (whole)", totals["step"]),
+        ("  resets of ended worlds (goal sampling included)", totals["resets"]),
+        ("  step kernel (rules + scripted human)", totals["step_kernel"]),
+        ("    rules alone (same worlds, human doing NOOP)", totals["kernel_no_human"]),
+        ("    scripted human's search (difference)", totals["step_kernel"] - totals["kernel_no_human"]),
+        ("  observation kernel (mirror kept by the step; inventory, timestep" + (", mask)" if masks else ")"),
+         totals["observe"]),
+        ("  rest (action check, rewards, flags, infos)",
+         totals["step"] - totals["resets"] - totals["step_kernel"] - totals["observe"]),
+    ]  # fmt: skip
+    return [
+        {
+            "part": name,
+            "us_per_call": total / calls * 1e6,
+            "ns_per_env_step": total / calls / num_envs * 1e9,
+            "share_of_step": total / calls * 1e6 / step_us,
+            "env_steps_per_s": num_envs * calls / total if name == "vector step (whole)" else None,
+        }
+        for name, total in parts
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="time each part for a fraction of the time")
+    parser.add_argument("--num-envs", type=int, default=1024, help="worlds in the batched Assist env")
+    parser.add_argument("--output", type=Path, default=Path("results/profile_env_step.json"))
+    args = parser.parse_args()
+    seconds = 0.5 if args.quick else 2.0
+    load_before = os.getloadavg()[0]
+    print(f"load average before: {load_before:.2f}")
+
+    single = profile_single_env(seconds)
+    print('\nSingle env, gym.make("mbag/Build-v0"), masks on, 11×10×10: CPU µs per step\n')
+    print("| part | µs per step | share of the unwrapped step |\n|---|---|---|")
+    for row in single:
+        print(f"| {row['part']} | {row['us_per_step']:.2f} | {row['share_of_unwrapped']:.0%} |")
+
+    batched: dict[str, list[dict[str, Any]]] = {}
+    for masks in (False, True):
+        label = f"masks {'on' if masks else 'off'}"
+        batched[label] = profile_batched_assist(args.num_envs, masks, seconds * 2)
+        rate = batched[label][0]["env_steps_per_s"]
+        print(
+            f'\nBatched gym.make_vec("mbag/Assist-v0", N={args.num_envs}, copy=False), idle assistant, '
+            f"{label}: {rate:,.0f} env-steps/s\n"
+        )
+        print("| phase | µs per call | ns per env-step | share |\n|---|---|---|---|")
+        for row in batched[label]:
+            print(
+                f"| {row['part']} | {row['us_per_call']:,.0f} | {row['ns_per_env_step']:.0f} "
+                f"| {row['share_of_step']:.0%} |"
+            )
+
+    load_after = os.getloadavg()[0]
+    print(f"\nload average after: {load_after:.2f}")
+    machine = {
+        "cpu_count": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": load_after,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numba": numba.__version__,
+        "numpy": np.__version__,
+        "gymnasium": gym.__version__,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    result = {"machine": machine, "single_env": single, "batched_assist": batched, "num_envs": args.num_envs}
+    args.output.write_text(json.dumps(result, indent=2))
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
