@@ -29,10 +29,12 @@ stored in every checkpoint. :data:`PRESETS` names the two shipped configurations
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 from baselines.assistance_zero.mcts import SearchConfig
 from baselines.assistance_zero.network import AZNetworkConfig
+from baselines.common.checkpoint import from_plain, load_checkpoint
 
 ALGORITHMS = ("assistance_zero", "alpha_zero")
 """``assistance_zero``: the assistant, θ hidden, goal and human-action heads used in the tree.
@@ -314,3 +316,18 @@ def preset(name: str, **overrides: Any) -> AZConfig:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return AZConfig(**{**PRESETS[name], **overrides})
+
+
+def config_from_checkpoint(path: str | Path, overrides: dict[str, Any] | None = None) -> AZConfig:
+    """The :class:`AZConfig` stored in a checkpoint, with some fields replaced.
+
+    Raises:
+        ValueError: if the checkpoint is not an AssistanceZero/AlphaZero one or an override names no field.
+    """
+    payload = load_checkpoint(path)
+    if payload["algorithm"] not in ALGORITHMS:
+        raise ValueError(
+            f"{path} is a {payload['algorithm']!r} checkpoint, not an AssistanceZero/AlphaZero one"
+        )
+    stored = from_plain(payload["config"])
+    return AZConfig.from_dict({**stored, **dict(overrides or {})})

@@ -2,12 +2,13 @@
 
 Input: the acting player's ``world`` observation ``(C, W, H, D)`` (blocks, players, last
 interacted, and θ for the goal-visible builder), one-hot encoded per channel, plus x/y/z
-coordinates and the episode's time fraction (clamped to 1 past the training horizon). The trunk is a 1×1×1 stem and ``conv_layers``
-residual ``kernel_size``³ convolutions, so every cell keeps a feature vector; mean/max pooled
-features feed a global MLP. Convolution ``i`` is dilated by ``dilation_base**i``, so the trunk sees
-``(kernel_size // 2) * sum(dilation_base**i)`` cells in each direction: with 3³ filters and base 2,
-three convolutions (dilations 1, 2, 4) reach 7 cells, every cell of a 6×6×6 world from every other,
-which inferring a house from its built part needs; base 1 is the undilated stack.
+coordinates and the episode's time fraction (clamped to 1 past the training horizon). The trunk
+is a 1×1×1 stem and ``conv_layers`` residual ``kernel_size``³ convolutions, so every cell keeps a
+feature vector; mean/max pooled features feed a global MLP. Convolution ``i`` is dilated by
+``dilation_base**i``, so the trunk sees ``(kernel_size // 2) * sum(dilation_base**i)`` cells in
+each direction: with 3³ filters and base 2, three convolutions (dilations 1, 2, 4) reach 7 cells,
+every cell of a 6×6×6 world from every other, which inferring a house from its built part needs;
+base 1 is the undilated stack.
 
 Heads (all logits):
 

@@ -50,8 +50,17 @@ import math
 import numba
 import numpy as np
 
-from mbag_env.blocks import FIRST_PLACEABLE, NUM_BLOCK_TYPES, NUM_PLACEABLE
-from mbag_env.core.actions import FIRST_PLACE
+from mbag_env.blocks import AIR, FIRST_PLACEABLE, NUM_BLOCK_TYPES
+from mbag_env.core.actions import (
+    KIND_BREAK,
+    KIND_MOVE,
+    KIND_NOOP,
+    KIND_PLACE,
+    decode_action,
+    first_break_action,
+    first_give_action,
+    place_action,
+)
 from mbag_env.core.masks import write_action_mask
 from mbag_env.core.reward import cell_cost
 from mbag_env.core.state import (
@@ -84,10 +93,14 @@ MIN_Q_RANGE = 0.01
 
 @numba.njit(cache=True, inline="always")
 def action_type(action: int, num_cells: int) -> int:
-    """The bilevel type of a flat action (NOOP 0, moves 1..6, PLACE 7, BREAK 8)."""
-    if action < FIRST_PLACE:
-        return action
-    if action < FIRST_PLACE + NUM_PLACEABLE * num_cells:
+    """The bilevel type of a flat action (NOOP 0, moves 1..6, PLACE 7, BREAK 8), from the core's
+    action codec."""
+    kind, argument, _ = decode_action(action, num_cells)
+    if kind == KIND_NOOP:
+        return 0
+    if kind == KIND_MOVE:
+        return 1 + argument
+    if kind == KIND_PLACE:
         return TYPE_PLACE
     return TYPE_BREAK
 
@@ -95,9 +108,7 @@ def action_type(action: int, num_cells: int) -> int:
 @numba.njit(cache=True, inline="always")
 def action_cell(action: int, num_cells: int) -> int:
     """The cell a PLACE/BREAK action names (C order), or -1 for NOOP and moves."""
-    if action < FIRST_PLACE:
-        return -1
-    return (action - FIRST_PLACE) % num_cells
+    return decode_action(action, num_cells)[2]
 
 
 @numba.njit(cache=True)
@@ -115,14 +126,12 @@ def expected_cell_change(belief: np.ndarray, cell: int, old: int, new: int) -> f
 def expected_action_reward(blocks_flat: np.ndarray, belief: np.ndarray, action: int, num_cells: int) -> float:
     """Expected reward of a PLACE/BREAK ``action`` on the world ``blocks_flat`` ``(V,)`` if it succeeds
     (0 for NOOP and moves)."""
-    if action < FIRST_PLACE:
-        return 0.0
-    cell = (action - FIRST_PLACE) % num_cells
-    if action < FIRST_PLACE + NUM_PLACEABLE * num_cells:
-        new = FIRST_PLACEABLE + (action - FIRST_PLACE) // num_cells
-    else:
-        new = 0
-    return expected_cell_change(belief, cell, blocks_flat[cell], new)
+    kind, slot, cell = decode_action(action, num_cells)
+    if kind == KIND_PLACE:
+        return expected_cell_change(belief, cell, blocks_flat[cell], FIRST_PLACEABLE + slot)
+    if kind == KIND_BREAK:
+        return expected_cell_change(belief, cell, blocks_flat[cell], AIR)
+    return 0.0
 
 
 @numba.njit(cache=True)
@@ -445,12 +454,9 @@ def select_action(
         if chosen_type < TYPE_PLACE:
             start, stop = chosen_type, chosen_type + 1
         elif chosen_type == TYPE_PLACE:
-            start, stop = FIRST_PLACE, FIRST_PLACE + NUM_PLACEABLE * num_cells
+            start, stop = place_action(0, 0, num_cells), first_break_action(num_cells)
         else:
-            start, stop = (
-                FIRST_PLACE + NUM_PLACEABLE * num_cells,
-                FIRST_PLACE + (NUM_PLACEABLE + 1) * num_cells,
-            )
+            start, stop = first_break_action(num_cells), first_give_action(num_cells)
     root = math.sqrt(parent_visits)
     best = -np.inf
     chosen = 0

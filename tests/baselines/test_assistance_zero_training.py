@@ -12,11 +12,12 @@ import pytest
 import torch
 
 import mbag_env  # noqa: F401
-from baselines.assistance_zero.config import PRESETS, AZConfig, preset
+from baselines.assistance_zero.cli import main
+from baselines.assistance_zero.config import PRESETS, AZConfig, config_from_checkpoint, preset
 from baselines.assistance_zero.losses import LossWeights, az_loss, dense_policy, loss_terms
 from baselines.assistance_zero.network import AssistanceZeroNetwork, AZNetworkConfig, NetworkOutput
 from baselines.assistance_zero.policy import AssistanceZeroPolicy, policy_from_checkpoint
-from baselines.assistance_zero.train import config_from_checkpoint, main, train
+from baselines.assistance_zero.train import train
 from baselines.common.checkpoint import load_checkpoint
 from baselines.common.evaluation import evaluate_policy
 from baselines.common.networks import ObservationSpec
