@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,15 @@ class RewardShaping:
         return np.array(
             [self.noop, self.action, self.incorrect_action, self.own_reward_prop], dtype=np.float64
         )
+
+    def to_dict(self) -> dict[str, float]:
+        """The four terms by name (JSON-ready; ``RewardShaping(**d)`` rebuilds it)."""
+        return {
+            "noop": self.noop,
+            "action": self.action,
+            "incorrect_action": self.incorrect_action,
+            "own_reward_prop": self.own_reward_prop,
+        }
 
 
 @dataclass(frozen=True)
@@ -188,6 +198,51 @@ class MbagConfig:
     def replace(self, **changes: Any) -> MbagConfig:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON-ready values (as episode recordings store them); a non-string goal
+        source becomes its description. :meth:`from_dict` rebuilds the config."""
+        shaping = self.reward_shaping
+        return {
+            "world_size": list(self.world_size),
+            "num_players": self.num_players,
+            "horizon": self.horizon,
+            "goal": self.goal if isinstance(self.goal, str) else f"<{type(self.goal).__name__}>",
+            "goal_visible": None if self.goal_visible is None else list(self.goal_visible),
+            "infinite_blocks": bool(self.infinite_blocks),
+            "starting_inventory": self.starting_inventory,
+            "teleportation": bool(self.teleportation),
+            "random_start_locations": bool(self.random_start_locations),
+            "action_masks": bool(self.action_masks),
+            "terminate_on_goal_complete": bool(self.terminate_on_goal_complete),
+            "truncate_on_no_progress": self.truncate_on_no_progress,
+            "reward_shaping": (
+                shaping.to_dict()
+                if isinstance(shaping, RewardShaping)
+                else [item.to_dict() for item in shaping]
+            ),
+            "uniform_spaces": bool(self.uniform_spaces),
+        }
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], goal: Any) -> MbagConfig:
+        """Rebuild a config from :meth:`to_dict` output, with ``goal`` as its goal source.
+
+        Raises:
+            ValueError: as the constructor does, for a value it does not accept.
+        """
+        fields = dict(values)
+        fields["world_size"] = tuple(fields["world_size"])
+        if fields.get("goal_visible") is not None:
+            fields["goal_visible"] = tuple(fields["goal_visible"])
+        shaping = fields["reward_shaping"]
+        fields["reward_shaping"] = (
+            RewardShaping(**shaping)
+            if isinstance(shaping, Mapping)
+            else tuple(RewardShaping(**s) for s in shaping)
+        )
+        fields["goal"] = goal
+        return cls(**fields)
 
 
 def _check_int(name: str, value: Any, low: int, high: int | None) -> None:

@@ -12,6 +12,12 @@ from typing import Any
 
 ENV_KWARGS_HELP = 'env keyword arguments as JSON, e.g. \'{"goal": "houses:test", "horizon": 100}\''
 
+HIDDEN_ALIASES: dict[str, tuple[str, ...]] = {"total_steps": ("--total-env-steps",)}
+"""Extra flags, left out of ``--help``, for some config fields: the training budget is
+``--total-steps`` in every baseline built on :func:`add_config_options` (PPO, PPO over options,
+option-critic, DreamerV3), and AssistanceZero's name for it, ``--total-env-steps``, is accepted
+there too."""
+
 
 def option_flag(name: str) -> str:
     """The flag of config field ``name``: ``--env`` for ``env_id``, else dashes for underscores
@@ -74,3 +80,5 @@ def add_config_options(
         else:
             raise TypeError(f"{config_class.__name__}.{item.name} has type {kind}, which has no option form")
         parser.add_argument(option_flag(item.name), **options)
+        for alias in HIDDEN_ALIASES.get(item.name, ()):
+            parser.add_argument(alias, **{**options, "default": argparse.SUPPRESS, "help": argparse.SUPPRESS})

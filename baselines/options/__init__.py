@@ -7,7 +7,7 @@ whose actions are options, PPO over options, and diagnostics that show what opti
   reward, duration);
 * :mod:`.ppo_options` – PPO over options (``python -m baselines.options.ppo_options``);
 * :mod:`.diagnostics` – option usage, durations, termination rates and per-option maps;
-* :mod:`.evaluate_options` – evaluation on held-out houses with option diagnostics.
-
-Option-critic, which learns its options, is :mod:`baselines.option_critic`.
+* :mod:`.evaluate_options` – evaluation on held-out houses with option diagnostics;
+* :mod:`.option_critic` – option-critic (PPOC), which learns its options instead
+  (``python -m baselines.options.option_critic``).
 """

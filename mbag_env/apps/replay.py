@@ -33,14 +33,12 @@ import numpy as np
 from mbag_env.core.actions import ActionSpace
 from mbag_env.evaluation.episode_tasks import warm_up
 from mbag_env.evaluation.recording import EpisodeRecording, RecordingError, ReplayMismatchError, replay
+from mbag_env.render.export import VIDEO_SUFFIXES, write_video
 
 if TYPE_CHECKING:  # the window (pygame) is imported only where a window is drawn
     import pygame
 
     from mbag_env.render.window import Frame, GameWindow, Hud
-
-VIDEO_SUFFIXES = (".gif", ".mp4")
-"""File types :func:`export_video` writes."""
 
 REPLAY_HELP: list[tuple[str, str]] = [
     ("Space", "pause / play"),
@@ -374,47 +372,6 @@ def video_frames(
             window.close()
 
 
-def write_video(frames: Iterator[np.ndarray], path: str | Path, fps: float) -> int:
-    """Write ``frames`` to a ``.gif`` or ``.mp4`` file with imageio; return the number of frames.
-
-    Raises:
-        ValueError: for another suffix or ``fps <= 0``.
-        ImportError: without imageio, or without imageio-ffmpeg for ``.mp4`` (the message says
-            what to install).
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in VIDEO_SUFFIXES:
-        raise ValueError(f"cannot write {path}: videos are {', '.join(VIDEO_SUFFIXES)} files")
-    if not fps > 0:
-        raise ValueError(f"fps must be > 0, got {fps!r}")
-    try:
-        import imageio.v2 as imageio
-    except ImportError as error:
-        raise ImportError("writing videos needs imageio: pip install 'mbag_env[render]'") from error
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".gif":
-        writer = imageio.get_writer(path, mode="I", duration=1000.0 / fps, loop=0)
-    else:
-        try:
-            writer = imageio.get_writer(path, fps=fps, macro_block_size=2)
-        except ValueError as error:
-            raise ImportError(
-                f"writing {path.name} needs ffmpeg for imageio: pip install imageio-ffmpeg"
-            ) from error
-    count = 0
-    with writer:
-        for frame in frames:
-            if suffix == ".mp4":  # H.264 with yuv420p needs even sides
-                rows, cols = frame.shape[0] + frame.shape[0] % 2, frame.shape[1] + frame.shape[1] % 2
-                frame = np.pad(
-                    frame, ((0, rows - frame.shape[0]), (0, cols - frame.shape[1]), (0, 0)), mode="edge"
-                )
-            writer.append_data(frame)
-            count += 1
-    return count
-
-
 def export_video(
     recording: EpisodeRecording | ReplayedEpisode,
     path: str | Path,
@@ -441,7 +398,8 @@ def export_video(
 
     Raises:
         ReplayMismatchError: if the recording does not replay exactly.
-        ValueError, ImportError: as for :func:`video_frames` and :func:`write_video`.
+        ValueError, ImportError: as for :func:`video_frames` and
+            :func:`~mbag_env.render.export.write_video`.
     """
     episode = (
         recording

@@ -19,6 +19,7 @@ from mbag_env.core.state import ENV_TERMINATED, ENV_TRUNCATED
 from mbag_env.core.step import SCRIPTED_HUMAN
 from mbag_env.core.validation import validate_state_row
 from mbag_env.envs.batch import WorldBatch
+from mbag_env.envs.step_kernels import step_and_observe
 from mbag_env.humans.policy import as_policy, check_integer_action
 from mbag_env.humans.scripted import HumanModel
 
@@ -92,20 +93,26 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
         :meth:`__setstate__` binds them again."""
         buffers = self._buffers[self.agent]
         masks = self.config.action_masks
-        self._observe_args = (
-            self.agent,
-            buffers["world"],
-            buffers["inventory"],
-            buffers["timestep"],
-            buffers["action_mask"] if masks else buffers["action_mask"][:, :0],
-        )
+        batch = self.batch
+        state = batch.state
+        observed_goal = state.goal if batch.sees_goal(self.agent) else batch.hidden_goal
+        # The views the fused kernel takes (one numba dispatch per step, see step_and_observe).
+        self._observation_current = np.zeros(1, dtype=np.int64)
+        self._step_args = (
+            state.blocks[0], state.goal[0], state.last_interacted[0], state.env_ints[0],
+            state.player_ints[0], state.layer_errors[0], state.solid_neighbours[0], batch.params,
+            batch.shaping, batch.human_model, self._actions[0], batch.rewards[0], batch.human_scratch[0],
+            self.agent, observed_goal[0], buffers["world"][0], buffers["inventory"][0],
+            buffers["timestep"][0], buffers["action_mask"][0] if masks else buffers["action_mask"][0, :0],
+            self._observation_current,
+        )  # fmt: skip
         keys: tuple[str, ...] = ("world", "inventory", "timestep")
         if masks:
             keys += ("action_mask",)
         self._observation_keys = keys
         self._observation_rows = tuple(buffers[key][0] for key in keys)
-        self._env_row = self.batch.state.env_ints[0]
-        self._agent_reward = self.batch.rewards[:, self.agent]
+        self._env_row = state.env_ints[0]
+        self._agent_reward = batch.rewards[:, self.agent]
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -123,6 +130,7 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Start a new episode: draw θ and start positions from ``np_random``."""
         super().reset(seed=seed)
+        self._observation_current[0] = 0
         self.batch.reset_env(0, self.np_random)
         self._needs_reset = False
         if self.render_mode == "human":
@@ -141,24 +149,23 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
             raise RuntimeError(
                 "step() called on an episode that has ended (or was never started): call reset() first"
             )
-        batch = self.batch
         agent = self.agent
         if agent != 0:
             # Player 0 is the human; every other player but the agent does NOOP (the zeros they hold).
             self._actions[0, 0] = self._other_player_action(0)
         self._actions[0, agent] = action
-        batch.step(self._actions)
+        # One compiled call: the rules (and the compiled human), then the agent's observation
+        # written into its buffers; the caller gets copies it may keep.
+        step_and_observe(*self._step_args)
         env_row = self._env_row.tolist()
         terminated = env_row[ENV_TERMINATED] != 0
         truncated = env_row[ENV_TRUNCATED] != 0
         self._needs_reset = terminated or truncated
         if self.render_mode == "human":
             self.render()
-        # The observation: the kernel writes the agent's buffers, the caller gets copies it may keep.
-        batch.observe(*self._observe_args)
         keys, rows = self._observation_keys, self._observation_rows
         observation = {key: row.copy() for key, row in zip(keys, rows, strict=True)}
-        return observation, self._agent_reward.item(), terminated, truncated, batch.info(0, agent)
+        return observation, self._agent_reward.item(), terminated, truncated, self.batch.info(0, agent)
 
     def render(self) -> np.ndarray | str | None:  # type: ignore[override]
         """An RGB image (``rgb_array``) or text layers (``ansi``) of the world; ``human`` draws the
@@ -220,6 +227,7 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
         ended = world["env_ints"][ENV_TERMINATED] or world["env_ints"][ENV_TRUNCATED]
         if ended and not needs_reset:
             raise ValueError("state['needs_reset'] must be True: the state's episode has ended")
+        self._observation_current[0] = 0
         self.batch.state.set_row(0, world)
         self._needs_reset = bool(needs_reset)
         return self._observe(self.agent)
@@ -248,7 +256,8 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
 
 
 _HOT_PATH_ATTRIBUTES = (
-    "_observe_args",
+    "_step_args",
+    "_observation_current",
     "_observation_keys",
     "_observation_rows",
     "_env_row",

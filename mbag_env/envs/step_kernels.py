@@ -14,9 +14,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from mbag_env.core.actions import NOOP
 from mbag_env.core.jit import kernel
-from mbag_env.core.state import PARAM_NUM_PLAYERS, PLAYER_LAST_ACTION
-from mbag_env.core.step import SCRIPTED_HUMAN, resolve_step
+from mbag_env.core.masks import write_action_mask
+from mbag_env.core.state import ENV_TIMESTEP, PARAM_NUM_PLAYERS, PLAYER_LAST_ACTION, PLAYER_LAST_VALID
+from mbag_env.core.step import SCRIPTED_HUMAN, resolve_step, write_inventory, write_world
 from mbag_env.humans.scripted import scripted_human_action
 
 
@@ -150,3 +152,74 @@ def step_worlds_parallel(
                 mirror[env],
                 viewer,
             )
+
+
+@kernel()
+def step_and_observe(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    last_interacted: np.ndarray,
+    env_ints: np.ndarray,
+    player_ints: np.ndarray,
+    layer_errors: np.ndarray,
+    solid_neighbours: np.ndarray,
+    params: np.ndarray,
+    shaping: np.ndarray,
+    human_model: np.ndarray,
+    actions: np.ndarray,
+    rewards: np.ndarray,
+    scratch: np.ndarray,
+    viewer: int,
+    observed_goal: np.ndarray,
+    world_out: np.ndarray,
+    inventory_out: np.ndarray,
+    timestep_out: np.ndarray,
+    mask_out: np.ndarray,
+    observation_current: np.ndarray,
+) -> None:
+    """The single env's whole compiled step: :func:`step_world_with_humans` on one world (arrays
+    indexed by env), then ``viewer``'s observation written into ``world_out`` ``(C, W, H, D)``,
+    ``inventory_out``, ``timestep_out`` ``(1,)`` and ``mask_out`` (``(0,)`` for no mask), in one
+    numba dispatch instead of two.
+
+    ``observation_current`` (int64 ``(1,)``) is 1 when the buffers hold ``viewer``'s observation
+    of the state this step starts from (the previous call wrote them); the caller sets it to 0
+    whenever anything else changes the state (reset, ``set_state``). While it is 1:
+
+    * the world channels are kept up to date by the step, cell by cell (``world_out`` is the
+      step's mirror, as in the vector env), instead of rewritten;
+    * the action mask is kept as it is when no action of the step took effect (NOOPs and invalid
+      actions change nothing: the mask, a function of the blocks, the players' positions and the
+      viewer's inventory, is then the same); any effect (move, place, break, give) recomputes it.
+
+    ``observed_goal`` is what the goal channel shows (θ, or zeros for a viewer who may not see it).
+    """
+    current = observation_current[0] != 0
+    step_world_with_humans(
+        blocks,
+        goal,
+        last_interacted,
+        env_ints,
+        player_ints,
+        layer_errors,
+        solid_neighbours,
+        params,
+        shaping,
+        human_model,
+        actions,
+        rewards,
+        scratch,
+        world_out,
+        viewer,
+    )
+    changed = False
+    for player in range(params[PARAM_NUM_PLAYERS]):
+        if player_ints[player, PLAYER_LAST_VALID] != 0 and player_ints[player, PLAYER_LAST_ACTION] != NOOP:
+            changed = True
+    if not current:
+        write_world(blocks, observed_goal, last_interacted, player_ints, params, viewer, world_out)
+    write_inventory(player_ints, params, viewer, inventory_out)
+    timestep_out[0] = env_ints[ENV_TIMESTEP]
+    if mask_out.shape[0] > 0 and (changed or not current):
+        write_action_mask(mask_out, blocks, solid_neighbours, player_ints, params, viewer)
+    observation_current[0] = 1

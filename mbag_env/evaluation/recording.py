@@ -5,7 +5,9 @@ in the agent's seat and returns an :class:`EpisodeRecording`: the configuration,
 state right after reset, every player's actions, per-step outcomes and a digest of the state
 after every step. :meth:`EpisodeRecording.save` writes it to one compressed ``.npz`` file
 (a few kilobytes); :func:`replay` steps the recorded actions through a fresh env built from the
-recorded configuration and checks that worlds, rewards and outcomes match at every step.
+recorded configuration and checks that worlds, rewards and outcomes match at every step. :func:`export_gif`
+and :func:`export_layer_images` draw a replayed episode and write it with
+:mod:`mbag_env.render.export`; the config is stored with :meth:`~mbag_env.config.MbagConfig.to_dict`.
 
 File format (``format_version`` 1; stable: readers check the version, new fields only add).
 One ``.npz`` (``numpy.savez_compressed``, no pickles) with ``T`` steps, ``P`` players and a
@@ -54,8 +56,8 @@ from typing import Any
 
 import numpy as np
 
-from mbag_env.blocks import AIR, BLOCK_COLORS, NUM_BLOCK_TYPES
-from mbag_env.config import MbagConfig, RewardShaping
+from mbag_env.blocks import NUM_BLOCK_TYPES
+from mbag_env.config import MbagConfig
 from mbag_env.core.actions import ActionSpace
 from mbag_env.core.reward import goal_percentage
 from mbag_env.core.state import (
@@ -74,6 +76,7 @@ from mbag_env.envs.single import MbagEnv
 from mbag_env.goals import validate_goal
 from mbag_env.humans.policy import Policy, as_policy
 from mbag_env.humans.scripted import HumanModel
+from mbag_env.render.export import write_layer_images, write_video
 
 RECORDING_FORMAT_VERSION = 1
 """Version of the ``.npz`` layout written by :meth:`EpisodeRecording.save`."""
@@ -115,56 +118,6 @@ def state_digest(state: Mapping[str, np.ndarray]) -> int:
     ):
         digest = zlib.crc32(np.ascontiguousarray(array).data, digest)
     return digest
-
-
-def config_to_dict(config: MbagConfig) -> dict[str, Any]:
-    """The config's fields as JSON-ready values; a non-string goal source becomes its description."""
-    shaping = config.reward_shaping
-    return {
-        "world_size": list(config.world_size),
-        "num_players": config.num_players,
-        "horizon": config.horizon,
-        "goal": config.goal if isinstance(config.goal, str) else f"<{type(config.goal).__name__}>",
-        "goal_visible": None if config.goal_visible is None else list(config.goal_visible),
-        "infinite_blocks": bool(config.infinite_blocks),
-        "starting_inventory": config.starting_inventory,
-        "teleportation": bool(config.teleportation),
-        "random_start_locations": bool(config.random_start_locations),
-        "action_masks": bool(config.action_masks),
-        "terminate_on_goal_complete": bool(config.terminate_on_goal_complete),
-        "truncate_on_no_progress": config.truncate_on_no_progress,
-        "reward_shaping": (
-            _shaping_to_dict(shaping)
-            if isinstance(shaping, RewardShaping)
-            else [_shaping_to_dict(item) for item in shaping]
-        ),
-        "uniform_spaces": bool(config.uniform_spaces),
-    }
-
-
-def config_from_dict(values: Mapping[str, Any], goal: Any) -> MbagConfig:
-    """Rebuild a config from :func:`config_to_dict` output, with ``goal`` as its goal source."""
-    fields = dict(values)
-    fields["world_size"] = tuple(fields["world_size"])
-    if fields.get("goal_visible") is not None:
-        fields["goal_visible"] = tuple(fields["goal_visible"])
-    shaping = fields["reward_shaping"]
-    fields["reward_shaping"] = (
-        RewardShaping(**shaping)
-        if isinstance(shaping, Mapping)
-        else tuple(RewardShaping(**s) for s in shaping)
-    )
-    fields["goal"] = goal
-    return MbagConfig(**fields)
-
-
-def _shaping_to_dict(shaping: RewardShaping) -> dict[str, float]:
-    return {
-        "noop": shaping.noop,
-        "action": shaping.action,
-        "incorrect_action": shaping.incorrect_action,
-        "own_reward_prop": shaping.own_reward_prop,
-    }
 
 
 def describe_human(policy: Any) -> dict[str, Any]:
@@ -258,7 +211,7 @@ class EpisodeRecording:
         """The JSON metadata stored beside the arrays."""
         return {
             "format_version": self.format_version,
-            "config": config_to_dict(self.config),
+            "config": self.config.to_dict(),
             "agent": self.agent,
             "seed": self.seed,
             "human": self.human,
@@ -355,7 +308,7 @@ def _recording_from_contents(
     metadata = _metadata(contents["metadata"])
     try:
         goal = validate_goal(contents["goal"], tuple(np.shape(contents["goal"])))
-        config = config_from_dict(metadata["config"], goal)
+        config = MbagConfig.from_dict(metadata["config"], goal)
     except (KeyError, TypeError, ValueError) as error:
         raise RecordingError(
             f"its configuration or goal is invalid: {type(error).__name__}: {error}"
@@ -745,11 +698,12 @@ def export_gif(
     cell_pixels: int = 12,
     show_goal: bool = True,
 ) -> Path:
-    """Replay the recording and write an animated GIF of the world (isometric view).
+    """Replay the recording and write an animated GIF of the world (isometric view) with
+    :func:`~mbag_env.render.export.write_video`.
 
     Args:
         recording: the episode.
-        path: the ``.gif`` file to write.
+        path: the GIF file to write (a GIF whatever its suffix).
         every: keep every ``every``-th step (the last frame is always kept).
         fps: frames per second.
         cell_pixels: block size on screen (see :func:`~mbag_env.render.render_isometric`).
@@ -761,30 +715,25 @@ def export_gif(
     """
     if every < 1 or fps <= 0:
         raise ValueError(f"every must be >= 1 and fps > 0, got every={every!r}, fps={fps!r}")
-    try:
-        import imageio.v2 as imageio
-    except ImportError as error:
-        raise ImportError("export_gif needs imageio: pip install 'mbag_env[render]'") from error
     from mbag_env.render import render_isometric
 
-    frames: list[Any] = []
-    for step, env in enumerate(replay(recording)):
-        if step % every == 0 or step == recording.num_steps:
-            state = env.batch.state
-            goal = recording.goal if show_goal else None
-            frames.append(
-                render_isometric(state.blocks[0], state.player_ints[0, :, :3], goal, cell_pixels=cell_pixels)
-            )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    imageio.mimsave(path, frames, duration=1000.0 / fps, loop=0)
-    return path
+    goal = recording.goal if show_goal else None
+    frames = (
+        render_isometric(
+            env.batch.state.blocks[0], env.batch.state.player_ints[0, :, :3], goal, cell_pixels=cell_pixels
+        )
+        for step, env in enumerate(replay(recording))
+        if step % every == 0 or step == recording.num_steps
+    )
+    write_video(frames, path, fps, kind="gif")
+    return Path(path)
 
 
 def export_layer_images(
     recording: EpisodeRecording, folder: str | Path, *, step: int | None = None, cell_pixels: int = 24
 ) -> list[Path]:
-    """Write one top-down PNG per y layer of the world after ``step`` (default: the last).
+    """Write one top-down PNG per y layer of the world after ``step`` (default: the last), with
+    :func:`~mbag_env.render.export.write_layer_images`.
 
     Each image shows layer ``y`` seen from above, x to the right and z downward: blocks in their
     colours, cells the goal still wants as a pale version of the goal block, and wrong blocks
@@ -803,35 +752,4 @@ def export_layer_images(
             blocks = env.batch.state.blocks[0].copy()
             break
     assert blocks is not None
-    import matplotlib.image
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for y in range(blocks.shape[1]):
-        image = layer_image(blocks[:, y, :], recording.goal[:, y, :], cell_pixels)
-        path = folder / f"layer_{y:02d}.png"
-        matplotlib.image.imsave(path, image)
-        paths.append(path)
-    return paths
-
-
-def layer_image(blocks: np.ndarray, goal: np.ndarray, cell_pixels: int = 24) -> np.ndarray:
-    """A top-down RGB image of one layer (``blocks`` and ``goal`` are ``(W, D)``); see
-    :func:`export_layer_images` for the colours."""
-    width, depth = blocks.shape
-    image = np.full((depth * cell_pixels, width * cell_pixels, 3), 250, dtype=np.uint8)
-    border = max(1, cell_pixels // 8)
-    for x in range(width):
-        for z in range(depth):
-            tile = image[z * cell_pixels : (z + 1) * cell_pixels, x * cell_pixels : (x + 1) * cell_pixels]
-            block, wanted = int(blocks[x, z]), int(goal[x, z])
-            if block != AIR:
-                tile[:] = BLOCK_COLORS[block]
-            elif wanted != AIR:
-                tile[:] = (BLOCK_COLORS[wanted].astype(np.int64) + 2 * 250) // 3
-            if block != wanted and block != AIR:
-                tile[:border] = tile[-border:] = tile[:, :border] = tile[:, -border:] = (220, 30, 30)
-            else:
-                tile[-1:] = tile[:, -1:] = (215, 215, 210)
-    return image
+    return write_layer_images(blocks, recording.goal, folder, cell_pixels)

@@ -57,3 +57,11 @@ def test_a_field_without_a_command_line_form_is_an_error() -> None:
 
     with pytest.raises(TypeError, match="sizes"):
         add_config_options(argparse.ArgumentParser(), Bad)
+
+
+def test_total_env_steps_is_a_hidden_alias_of_total_steps() -> None:
+    assert parser().parse_args(["--total-env-steps", "7"]).total_steps == 7
+    assert parser().parse_args([]).total_steps == 100
+    assert vars(parser(defaults=False).parse_args(["--total-env-steps", "3"])) == {"total_steps": 3}
+    assert vars(parser(defaults=False).parse_args([])) == {}
+    assert "--total-steps" in parser().format_help() and "--total-env-steps" not in parser().format_help()

@@ -12,7 +12,8 @@ import torch
 from baselines.common.checkpoint import load_checkpoint
 from baselines.common.evaluation import evaluate_policy, random_valid_policy
 from baselines.common.policy import load_policy
-from baselines.option_critic import (
+from baselines.options.diagnostics import OptionUsage
+from baselines.options.option_critic import (
     OptionCriticConfig,
     OptionCriticNetwork,
     OptionCriticPolicy,
@@ -25,7 +26,6 @@ from baselines.option_critic import (
     termination_loss,
     train,
 )
-from baselines.options.diagnostics import OptionUsage
 from baselines.ppo import compute_gae
 from mbag_env.blocks import PLANKS
 from mbag_env.envs.single import MbagEnv

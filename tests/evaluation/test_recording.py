@@ -22,9 +22,9 @@ from mbag_env.evaluation import (
     run_episode,
     verify_replay,
 )
-from mbag_env.evaluation.recording import layer_image
 from mbag_env.goals import load_shipped_goals
 from mbag_env.humans import HumanModel
+from mbag_env.render.export import layer_image
 
 SMALL = (6, 6, 6)
 

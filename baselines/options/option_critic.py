@@ -45,8 +45,9 @@ between the option policies.
 
 ::
 
-    python -m baselines.option_critic --env mbag/Build-Small-v0 --total-steps 49152
-    python -m baselines.option_critic --resume runs/option_critic-Build-Small-v0-s1/checkpoints/last.pt
+    python -m baselines.options.option_critic --env mbag/Build-Small-v0 --total-steps 49152
+    python -m baselines.options.option_critic \
+        --resume runs/option_critic-Build-Small-v0-s1/checkpoints/last.pt
 
 :func:`policy_from_checkpoint` (used by :func:`baselines.common.policy.load_policy`) makes a policy
 for the leaderboard and the play window.
@@ -917,7 +918,7 @@ def build_parser(defaults: bool = True) -> argparse.ArgumentParser:
     """The command-line parser: one option per :class:`OptionCriticConfig` field (with ``defaults=False``
     every option defaults to 'not given')."""
     parser = argparse.ArgumentParser(
-        prog="python -m baselines.option_critic",
+        prog="python -m baselines.options.option_critic",
         description="Train option-critic (PPOC) on an mbag_env id.",
         argument_default=None if defaults else argparse.SUPPRESS,
     )
