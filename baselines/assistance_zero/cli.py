@@ -15,11 +15,13 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from baselines.assistance_zero.config import PRESETS, AZConfig, preset
+from baselines.assistance_zero.config import PRESETS, AZConfig, config_from_checkpoint, preset
+from baselines.assistance_zero.train import train
 from baselines.common.cli import add_config_options
 
 
@@ -41,8 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_config(argv: Sequence[str] | None = None) -> tuple[AZConfig, Path | None]:
     """``(config, resume checkpoint or None)`` from the command line."""
-    from baselines.assistance_zero.train import config_from_checkpoint
-
     args = vars(build_parser().parse_args(argv))
     name = args.pop("preset")
     resume = args.pop("resume")
@@ -50,3 +50,12 @@ def parse_config(argv: Sequence[str] | None = None) -> tuple[AZConfig, Path | No
     if resume is not None:
         return config_from_checkpoint(resume, overrides), Path(resume)
     return preset(name, **overrides), None
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Command-line entry point (``python -m baselines.assistance_zero``): train, print and return
+    the run's summary."""
+    config, resume = parse_config(argv)
+    summary = train(config, resume=resume)
+    print(json.dumps(summary, indent=2))
+    return summary

@@ -55,6 +55,9 @@ class SearchConfig:
         first_play_reward: an ablation, not the reference: value unvisited edges at ``V(node) +
             E[r(a)]`` (this code base's earlier rule) instead of the reference's visited means;
             see :mod:`~baselines.assistance_zero.tree_kernels`.
+        expected_reward_bonus: not the reference either: value unvisited edges at the reference's
+            visited mean plus ``E[r(a)]`` under the node's belief (types at ``V̄`` plus their
+            best action's ``E[r(a)]``); exclusive with ``first_play_reward``.
     """
 
     num_simulations: int = 16
@@ -65,6 +68,7 @@ class SearchConfig:
     gamma: float = 0.95
     dirichlet_within_type: float = 10.0
     first_play_reward: bool = False
+    expected_reward_bonus: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.num_simulations, int) or self.num_simulations < 1:
@@ -77,6 +81,17 @@ class SearchConfig:
             )
         if not 0.0 <= self.dirichlet_epsilon <= 1.0 or not 0.0 <= self.gamma <= 1.0:
             raise ValueError("SearchConfig.dirichlet_epsilon and gamma must lie in [0, 1]")
+        if self.first_play_reward and self.expected_reward_bonus:
+            raise ValueError("SearchConfig.first_play_reward and expected_reward_bonus exclude each other")
+
+    @property
+    def first_play(self) -> int:
+        """The kernels' first-play rule (``tree_kernels.FIRST_PLAY_*``)."""
+        if self.first_play_reward:
+            return tree_kernels.FIRST_PLAY_VALUE_PLUS_REWARD
+        if self.expected_reward_bonus:
+            return tree_kernels.FIRST_PLAY_MEAN_PLUS_REWARD
+        return tree_kernels.FIRST_PLAY_REFERENCE
 
 
 class SearchResult(NamedTuple):
@@ -164,7 +179,11 @@ class BatchedMCTS:
         self.node_type_prior = np.zeros((B, M, tree_kernels.NUM_ACTION_TYPES), dtype=np.float32)
         self.node_type_valid = np.zeros((B, M, tree_kernels.NUM_ACTION_TYPES), dtype=np.bool_)
         # The ablation's first-play values (empty when it is off: they are as large as the priors).
-        fpu_actions, fpu_types = (A, tree_kernels.NUM_ACTION_TYPES) if search.first_play_reward else (0, 0)
+        fpu_actions, fpu_types = (
+            (A, tree_kernels.NUM_ACTION_TYPES)
+            if search.first_play != tree_kernels.FIRST_PLAY_REFERENCE
+            else (0, 0)
+        )
         self.node_fpu = np.zeros((B, M, fpu_actions), dtype=np.float32)
         self.node_type_fpu = np.zeros((B, M, fpu_types), dtype=np.float32)
         self.edge_visits = np.zeros((B, M, A), dtype=np.int32)
@@ -267,7 +286,7 @@ class BatchedMCTS:
                 uniforms,
                 cfg.c_puct,
                 cfg.bilevel,
-                cfg.first_play_reward,
+                cfg.first_play,
                 self.agent,
                 self.human,
                 self.params,
@@ -346,7 +365,7 @@ class BatchedMCTS:
             np.ascontiguousarray(belief, dtype=np.float32).reshape(B, NUM_BLOCK_TYPES, self.num_cells),
             np.ascontiguousarray(human_probs, dtype=np.float32),
             self.search_config.gamma,
-            self.search_config.first_play_reward,
+            self.search_config.first_play,
             self.node_blocks,
             self.node_reward,
             self.node_human_cell,

@@ -2,17 +2,24 @@
 
 Input: the acting player's ``world`` observation ``(C, W, H, D)`` (blocks, players, last
 interacted, and θ for the goal-visible builder), one-hot encoded per channel, plus x/y/z
-coordinates and the episode's time fraction. The trunk is a 1×1×1 stem and ``conv_layers``
-residual ``kernel_size``³ convolutions, so every cell keeps a feature vector; mean/max pooled
-features feed a global MLP. Convolution ``i`` is dilated by ``dilation_base**i``, so the trunk sees
-``(kernel_size // 2) * sum(dilation_base**i)`` cells in each direction: with 3³ filters and base 2,
-three convolutions (dilations 1, 2, 4) reach 7 cells, every cell of a 6×6×6 world from every other,
-which inferring a house from its built part needs; base 1 is the undilated stack.
+coordinates and the episode's time fraction (clamped to 1 past the training horizon). The trunk
+is a 1×1×1 stem and ``conv_layers`` residual ``kernel_size``³ convolutions, so every cell keeps a
+feature vector; mean/max pooled features feed a global MLP. Convolution ``i`` is dilated by
+``dilation_base**i``, so the trunk sees ``(kernel_size // 2) * sum(dilation_base**i)`` cells in
+each direction: with 3³ filters and base 2, three convolutions (dilations 1, 2, 4) reach 7 cells,
+every cell of a 6×6×6 world from every other, which inferring a house from its built part needs;
+base 1 is the undilated stack.
 
 Heads (all logits):
 
 * ``policy``: π(a|h) over the flat action space, laid out as the env numbers actions (7 global
-  logits from the pooled features, 9 per-cell logits for the 8 PLACE types and BREAK);
+  logits from the pooled features, 9 per-cell logits for the 8 PLACE types and BREAK). With
+  ``belief_tied_actions`` the per-cell PLACE logit of block ``b`` at cell ``c`` also gets
+  ``s · log p̂(θ_c = b)`` and the BREAK logit ``s · log(1 − p̂(θ_c = current block))`` from the goal
+  head (gradient stopped; ``s`` learnt, initialised to 1), so that from the first update the
+  prior *within* PLACE ranks blocks and cells by the belief: the search's bilevel selection then
+  tries the likeliest placement when it tries PLACE, instead of a random one (see
+  :class:`AZNetworkConfig`);
 * ``value``: V(h);
 * ``goal``: p̂(θ|h) as an independent 10-way categorical over block types per cell. Its logits
   start with the current block's one-hot added (scaled by a learnt factor initialised to 4), so
@@ -31,7 +38,7 @@ import torch
 from torch import nn
 
 from baselines.common.networks import NUM_GLOBAL_ACTIONS, ObservationSpec, flatten_action_logits
-from mbag_env.blocks import NUM_BLOCK_TYPES
+from mbag_env.blocks import FIRST_PLACEABLE, NUM_BLOCK_TYPES, NUM_PLACEABLE
 
 GOAL_PRIOR_SCALE = 4.0
 """Initial weight of the current block's one-hot in the goal logits (see the module docstring)."""
@@ -51,6 +58,9 @@ class AZNetworkConfig:
         global_hidden: width of the MLP over pooled features.
         goal_head: build the goal-belief head (the assistant; not the goal-visible builder).
         human_head: build the human-action head.
+        belief_tied_actions: add the goal belief's log-probabilities to the PLACE/BREAK logits of
+            the policy and human-action heads (module docstring; needs ``goal_head``). Off in
+            checkpoints that predate it.
     """
 
     hidden_channels: int = 32
@@ -60,6 +70,7 @@ class AZNetworkConfig:
     goal_head: bool = True
     human_head: bool = True
     dilation_base: int = 1
+    belief_tied_actions: bool = False
 
     def __post_init__(self) -> None:
         for name in ("hidden_channels", "kernel_size", "global_hidden", "dilation_base"):
@@ -70,11 +81,32 @@ class AZNetworkConfig:
             raise ValueError(f"AZNetworkConfig.conv_layers must be >= 0, got {self.conv_layers!r}")
         if self.kernel_size % 2 == 0:
             raise ValueError(f"AZNetworkConfig.kernel_size must be odd, got {self.kernel_size}")
+        if self.belief_tied_actions and not self.goal_head:
+            raise ValueError("AZNetworkConfig.belief_tied_actions needs the goal head (goal_head=True)")
 
     @property
     def dilations(self) -> tuple[int, ...]:
         """The dilation of each residual convolution."""
         return tuple(self.dilation_base**layer for layer in range(self.conv_layers))
+
+
+def belief_logit_bonus(goal_logits: torch.Tensor, current: torch.Tensor, kinds: int) -> torch.Tensor:
+    """The per-cell policy-logit bonus of ``belief_tied_actions``: ``(B, kinds, W, H, D)``.
+
+    Kind ``k < NUM_PLACEABLE`` (PLACE block ``FIRST_PLACEABLE + k``) gets ``log p̂(θ_c = b)``, BREAK
+    gets ``log(1 − p̂(θ_c = current block))`` (both floored at ``log 1e-6``), further kinds (GIVE)
+    get 0. ``goal_logits`` ``(B, 10, W, H, D)``; ``current`` the one-hot of the current blocks.
+    """
+    log_belief = torch.log_softmax(goal_logits, dim=1)
+    place = log_belief[:, FIRST_PLACEABLE : FIRST_PLACEABLE + NUM_PLACEABLE]
+    keep_current = (log_belief.exp() * current).sum(dim=1, keepdim=True)
+    break_ = torch.log(torch.clamp(1.0 - keep_current, min=1e-6))
+    bonus = torch.cat([place.clamp(min=float(np.log(1e-6))), break_], dim=1)
+    if kinds > bonus.shape[1]:
+        bonus = torch.cat(
+            [bonus, bonus.new_zeros(bonus.shape[0], kinds - bonus.shape[1], *bonus.shape[2:])], 1
+        )
+    return bonus
 
 
 class NetworkOutput(NamedTuple):
@@ -157,6 +189,9 @@ class AssistanceZeroNetwork(nn.Module):
             else None
         )
         self.goal_prior_scale = nn.Parameter(torch.tensor(GOAL_PRIOR_SCALE)) if config.goal_head else None
+        tied = config.belief_tied_actions
+        self.belief_policy_scale = nn.Parameter(torch.tensor(1.0)) if tied else None
+        self.belief_human_scale = nn.Parameter(torch.tensor(1.0)) if tied and config.human_head else None
         self.human_head = (
             _SpatialHead(hidden, config.global_hidden, in_channels, kinds, NUM_GLOBAL_ACTIONS)
             if config.human_head
@@ -180,7 +215,9 @@ class AssistanceZeroNetwork(nn.Module):
         if tuple(world.shape[1:]) != self.spec.world_shape:
             raise ValueError(f"world must have shape (B, {self.spec.world_shape}), got {tuple(world.shape)}")
         batch = world.shape[0]
-        time_fraction = timestep.float() / float(self.spec.horizon)
+        # Clamped: a policy trained on short episodes keeps acting past its horizon (the leaderboard's
+        # episodes run longer) as if at its last step, not on inputs it never saw.
+        time_fraction = torch.clamp(timestep.float() / float(self.spec.horizon), max=1.0)
         one_hot = torch.eq(world[:, self.channel_of_class], self.classes).float()  # type: ignore[index, arg-type]
         time = time_fraction.view(batch, 1, 1, 1, 1).expand(-1, 1, *world.shape[2:])
         inputs = torch.cat([one_hot, self.coordinates.expand(batch, -1, -1, -1, -1), time], dim=1)  # type: ignore[operator]
@@ -191,15 +228,23 @@ class AssistanceZeroNetwork(nn.Module):
         state = self.global_mlp(pooled)
         global_logits, cell_logits = self.policy_head(cells, inputs, state)
         assert global_logits is not None
-        policy_logits = flatten_action_logits(global_logits, cell_logits)
         goal_logits = None
         if self.goal_head is not None and self.goal_prior_scale is not None:
             _, goal_cells = self.goal_head(cells, inputs, state)
             current = one_hot[:, :NUM_BLOCK_TYPES]  # channel 0 (blocks) comes first
             goal_logits = goal_cells + self.goal_prior_scale * current
+            if self.belief_policy_scale is not None:
+                cell_logits = cell_logits + self.belief_policy_scale * belief_logit_bonus(
+                    goal_logits.detach(), current, cell_logits.shape[1]
+                )
+        policy_logits = flatten_action_logits(global_logits, cell_logits)
         human_logits = None
         if self.human_head is not None:
             human_global, human_cells = self.human_head(cells, inputs, state)
             assert human_global is not None
+            if self.belief_human_scale is not None and goal_logits is not None:
+                human_cells = human_cells + self.belief_human_scale * belief_logit_bonus(
+                    goal_logits.detach(), one_hot[:, :NUM_BLOCK_TYPES], human_cells.shape[1]
+                )
             human_logits = flatten_action_logits(human_global, human_cells)
         return NetworkOutput(policy_logits, self.value_head(state).squeeze(1), goal_logits, human_logits)

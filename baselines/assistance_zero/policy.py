@@ -1,8 +1,9 @@
 """AssistanceZero / AlphaZero checkpoints as env policies: every move is an MCTS search.
 
-:func:`policy_from_checkpoint` is the entry of :data:`baselines.common.policy.POLICY_LOADERS` for
-the ``assistance_zero`` and ``alpha_zero`` algorithms, so ``load_policy(path)``, the leaderboard
-(``mbag-leaderboard``) and the play window accept these checkpoints. The policy needs only the
+:func:`policy_from_checkpoint` is registered (entry-point group ``baselines.checkpoint_policies`` in
+``pyproject.toml``) as the policy builder of the ``assistance_zero`` and ``alpha_zero`` algorithms,
+so ``load_policy(path)``, the leaderboard (``mbag-leaderboard``) and the play window accept these
+checkpoints. The policy needs only the
 observation: the search rebuilds the world from it (the assistant never sees θ).
 
 An ablation can plan with another goal belief than the network's goal head: give
@@ -206,7 +207,7 @@ def policy_from_checkpoint(
     deterministic: bool = False,
     seed: int | None = None,
 ) -> AssistanceZeroPolicy:
-    """The :data:`~baselines.common.policy.POLICY_LOADERS` entry: a loaded checkpoint as a policy.
+    """The registered policy builder (``baselines.checkpoint_policies``): a loaded checkpoint as a policy.
 
     ``deterministic=True`` plays the most visited action; ``False`` (the loader's default) samples
     from the visit counts raised to the run's ``eval_temperature`` exponent (0 by default: the most

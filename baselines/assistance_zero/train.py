@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -37,7 +36,7 @@ from baselines.assistance_zero.losses import LossWeights, az_loss
 from baselines.assistance_zero.mcts import BatchedMCTS, Evaluator, network_evaluator, visit_policy
 from baselines.assistance_zero.network import AssistanceZeroNetwork
 from baselines.assistance_zero.replay import ReplayBuffer
-from baselines.common.checkpoint import from_plain, load_checkpoint, save_checkpoint, to_plain
+from baselines.common.checkpoint import load_checkpoint, save_checkpoint, to_plain
 from baselines.common.networks import ObservationSpec, batch_timesteps
 from baselines.common.seeding import (
     rng_state,
@@ -450,28 +449,3 @@ def _store_episode(replay: ReplayBuffer, steps: list[dict[str, Any]], gamma: flo
         human_action=np.array([s["human_action"] for s in steps]),
         human_mask=np.stack([s["human_mask"] for s in steps]),
     )
-
-
-def config_from_checkpoint(path: str | Path, overrides: dict[str, Any] | None = None) -> AZConfig:
-    """The :class:`AZConfig` stored in a checkpoint, with some fields replaced.
-
-    Raises:
-        ValueError: if the checkpoint is not an AssistanceZero/AlphaZero one or an override names no field.
-    """
-    payload = load_checkpoint(path)
-    if payload["algorithm"] not in ("assistance_zero", "alpha_zero"):
-        raise ValueError(
-            f"{path} is a {payload['algorithm']!r} checkpoint, not an AssistanceZero/AlphaZero one"
-        )
-    stored = from_plain(payload["config"])
-    return AZConfig.from_dict({**stored, **dict(overrides or {})})
-
-
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Command-line entry point (see :mod:`baselines.assistance_zero.__main__`)."""
-    from baselines.assistance_zero.cli import parse_config
-
-    config, resume = parse_config(argv)
-    summary = train(config, resume=resume)
-    print(json.dumps(summary, indent=2))
-    return summary

@@ -30,7 +30,13 @@ reference's ``total_value / number_visits``). The ablation ``first_play_reward``
 reference) values an unvisited edge at ``V(node) + E[r(a)]`` instead, the node's value plus the
 action's own expected reward under the node's belief, and an unvisited type at the best of its
 actions' (this finds a rewarding action among many with a handful of simulations, where the
-reference's rule needs a prior that already points to it). One step of a simulation is
+reference's rule needs a prior that already points to it). It mixes scales, though: ``V(node)``
+omits the human's reward of the step, which every visited edge's return includes, so next to a
+visited edge it undervalues every unvisited one. The option ``expected_reward_bonus`` (not the
+reference either) keeps the reference's rule and adds the action's expected reward to it: an
+unvisited edge is worth its type's visited mean ``Q`` (0 while the type is unvisited) plus
+``E[r(a)]``, and an unvisited type ``V̄`` plus the best ``E[r(a)]`` among its actions, so an
+expected gain is compared with returns of the same kind. One step of a simulation is
 ``(assistant action a, human action aᴴ ~ p̂(aᴴ|h))``; children are keyed by the pair.
 
 The Python side (:mod:`baselines.assistance_zero.mcts`) calls :func:`select_leaves`, evaluates
@@ -44,8 +50,17 @@ import math
 import numba
 import numpy as np
 
-from mbag_env.blocks import FIRST_PLACEABLE, NUM_BLOCK_TYPES, NUM_PLACEABLE
-from mbag_env.core.actions import FIRST_PLACE
+from mbag_env.blocks import AIR, FIRST_PLACEABLE, NUM_BLOCK_TYPES
+from mbag_env.core.actions import (
+    KIND_BREAK,
+    KIND_MOVE,
+    KIND_NOOP,
+    KIND_PLACE,
+    decode_action,
+    first_break_action,
+    first_give_action,
+    place_action,
+)
 from mbag_env.core.masks import write_action_mask
 from mbag_env.core.reward import cell_cost
 from mbag_env.core.state import (
@@ -66,16 +81,26 @@ NUM_ACTION_TYPES = 9
 """Action types of bilevel selection: NOOP, the six moves (one type each), PLACE and BREAK."""
 TYPE_PLACE = 7
 TYPE_BREAK = 8
+FIRST_PLAY_REFERENCE = 0
+"""First-play rule of the reference: the visited means (module docstring)."""
+FIRST_PLAY_VALUE_PLUS_REWARD = 1
+"""The ablation ``first_play_reward``: ``V(node) + E[r(a)]``."""
+FIRST_PLAY_MEAN_PLUS_REWARD = 2
+"""``expected_reward_bonus``: the reference's visited mean plus ``E[r(a)]``."""
 MIN_Q_RANGE = 0.01
 """Smallest denominator of the per-node min–max normalisation of ``Q`` (the reference's)."""
 
 
 @numba.njit(cache=True, inline="always")
 def action_type(action: int, num_cells: int) -> int:
-    """The bilevel type of a flat action (NOOP 0, moves 1..6, PLACE 7, BREAK 8)."""
-    if action < FIRST_PLACE:
-        return action
-    if action < FIRST_PLACE + NUM_PLACEABLE * num_cells:
+    """The bilevel type of a flat action (NOOP 0, moves 1..6, PLACE 7, BREAK 8), from the core's
+    action codec."""
+    kind, argument, _ = decode_action(action, num_cells)
+    if kind == KIND_NOOP:
+        return 0
+    if kind == KIND_MOVE:
+        return 1 + argument
+    if kind == KIND_PLACE:
         return TYPE_PLACE
     return TYPE_BREAK
 
@@ -83,9 +108,7 @@ def action_type(action: int, num_cells: int) -> int:
 @numba.njit(cache=True, inline="always")
 def action_cell(action: int, num_cells: int) -> int:
     """The cell a PLACE/BREAK action names (C order), or -1 for NOOP and moves."""
-    if action < FIRST_PLACE:
-        return -1
-    return (action - FIRST_PLACE) % num_cells
+    return decode_action(action, num_cells)[2]
 
 
 @numba.njit(cache=True)
@@ -103,14 +126,12 @@ def expected_cell_change(belief: np.ndarray, cell: int, old: int, new: int) -> f
 def expected_action_reward(blocks_flat: np.ndarray, belief: np.ndarray, action: int, num_cells: int) -> float:
     """Expected reward of a PLACE/BREAK ``action`` on the world ``blocks_flat`` ``(V,)`` if it succeeds
     (0 for NOOP and moves)."""
-    if action < FIRST_PLACE:
-        return 0.0
-    cell = (action - FIRST_PLACE) % num_cells
-    if action < FIRST_PLACE + NUM_PLACEABLE * num_cells:
-        new = FIRST_PLACEABLE + (action - FIRST_PLACE) // num_cells
-    else:
-        new = 0
-    return expected_cell_change(belief, cell, blocks_flat[cell], new)
+    kind, slot, cell = decode_action(action, num_cells)
+    if kind == KIND_PLACE:
+        return expected_cell_change(belief, cell, blocks_flat[cell], FIRST_PLACEABLE + slot)
+    if kind == KIND_BREAK:
+        return expected_cell_change(belief, cell, blocks_flat[cell], AIR)
+    return 0.0
 
 
 @numba.njit(cache=True)
@@ -327,7 +348,7 @@ def expand_node(
     belief: np.ndarray,
     human_probs: np.ndarray,
     num_cells: int,
-    first_play_reward: bool,
+    first_play: int,
     node_blocks: np.ndarray,
     node_mask: np.ndarray,
     node_prior: np.ndarray,
@@ -340,8 +361,9 @@ def expand_node(
     node_type_fpu: np.ndarray,
 ) -> None:
     """Store a node's network outputs, for bilevel selection each action type's prior mass and
-    whether it has a valid action, and with ``first_play_reward`` the ablation's first-play values
-    (per action and the best of each type)."""
+    whether it has a valid action, and for ``first_play`` modes other than
+    :data:`FIRST_PLAY_REFERENCE` the expected rewards the first-play values need (per action and
+    the best of each type; with :data:`FIRST_PLAY_VALUE_PLUS_REWARD` the node's value added)."""
     node_mask[b, node] = mask
     node_prior[b, node] = prior
     node_value[b, node] = value
@@ -349,16 +371,17 @@ def expand_node(
     node_human_probs[b, node] = human_probs
     node_type_prior[b, node, :] = 0.0
     node_type_valid[b, node, :] = False
-    if first_play_reward:
+    if first_play != FIRST_PLAY_REFERENCE:
         node_type_fpu[b, node, :] = -np.inf
+    base = value if first_play == FIRST_PLAY_VALUE_PLUS_REWARD else 0.0
     blocks_flat = node_blocks[b, node].ravel()
     for action in range(mask.shape[0]):
         if mask[action]:
             kind = action_type(action, num_cells)
             node_type_prior[b, node, kind] += prior[action]
             node_type_valid[b, node, kind] = True
-            if first_play_reward:
-                fpu = value + expected_action_reward(blocks_flat, belief, action, num_cells)
+            if first_play != FIRST_PLAY_REFERENCE:
+                fpu = base + expected_action_reward(blocks_flat, belief, action, num_cells)
                 node_fpu[b, node, action] = fpu
                 node_type_fpu[b, node, kind] = max(node_type_fpu[b, node, kind], fpu)
 
@@ -375,7 +398,7 @@ def select_action(
     node: int,
     c_puct: float,
     bilevel: bool,
-    first_play_reward: bool,
+    first_play: int,
     num_cells: int,
     node_mask: np.ndarray,
     node_prior: np.ndarray,
@@ -412,7 +435,12 @@ def select_action(
             if not node_type_valid[b, node, kind]:
                 continue
             visits = type_visits[b, node, kind]
-            unvisited_type_q = node_type_fpu[b, node, kind] if first_play_reward else node_mean
+            if first_play == FIRST_PLAY_VALUE_PLUS_REWARD:
+                unvisited_type_q = node_type_fpu[b, node, kind]
+            elif first_play == FIRST_PLAY_MEAN_PLUS_REWARD:
+                unvisited_type_q = node_mean + node_type_fpu[b, node, kind]
+            else:
+                unvisited_type_q = node_mean
             q = type_value[b, node, kind] / visits if visits > 0 else unvisited_type_q
             explore = c_puct * node_type_prior[b, node, kind] * root / (1.0 + visits)
             score = normalised_q(q, low, high) + explore
@@ -426,12 +454,9 @@ def select_action(
         if chosen_type < TYPE_PLACE:
             start, stop = chosen_type, chosen_type + 1
         elif chosen_type == TYPE_PLACE:
-            start, stop = FIRST_PLACE, FIRST_PLACE + NUM_PLACEABLE * num_cells
+            start, stop = place_action(0, 0, num_cells), first_break_action(num_cells)
         else:
-            start, stop = (
-                FIRST_PLACE + NUM_PLACEABLE * num_cells,
-                FIRST_PLACE + (NUM_PLACEABLE + 1) * num_cells,
-            )
+            start, stop = first_break_action(num_cells), first_give_action(num_cells)
     root = math.sqrt(parent_visits)
     best = -np.inf
     chosen = 0
@@ -442,7 +467,12 @@ def select_action(
         if visits > 0:
             q = edge_value[b, node, action] / visits
         else:
-            q = node_fpu[b, node, action] if first_play_reward else unvisited_q
+            if first_play == FIRST_PLAY_VALUE_PLUS_REWARD:
+                q = node_fpu[b, node, action]
+            elif first_play == FIRST_PLAY_MEAN_PLUS_REWARD:
+                q = unvisited_q + node_fpu[b, node, action]
+            else:
+                q = unvisited_q
         score = normalised_q(q, low, high) + c_puct * (prior[action] / type_prior) * root / (1.0 + visits)
         if score > best:
             best = score
@@ -471,7 +501,7 @@ def select_leaves(
     uniforms: np.ndarray,
     c_puct: float,
     bilevel: bool,
-    first_play_reward: bool,
+    first_play: int,
     viewer: int,
     human: int,
     params: np.ndarray,
@@ -550,7 +580,7 @@ def select_leaves(
                 node,
                 c_puct,
                 bilevel,
-                first_play_reward,
+                first_play,
                 num_cells,
                 node_mask,
                 node_prior,
@@ -672,7 +702,7 @@ def expand_and_backup(
     beliefs: np.ndarray,
     human_probs: np.ndarray,
     gamma: float,
-    first_play_reward: bool,
+    first_play: int,
     node_blocks: np.ndarray,
     node_reward: np.ndarray,
     node_human_cell: np.ndarray,
@@ -722,7 +752,7 @@ def expand_and_backup(
             belief,
             human_probs[b],
             num_cells,
-            first_play_reward,
+            first_play,
             node_blocks,
             node_mask,
             node_prior,

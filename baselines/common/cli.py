@@ -12,11 +12,13 @@ from typing import Any
 
 ENV_KWARGS_HELP = 'env keyword arguments as JSON, e.g. \'{"goal": "houses:test", "horizon": 100}\''
 
-HIDDEN_ALIASES: dict[str, tuple[str, ...]] = {"total_steps": ("--total-env-steps",)}
+HIDDEN_ALIASES: dict[str, tuple[str, ...]] = {
+    "total_steps": ("--total-env-steps",),
+    "total_env_steps": ("--total-steps",),
+}
 """Extra flags, left out of ``--help``, for some config fields: the training budget is
-``--total-steps`` in every baseline built on :func:`add_config_options` (PPO, PPO over options,
-option-critic, DreamerV3), and AssistanceZero's name for it, ``--total-env-steps``, is accepted
-there too."""
+``--total-steps`` in PPO, PPO over options, option-critic and DreamerV3 and ``--total-env-steps`` in
+AssistanceZero (its config field), and each accepts the other's name too."""
 
 
 def option_flag(name: str) -> str:

@@ -547,3 +547,90 @@ def test_root_noise_is_drawn_by_action_type_then_within_the_type() -> None:
     np.testing.assert_allclose(place_share.mean(axis=0), (1 - eps) * conditional + eps / 50, atol=0.002)
     xi_variance = (1 / 50) * (1 - 1 / 50) / (within + 1)
     assert place_share.var(axis=0).mean() == pytest.approx(eps**2 * xi_variance, rel=0.1)
+
+
+def _one_node_statistics(num_cells: int) -> dict[str, np.ndarray]:
+    """Statistics of a root visited 4 times: the network's evaluation (return 10) and three visits of
+    MOVE +y (type 3, return 10 each); its prior puts 0.9 on that move and spreads 0.1 over four
+    valid PLACE actions whose expected rewards under the belief are 0.1, 0.8, -1 and 0.3."""
+    actions = FIRST_PLACE + (NUM_PLACEABLE + 1) * num_cells
+    places = [FIRST_PLACE + cell for cell in range(4)]
+    mask = np.zeros((1, 1, actions), dtype=np.bool_)
+    prior = np.zeros((1, 1, actions), dtype=np.float32)
+    mask[0, 0, 3] = True
+    prior[0, 0, 3] = 0.9
+    mask[0, 0, places] = True
+    prior[0, 0, places] = 0.025
+    fpu = np.zeros((1, 1, actions), dtype=np.float32)
+    fpu[0, 0, places] = [0.1, 0.8, -1.0, 0.3]
+    types = tree_kernels.NUM_ACTION_TYPES
+    type_prior = np.zeros((1, 1, types), dtype=np.float32)
+    type_prior[0, 0, 3], type_prior[0, 0, tree_kernels.TYPE_PLACE] = 0.9, 0.1
+    type_valid = type_prior > 0
+    type_fpu = np.full((1, 1, types), -np.inf, dtype=np.float32)
+    type_fpu[0, 0, 3], type_fpu[0, 0, tree_kernels.TYPE_PLACE] = 0.0, 0.8
+    edge_visits = np.zeros((1, 1, actions), dtype=np.int32)
+    edge_value = np.zeros((1, 1, actions))
+    edge_visits[0, 0, 3], edge_value[0, 0, 3] = 3, 30.0
+    type_visits = np.zeros((1, 1, types), dtype=np.int32)
+    type_value = np.zeros((1, 1, types))
+    type_visits[0, 0, 3], type_value[0, 0, 3] = 3, 30.0
+    return {
+        "node_mask": mask,
+        "node_prior": prior,
+        "node_type_prior": type_prior,
+        "node_type_valid": type_valid,
+        "node_fpu": fpu,
+        "node_type_fpu": type_fpu,
+        "edge_visits": edge_visits,
+        "edge_value": edge_value,
+        "type_visits": type_visits,
+        "type_value": type_value,
+        "node_visits": np.array([[4]], dtype=np.int32),
+        "node_value_sum": np.array([[40.0]]),
+        "node_min": np.array([[9.5]]),
+        "node_max": np.array([[10.5]]),
+    }
+
+
+@pytest.mark.parametrize(
+    ("first_play", "expected"),
+    [
+        # Reference: PLACE unvisited is worth the node's mean 10 (normalised 0.5), like the visited
+        # move (0.5); exploration 0.9·2/4 = 0.45 for the move against 0.1·2/1 = 0.2: the move.
+        (tree_kernels.FIRST_PLAY_REFERENCE, 3),
+        # Bonus: PLACE is worth 10 + 0.8 (normalised 1.3) + 0.2 > 0.5 + 0.45: PLACE, and within it
+        # (type unvisited: Q = 0 + E[r]) the 0.8 action, equal priors.
+        (tree_kernels.FIRST_PLAY_MEAN_PLUS_REWARD, FIRST_PLACE + 1),
+    ],
+)
+def test_expected_reward_bonus_values_unvisited_actions_at_the_mean_plus_their_expected_reward(
+    first_play: int, expected: int
+) -> None:
+    num_cells = 8
+    chosen = tree_kernels.select_action(
+        0, 0, 1.0, True, first_play, num_cells, **_one_node_statistics(num_cells)
+    )
+    assert chosen == expected
+
+
+def test_expected_reward_bonus_finds_the_rewarding_action_under_a_uniform_prior() -> None:
+    """Like the ``first_play_reward`` ablation, the ``expected_reward_bonus`` option finds the one
+    correct PLACE among ~100 with a prior that knows nothing; the two options exclude each other."""
+    goal = one_block_goal((2, 2, 2), PLANKS)
+    env = gym.make("mbag/Build-Small-v0", goal=goal)
+    observation, _ = env.reset(seed=0)
+    correct = FIRST_PLACE + (PLANKS - DIRT) * 216 + (2 * 6 + 2) * 6 + 2
+    search = BatchedMCTS(
+        env.unwrapped.config,
+        0,
+        1,
+        SearchConfig(num_simulations=40, dirichlet_epsilon=0.0, expected_reward_bonus=True),
+        goal_visible=True,
+    )
+    result = search.search(
+        observation["world"][None], np.array([0]), uniform_evaluator(True), np.random.default_rng(0)
+    )
+    assert result.visits[0].argmax() == correct and result.visits[0][correct] > 20
+    with pytest.raises(ValueError, match="exclude"):
+        SearchConfig(first_play_reward=True, expected_reward_bonus=True)

@@ -12,11 +12,12 @@ import pytest
 import torch
 
 import mbag_env  # noqa: F401
-from baselines.assistance_zero.config import PRESETS, AZConfig, preset
+from baselines.assistance_zero.cli import main
+from baselines.assistance_zero.config import PRESETS, AZConfig, config_from_checkpoint, preset
 from baselines.assistance_zero.losses import LossWeights, az_loss, dense_policy, loss_terms
 from baselines.assistance_zero.network import AssistanceZeroNetwork, AZNetworkConfig, NetworkOutput
 from baselines.assistance_zero.policy import AssistanceZeroPolicy, policy_from_checkpoint
-from baselines.assistance_zero.train import config_from_checkpoint, main, train
+from baselines.assistance_zero.train import train
 from baselines.common.checkpoint import load_checkpoint
 from baselines.common.evaluation import evaluate_policy
 from baselines.common.networks import ObservationSpec
@@ -342,9 +343,14 @@ def test_checkpoint_plays_in_the_leaderboard(tmp_path: Path) -> None:
 
 
 def test_presets_build_and_the_paper_network_runs() -> None:
-    assert set(PRESETS) == {"cpu-small", "paper"}
+    assert set(PRESETS) == {"cpu-small", "cpu-2h", "paper"}
     small = preset("cpu-small")
     assert small.env_id == "mbag/Assist-Small-v0" and small.bilevel
+    two_hours = preset("cpu-2h")
+    assert two_hours.env_kwargs == {"goal": "houses:train", "horizon": 30}
+    assert two_hours.belief_tied_actions and two_hours.expected_reward_bonus
+    assert two_hours.network_config().belief_tied_actions and two_hours.search_config().expected_reward_bonus
+    assert two_hours.time_budget_minutes == 120.0
     paper = preset("paper")
     assert (paper.num_simulations, paper.eval_simulations, paper.conv_layers, paper.kernel_size) == (
         100,

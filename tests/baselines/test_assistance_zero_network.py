@@ -1,0 +1,93 @@
+"""The AssistanceZero network's belief-tied action heads (``belief_tied_actions``)."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import mbag_env  # noqa: F401
+from baselines.assistance_zero.network import AssistanceZeroNetwork, AZNetworkConfig, belief_logit_bonus
+from baselines.common.networks import NUM_GLOBAL_ACTIONS, ObservationSpec
+from mbag_env.blocks import AIR, DIRT, FIRST_PLACEABLE, NUM_BLOCK_TYPES, NUM_PLACEABLE, PLANKS
+
+
+def test_bonus_is_the_log_belief_of_each_placement_and_of_breaking() -> None:
+    probabilities = torch.full((1, NUM_BLOCK_TYPES, 2, 1, 1), 0.05)
+    probabilities[0, PLANKS, 0] = 0.6  # cell 0: planks likely
+    probabilities[0, AIR, 0] = 0.0
+    probabilities[0, DIRT, 1] = 0.8  # cell 1 holds dirt now, and dirt is likely to stay
+    probabilities[0, AIR, 1] = 0.0
+    probabilities = probabilities / probabilities.sum(dim=1, keepdim=True)
+    current = torch.zeros_like(probabilities)
+    current[0, AIR, 0] = 1.0
+    current[0, DIRT, 1] = 1.0
+    bonus = belief_logit_bonus(probabilities.log(), current, NUM_PLACEABLE + 1)
+    assert bonus.shape == (1, NUM_PLACEABLE + 1, 2, 1, 1)
+    for kind in range(NUM_PLACEABLE):
+        expected = probabilities[0, FIRST_PLACEABLE + kind, :, 0, 0].log()
+        assert torch.allclose(bonus[0, kind, :, 0, 0], expected, atol=1e-5)
+    keep = probabilities[0, DIRT, 1, 0, 0]
+    assert torch.isclose(bonus[0, NUM_PLACEABLE, 1, 0, 0], torch.log(1 - keep), atol=1e-5)
+    assert torch.isclose(bonus[0, NUM_PLACEABLE, 0, 0, 0], torch.log(1 - probabilities[0, AIR, 0, 0, 0]))
+    # GIVE kinds (inventory mode) get no bonus.
+    wider = belief_logit_bonus(probabilities.log(), current, 2 * NUM_PLACEABLE + 1)
+    assert torch.equal(wider[:, NUM_PLACEABLE + 1 :], torch.zeros_like(wider[:, NUM_PLACEABLE + 1 :]))
+
+
+@pytest.fixture(scope="module")
+def spec() -> ObservationSpec:
+    env = gym.make("mbag/Assist-Small-v0")
+    spec = ObservationSpec.from_spaces(env.observation_space, env.action_space)  # type: ignore[arg-type]
+    env.close()
+    return spec
+
+
+def test_tied_network_adds_the_bonus_to_policy_and_human_logits_only_where_it_should(
+    spec: ObservationSpec,
+) -> None:
+    torch.manual_seed(0)
+    config = AZNetworkConfig(hidden_channels=8, conv_layers=1, global_hidden=16)
+    plain = AssistanceZeroNetwork(spec, config)
+    tied = AssistanceZeroNetwork(spec, AZNetworkConfig(**{**config.__dict__, "belief_tied_actions": True}))
+    missing, unexpected = tied.load_state_dict(plain.state_dict(), strict=False)
+    assert sorted(missing) == ["belief_human_scale", "belief_policy_scale"] and not unexpected
+    env = gym.make("mbag/Assist-Small-v0")
+    observation, _ = env.reset(seed=3)
+    world = torch.as_tensor(np.asarray(observation["world"]))[None]
+    timestep = torch.as_tensor(np.asarray(observation["timestep"]), dtype=torch.float32).reshape(1)
+    env.close()
+    with torch.no_grad():
+        base, joined = plain(world, timestep), tied(world, timestep)
+        assert base.goal_logits is not None and base.human_logits is not None
+        assert joined.human_logits is not None
+        current = torch.nn.functional.one_hot(world[:, 0].long(), NUM_BLOCK_TYPES).permute(0, 4, 1, 2, 3)
+        bonus = belief_logit_bonus(base.goal_logits, current.float(), spec.cell_action_kinds).reshape(1, -1)
+    assert torch.equal(joined.goal_logits, base.goal_logits)
+    assert torch.equal(joined.value, base.value)
+    globals_ = slice(0, NUM_GLOBAL_ACTIONS)
+    assert torch.equal(joined.policy_logits[:, globals_], base.policy_logits[:, globals_])
+    cells = slice(NUM_GLOBAL_ACTIONS, None)
+    assert torch.allclose(joined.policy_logits[:, cells], base.policy_logits[:, cells] + bonus, atol=1e-5)
+    assert torch.allclose(joined.human_logits[:, cells], base.human_logits[:, cells] + bonus, atol=1e-5)
+
+
+def test_tied_heads_need_the_goal_head() -> None:
+    with pytest.raises(ValueError, match="goal head"):
+        AZNetworkConfig(goal_head=False, belief_tied_actions=True)
+
+
+def test_time_past_the_training_horizon_reads_as_the_last_step(spec: ObservationSpec) -> None:
+    """A network trained on short episodes (the ``cpu-2h`` preset's 30 steps) keeps acting in the
+    leaderboard's longer ones as at its horizon, never on a time fraction above 1."""
+    torch.manual_seed(0)
+    model = AssistanceZeroNetwork(spec, AZNetworkConfig(hidden_channels=8, conv_layers=1, global_hidden=16))
+    world = torch.zeros((1, *spec.world_shape), dtype=torch.uint8)
+    with torch.no_grad():
+        at_horizon = model(world, torch.tensor([float(spec.horizon)]))
+        past = model(world, torch.tensor([3.0 * spec.horizon]))
+        before = model(world, torch.tensor([spec.horizon / 2]))
+    assert torch.equal(past.value, at_horizon.value)
+    assert torch.equal(past.policy_logits, at_horizon.policy_logits)
+    assert not torch.equal(before.value, at_horizon.value)
