@@ -75,7 +75,9 @@ def test_export_gif_of_the_window_and_of_the_world(recording: EpisodeRecording, 
         export_video(recording, tmp_path / "episode.avi")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("imageio_ffmpeg") is None, reason="MP4 needs imageio-ffmpeg")
+@pytest.mark.skipif(
+    importlib.util.find_spec("imageio_ffmpeg") is None, reason="MP4 needs imageio-ffmpeg (the video extra)"
+)
 def test_export_mp4(recording: EpisodeRecording, tmp_path: Path) -> None:
     path = export_video(recording, tmp_path / "episode.mp4", view="world", every=6)
     assert path.stat().st_size > 1000
