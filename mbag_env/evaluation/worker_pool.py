@@ -49,10 +49,23 @@ def _die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
+WORKER_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+"""Thread-count variables a worker sets to 1 unless the user set them (read by torch and BLAS)."""
+
+
+def limit_worker_threads() -> None:
+    """One math thread per worker (unless the user's environment says otherwise): ``--workers N``
+    on N cores then runs N threads, not N times torch's default (oversubscribed, a network call of
+    a learnt assistant ran tens of times slower). Must run before the worker imports torch."""
+    for name in WORKER_THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
+
+
 def _worker_main(connection: multiprocessing.connection.Connection, parent_pid: int) -> None:
     """A worker process: announce ``("ready", pid)``, then play each task received and send back
     ``("result", result)`` until it receives ``None`` or the connection closes. Ctrl-C is left to
     the main process, which stops the workers."""
+    limit_worker_threads()
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     connection.send(("ready", os.getpid()))
