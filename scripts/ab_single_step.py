@@ -21,28 +21,11 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-
-def per_call_us(function: Callable[[], object], seconds: float, blocks: int = 5) -> float:
-    """CPU µs per call: the median over ``blocks`` blocks of about ``seconds / blocks`` each."""
-    function()
-    per_block: list[float] = []
-    for _ in range(blocks):
-        calls = 0
-        start = time.process_time()
-        while True:
-            for _ in range(100):
-                function()
-            calls += 100
-            elapsed = time.process_time() - start
-            if elapsed >= seconds / blocks:
-                per_block.append(elapsed / calls * 1e6)
-                break
-    return statistics.median(per_block)
+from step_timing import per_call_us, random_valid_stepper
 
 
 def time_env(env_id: str, seconds: float) -> dict[str, float]:
@@ -66,18 +49,11 @@ def time_env(env_id: str, seconds: float) -> dict[str, float]:
         f"{env_id} unwrapped step, NOOP": per_call_us(noop(single), seconds),
         f"{env_id} wrapped step, NOOP": per_call_us(noop(env), seconds),
     }
+    loop, current_mask = random_valid_stepper(env, seed=3)
     rng = np.random.default_rng(1)
-    current = {"observation": env.reset(seed=3)[0]}
-
-    def loop() -> None:
-        action = int(rng.choice(np.flatnonzero(current["observation"]["action_mask"])))
-        observation, _, terminated, truncated, _ = env.step(action)
-        if terminated or truncated:
-            observation, _ = env.reset()
-        current["observation"] = observation
 
     looped = per_call_us(loop, seconds)
-    mask = current["observation"]["action_mask"]
+    mask = current_mask()
     sampling = per_call_us(lambda: rng.choice(np.flatnonzero(mask)), seconds)
     out[f"{env_id} random valid: loop"] = looped
     out[f"{env_id} random valid: sampling alone"] = sampling

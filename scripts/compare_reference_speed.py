@@ -46,6 +46,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from step_timing import random_valid_stepper
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from mbag_env.core.actions import NOOP
@@ -103,17 +104,7 @@ class ReferenceWorker:
 
 def ours_builder_loop(seconds: float) -> dict[str, float]:
     """Random valid actions in ``gym.make("mbag/Build-v0")`` for about ``seconds``."""
-    env = gym.make("mbag/Build-v0")
-    rng = np.random.default_rng(0)
-    current = {"observation": env.reset(seed=0)[0]}
-
-    def step() -> None:
-        action = int(rng.choice(np.flatnonzero(current["observation"]["action_mask"])))
-        observation, _, terminated, truncated, _ = env.step(action)
-        if terminated or truncated:
-            observation, _ = env.reset()
-        current["observation"] = observation
-
+    step, _ = random_valid_stepper(gym.make("mbag/Build-v0"), seed=0)
     return timed(step, seconds)
 
 

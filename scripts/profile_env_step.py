@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -42,32 +41,13 @@ from typing import Any
 import gymnasium as gym
 import numba
 import numpy as np
+from step_timing import per_call_us, random_valid_stepper
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from mbag_env.core.actions import NOOP
 from mbag_env.core.masks import write_action_mask
-from mbag_env.core.step import write_world
+from mbag_env.core.observe import write_world
 from mbag_env.envs.step_kernels import step_and_observe
-
-
-def per_call_us(function: Callable[[], object], seconds: float, blocks: int = 5) -> float:
-    """Microseconds of this process's CPU time per call of ``function``: the median over ``blocks``
-    blocks of about ``seconds / blocks`` each (after a warm-up call). CPU time, not wall-clock time,
-    so that other jobs on the machine disturb the single-threaded figures less."""
-    function()
-    per_block: list[float] = []
-    for _ in range(blocks):
-        calls = 0
-        start = time.process_time()
-        while True:
-            for _ in range(100):
-                function()
-            calls += 100
-            elapsed = time.process_time() - start
-            if elapsed >= seconds / blocks:
-                per_block.append(elapsed / calls * 1e6)
-                break
-    return statistics.median(per_block)
 
 
 @numba.njit(cache=True)
@@ -137,14 +117,7 @@ def profile_single_env(seconds: float) -> list[dict[str, Any]]:
     def sample() -> None:
         rng.choice(np.flatnonzero(mask))
 
-    observation = {"current": env.reset(seed=3)[0]}
-
-    def random_valid_loop() -> None:
-        action = int(rng.choice(np.flatnonzero(observation["current"]["action_mask"])))
-        current, _, terminated, truncated, _ = env.step(action)
-        if terminated or truncated:
-            current, _ = env.reset()
-        observation["current"] = current
+    random_valid_loop, _ = random_valid_stepper(env, seed=3)
 
     timings["wrapped"] = per_call_us(wrapped, seconds)
     timings["unwrapped"] = per_call_us(unwrapped, seconds)
