@@ -62,6 +62,7 @@ from mbag_env.core.actions import (
     place_action,
 )
 from mbag_env.core.masks import write_action_mask
+from mbag_env.core.observe import label_owner, write_world
 from mbag_env.core.reward import cell_cost
 from mbag_env.core.state import (
     ENV_BEST_EDIT_DISTANCE,
@@ -75,7 +76,7 @@ from mbag_env.core.state import (
     PLAYER_Y,
     PLAYER_Z,
 )
-from mbag_env.core.step import label_owner, recount_world, step_world, write_world
+from mbag_env.core.step import recount_world, step_world
 
 NUM_ACTION_TYPES = 9
 """Action types of bilevel selection: NOOP, the six moves (one type each), PLACE and BREAK."""

@@ -17,6 +17,7 @@ import torch
 
 from mbag_env.blocks import NUM_BLOCK_TYPES
 from mbag_env.core.masks import write_action_mask
+from mbag_env.core.observe import label_owner
 from mbag_env.core.rules import count_solid_neighbours
 from mbag_env.core.state import (
     NUM_PLAYER_FIELDS,
@@ -26,7 +27,6 @@ from mbag_env.core.state import (
     PLAYER_Y,
     PLAYER_Z,
 )
-from mbag_env.core.step import label_owner
 
 BLOCKS_CHANNEL, PLAYERS_CHANNEL = 0, 1
 """The observation's ``world`` channels that the mask depends on (SPEC §5)."""

@@ -2,7 +2,7 @@
 
 The kernels are compiled without bounds checks: they index arrays with block ids, player
 positions and action indices straight from the state, so a value out of range reads or writes
-outside the arrays (a player at ``x = 10**9`` crashes :func:`~mbag_env.core.step.write_observations`;
+outside the arrays (a player at ``x = 10**9`` crashes :func:`~mbag_env.core.observe.write_observations`;
 a block id of 200 makes a finite-blocks BREAK add one to ``player_ints[p, 3 + 200]``, past the
 player's row). :func:`validate_state_row` checks every value a kernel relies on, plus the
 consistency of the counters that decide rewards and the end of an episode, and raises

@@ -15,6 +15,12 @@ from gymnasium import spaces
 from mbag_env.blocks import NUM_BLOCK_TYPES
 from mbag_env.config import MbagConfig
 from mbag_env.core.actions import ActionSpace
+from mbag_env.core.observe import (
+    NUM_OBS_CHANNELS_WITH_GOAL,
+    NUM_OBS_CHANNELS_WITHOUT_GOAL,
+    write_observations,
+    write_observations_parallel,
+)
 from mbag_env.core.reward import goal_percentage
 from mbag_env.core.state import (
     ENV_EDIT_DISTANCE,
@@ -40,14 +46,7 @@ from mbag_env.core.state import (
     PLAYER_LAST_VALID,
     BatchState,
 )
-from mbag_env.core.step import (
-    NUM_OBS_CHANNELS_WITH_GOAL,
-    NUM_OBS_CHANNELS_WITHOUT_GOAL,
-    recount_world,
-    reset_world,
-    write_observations,
-    write_observations_parallel,
-)
+from mbag_env.core.step import recount_world, reset_world
 from mbag_env.envs.spaces import MaskedDiscrete
 from mbag_env.envs.step_kernels import step_worlds, step_worlds_parallel
 from mbag_env.goals import make_goal_sampler, validate_goal

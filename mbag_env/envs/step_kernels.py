@@ -17,8 +17,9 @@ import numpy as np
 from mbag_env.core.actions import NOOP
 from mbag_env.core.jit import kernel
 from mbag_env.core.masks import write_action_mask
+from mbag_env.core.observe import write_inventory, write_world
 from mbag_env.core.state import ENV_TIMESTEP, PARAM_NUM_PLAYERS, PLAYER_LAST_ACTION, PLAYER_LAST_VALID
-from mbag_env.core.step import SCRIPTED_HUMAN, resolve_step, write_inventory, write_world
+from mbag_env.core.step import SCRIPTED_HUMAN, resolve_step
 from mbag_env.humans.scripted import scripted_human_action
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from mbag_env.core.actions import ActionSpace
-from mbag_env.core.step import label_owner, viewer_label
+from mbag_env.core.observe import label_owner, viewer_label
 from tests.core.harness import (
     CoreGame,
     Setup,
