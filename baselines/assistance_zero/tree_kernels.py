@@ -4,7 +4,7 @@ A *forest* holds ``B`` trees of at most ``M`` nodes. Every node stores a full co
 :class:`~mbag_env.core.state.BatchState` row, so a tree transition is one call of the core's
 :func:`~mbag_env.core.step.step_world` with a given human action and assistant action: the rules
 exist only in ``mbag_env/core``. Observations and masks of new nodes are written with the core's
-:func:`~mbag_env.core.step.write_world` and :func:`~mbag_env.core.masks.write_action_mask`.
+:func:`~mbag_env.core.observe.write_world` and :func:`~mbag_env.core.masks.write_action_mask`.
 
 The tree's reward is not the env's: the assistant does not know θ, so a transition's reward is
 the *expected* edit-distance drop under a goal belief ``p̂(θ|h)``, which factorises over cells,
@@ -388,6 +388,19 @@ def expand_node(
 
 
 @numba.njit(cache=True, inline="always")
+def first_play_value(first_play: int, reference: float, expected: np.ndarray, index: int) -> float:
+    """The value of an unvisited edge or type: the reference's ``reference`` value, with
+    :data:`FIRST_PLAY_MEAN_PLUS_REWARD` plus ``expected[index]`` (its expected reward), with
+    :data:`FIRST_PLAY_VALUE_PLUS_REWARD` ``expected[index]`` alone (it holds ``V + E[r]``).
+    ``expected`` is empty under :data:`FIRST_PLAY_REFERENCE` and then never read."""
+    if first_play == FIRST_PLAY_VALUE_PLUS_REWARD:
+        return expected[index]
+    if first_play == FIRST_PLAY_MEAN_PLUS_REWARD:
+        return reference + expected[index]
+    return reference
+
+
+@numba.njit(cache=True, inline="always")
 def normalised_q(q: float, low: float, high: float) -> float:
     """``q`` min–max normalised with a node's value range ``[low, high]``."""
     return (q - low) / max(high - low, MIN_Q_RANGE)
@@ -436,13 +449,10 @@ def select_action(
             if not node_type_valid[b, node, kind]:
                 continue
             visits = type_visits[b, node, kind]
-            if first_play == FIRST_PLAY_VALUE_PLUS_REWARD:
-                unvisited_type_q = node_type_fpu[b, node, kind]
-            elif first_play == FIRST_PLAY_MEAN_PLUS_REWARD:
-                unvisited_type_q = node_mean + node_type_fpu[b, node, kind]
+            if visits > 0:
+                q = type_value[b, node, kind] / visits
             else:
-                unvisited_type_q = node_mean
-            q = type_value[b, node, kind] / visits if visits > 0 else unvisited_type_q
+                q = first_play_value(first_play, node_mean, node_type_fpu[b, node], kind)
             explore = c_puct * node_type_prior[b, node, kind] * root / (1.0 + visits)
             score = normalised_q(q, low, high) + explore
             if score > best:
@@ -468,12 +478,7 @@ def select_action(
         if visits > 0:
             q = edge_value[b, node, action] / visits
         else:
-            if first_play == FIRST_PLAY_VALUE_PLUS_REWARD:
-                q = node_fpu[b, node, action]
-            elif first_play == FIRST_PLAY_MEAN_PLUS_REWARD:
-                q = unvisited_q + node_fpu[b, node, action]
-            else:
-                q = unvisited_q
+            q = first_play_value(first_play, unvisited_q, node_fpu[b, node], action)
         score = normalised_q(q, low, high) + c_puct * (prior[action] / type_prior) * root / (1.0 + visits)
         if score > best:
             best = score
