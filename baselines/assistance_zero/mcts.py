@@ -27,7 +27,6 @@ from mbag_env.compile_cache import package_kernel_cache
 from mbag_env.config import MbagConfig
 from mbag_env.core.state import NUM_ENV_FIELDS, NUM_PLAYER_FIELDS
 from mbag_env.envs.batch import WorldBatch
-from mbag_env.humans.goal_seeking import human_scratch_size
 
 with package_kernel_cache():
     from baselines.assistance_zero import tree_kernels
@@ -146,7 +145,6 @@ class BatchedMCTS:
         batch = WorldBatch(env_config, num_envs=1)
         self.params = batch.params
         self.shaping = batch.shaping
-        self.human_model = batch.human_model
         self.num_actions = batch.actions.n
         width, height, depth = env_config.world_size
         self.world_size = (width, height, depth)
@@ -198,7 +196,6 @@ class BatchedMCTS:
         self.path_actions = np.zeros((B, M), dtype=np.int64)
         self.path_length = np.zeros(B, dtype=np.int64)
         self.leaf = np.zeros(B, dtype=np.int64)
-        self.scratch = np.zeros((B, human_scratch_size(env_config.world_size)), dtype=np.int32)
         self.no_mirror = np.zeros((0, 1, 1, 1), dtype=np.uint8)
         self.out_world = np.zeros((B, self.channels, *shape), dtype=np.uint8)
         self.out_timestep = np.zeros(B, dtype=np.int64)
@@ -291,8 +288,6 @@ class BatchedMCTS:
                 self.human,
                 self.params,
                 self.shaping,
-                self.human_model,
-                self.scratch,
                 self.no_mirror,
                 self.node_blocks,
                 self.node_goal,

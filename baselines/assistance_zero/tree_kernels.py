@@ -2,7 +2,7 @@
 
 A *forest* holds ``B`` trees of at most ``M`` nodes. Every node stores a full copy of one world's
 :class:`~mbag_env.core.state.BatchState` row, so a tree transition is one call of the core's
-:func:`~mbag_env.core.step.step_world` with a given human action and assistant action: the rules
+:func:`~mbag_env.core.step.resolve_step` with a given human action and assistant action: the rules
 exist only in ``mbag_env/core``. Observations and masks of new nodes are written with the core's
 :func:`~mbag_env.core.observe.write_world` and :func:`~mbag_env.core.masks.write_action_mask`.
 
@@ -76,7 +76,7 @@ from mbag_env.core.state import (
     PLAYER_Y,
     PLAYER_Z,
 )
-from mbag_env.core.step import recount_world, step_world
+from mbag_env.core.step import recount_world, resolve_step
 
 NUM_ACTION_TYPES = 9
 """Action types of bilevel selection: NOOP, the six moves (one type each), PLACE and BREAK."""
@@ -512,8 +512,6 @@ def select_leaves(
     human: int,
     params: np.ndarray,
     shaping: np.ndarray,
-    human_model: np.ndarray,
-    scratch: np.ndarray,
     no_mirror: np.ndarray,
     node_blocks: np.ndarray,
     node_goal: np.ndarray,
@@ -559,7 +557,7 @@ def select_leaves(
 
     From the root, pick an action by PUCT, sample the human's action from the node's
     ``p̂(aᴴ|h)`` (``uniforms[b, depth]``), and follow the child for the pair; at a pair not seen
-    yet, create the child by stepping a copy of the node's state with the core's ``step_world``,
+    yet, create the child by stepping a copy of the node's state with the core's ``resolve_step``,
     store the acting player's expected reward under the node's belief and keep the cell the
     human changed for :func:`expand_and_backup` to score under the child's belief. The new node
     (or a terminal node reached) is the leaf: ``leaf[b]``, with its observation written for the
@@ -628,7 +626,7 @@ def select_leaves(
             actions[viewer] = action
             if human >= 0:
                 actions[human] = human_action
-            step_world(
+            resolve_step(
                 node_blocks[b, child],
                 node_goal[b],
                 node_last[b, child],
@@ -638,10 +636,8 @@ def select_leaves(
                 node_solid[b, child],
                 params,
                 shaping,
-                human_model,
                 actions,
                 rewards,
-                scratch[b],
                 no_mirror,
                 viewer,
             )
