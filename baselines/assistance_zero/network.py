@@ -37,7 +37,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from baselines.common.networks import NUM_GLOBAL_ACTIONS, ObservationSpec, flatten_action_logits
+from baselines.common.networks import (
+    NUM_GLOBAL_ACTIONS,
+    ObservationSpec,
+    flatten_action_logits,
+    time_fraction,
+)
 from mbag_env.blocks import FIRST_PLACEABLE, NUM_BLOCK_TYPES, NUM_PLACEABLE
 
 GOAL_PRIOR_SCALE = 4.0
@@ -215,16 +220,12 @@ class AssistanceZeroNetwork(nn.Module):
         if tuple(world.shape[1:]) != self.spec.world_shape:
             raise ValueError(f"world must have shape (B, {self.spec.world_shape}), got {tuple(world.shape)}")
         batch = world.shape[0]
-        # Clamped: a policy trained on short episodes keeps acting past its horizon (the leaderboard's
-        # episodes run longer) as if at its last step, not on inputs it never saw.
-        time_fraction = torch.clamp(timestep.float() / float(self.spec.horizon), max=1.0)
+        fraction = time_fraction(timestep, self.spec.horizon)
         one_hot = torch.eq(world[:, self.channel_of_class], self.classes).float()  # type: ignore[index, arg-type]
-        time = time_fraction.view(batch, 1, 1, 1, 1).expand(-1, 1, *world.shape[2:])
+        time = fraction.view(batch, 1, 1, 1, 1).expand(-1, 1, *world.shape[2:])
         inputs = torch.cat([one_hot, self.coordinates.expand(batch, -1, -1, -1, -1), time], dim=1)  # type: ignore[operator]
         cells = self.trunk(inputs)
-        pooled = torch.cat(
-            [cells.mean(dim=(2, 3, 4)), cells.amax(dim=(2, 3, 4)), time_fraction[:, None]], dim=1
-        )
+        pooled = torch.cat([cells.mean(dim=(2, 3, 4)), cells.amax(dim=(2, 3, 4)), fraction[:, None]], dim=1)
         state = self.global_mlp(pooled)
         global_logits, cell_logits = self.policy_head(cells, inputs, state)
         assert global_logits is not None

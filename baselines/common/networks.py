@@ -160,6 +160,14 @@ def batch_timesteps(timestep: Any, batch_size: int) -> np.ndarray:
     return timesteps.reshape(batch_size)
 
 
+def time_fraction(timestep: torch.Tensor, horizon: int) -> torch.Tensor:
+    """``timestep / horizon`` as float, clamped to 1: a policy trained on shorter episodes than it
+    is run in (AssistanceZero's ``cpu-2h`` preset ends training episodes at step 30; the
+    leaderboard's run to 200) keeps acting as at its last training step, never on a time input it
+    never saw."""
+    return torch.clamp(timestep.float() / float(horizon), max=1.0)
+
+
 def observation_to_tensors(
     observation: dict[str, np.ndarray], device: torch.device | str
 ) -> dict[str, torch.Tensor]:
@@ -294,12 +302,12 @@ class ActorCritic(nn.Module):
 
     def forward(self, observation: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Unmasked action logits ``(B, n_actions)`` in env order and values ``(B,)``."""
-        time_fraction = observation["timestep"].float() / float(self.spec.horizon)
-        inputs = self.encoder.inputs(observation["world"], time_fraction)
+        fraction = time_fraction(observation["timestep"], self.spec.horizon)
+        inputs = self.encoder.inputs(observation["world"], fraction)
         cells = self.encoder(inputs)
         pooled = torch.cat([cells.mean(dim=(2, 3, 4)), cells.amax(dim=(2, 3, 4))], dim=1)
         inventory = torch.log1p(observation["inventory"].float().clamp(min=0)) / INVENTORY_SCALE
-        hidden = self.global_mlp(torch.cat([pooled, inventory, time_fraction.unsqueeze(1)], dim=1))
+        hidden = self.global_mlp(torch.cat([pooled, inventory, fraction.unsqueeze(1)], dim=1))
         context = self.context(hidden)[:, :, None, None, None]
         cell_logits = self.cell_policy(torch.cat([torch.relu(cells + context), inputs], dim=1))
         logits = flatten_action_logits(self.global_policy(hidden), cell_logits)

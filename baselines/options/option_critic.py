@@ -83,6 +83,7 @@ from baselines.common.networks import (
     flatten_action_logits,
     layer_init,
     observation_to_tensors,
+    time_fraction,
 )
 from baselines.common.seeding import (
     rng_state,
@@ -247,12 +248,12 @@ class OptionCriticNetwork(nn.Module):
 
     def forward(self, observation: Mapping[str, torch.Tensor]) -> OptionCriticOutput:
         """See :class:`OptionCriticOutput`."""
-        time_fraction = observation["timestep"].float() / float(self.spec.horizon)
-        inputs = self.encoder.inputs(observation["world"], time_fraction)
+        fraction = time_fraction(observation["timestep"], self.spec.horizon)
+        inputs = self.encoder.inputs(observation["world"], fraction)
         cells = self.encoder(inputs)
         pooled = torch.cat([cells.mean(dim=(2, 3, 4)), cells.amax(dim=(2, 3, 4))], dim=1)
         inventory = torch.log1p(observation["inventory"].float().clamp(min=0)) / INVENTORY_SCALE
-        hidden = self.global_mlp(torch.cat([pooled, inventory, time_fraction.unsqueeze(1)], dim=1))
+        hidden = self.global_mlp(torch.cat([pooled, inventory, fraction.unsqueeze(1)], dim=1))
         context = self.context(hidden)[:, :, None, None, None]
         cell_logits = self.cell_policy(torch.cat([torch.relu(cells + context), inputs], dim=1))
         batch, kinds = hidden.shape[0], self.spec.cell_action_kinds

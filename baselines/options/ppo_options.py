@@ -54,6 +54,7 @@ from baselines.common.networks import (
     WorldEncoder,
     layer_init,
     observation_to_tensors,
+    time_fraction,
 )
 from baselines.common.seeding import (
     rng_state,
@@ -177,11 +178,11 @@ class OptionPolicyNetwork(nn.Module):
 
     def forward(self, observation: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Unmasked option logits ``(B, num_options)`` and values ``(B,)``."""
-        time_fraction = observation["timestep"].float() / float(self.spec.horizon)
-        cells = self.encoder(self.encoder.inputs(observation["world"], time_fraction))
+        fraction = time_fraction(observation["timestep"], self.spec.horizon)
+        cells = self.encoder(self.encoder.inputs(observation["world"], fraction))
         pooled = torch.cat([cells.mean(dim=(2, 3, 4)), cells.amax(dim=(2, 3, 4))], dim=1)
         inventory = torch.log1p(observation["inventory"].float().clamp(min=0)) / INVENTORY_SCALE
-        hidden = self.global_mlp(torch.cat([pooled, inventory, time_fraction.unsqueeze(1)], dim=1))
+        hidden = self.global_mlp(torch.cat([pooled, inventory, fraction.unsqueeze(1)], dim=1))
         return self.option_head(hidden), self.value_head(hidden).squeeze(1)
 
 

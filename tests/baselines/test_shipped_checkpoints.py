@@ -20,9 +20,10 @@ STEPS = 12
 
 
 def env_id_for(spec: ObservationSpec) -> str:
-    """The registered id whose spaces the checkpoint's observation spec was read from."""
+    """The registered id whose spaces the checkpoint's observation spec was read from (at the
+    checkpoint's horizon: the ``cpu-2h`` runs trained on 30-step episodes)."""
     for env_id in sorted(mbag_env.ENV_IDS):
-        env = gym.make(env_id)
+        env = gym.make(env_id, horizon=spec.horizon)
         if ObservationSpec.from_spaces(env.observation_space, env.action_space) == spec:  # type: ignore[arg-type]
             return env_id
     raise AssertionError(f"no registered id has the observation spec {spec}")
