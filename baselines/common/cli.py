@@ -6,7 +6,7 @@ import argparse
 import json
 import types
 import typing
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import MISSING, fields
 from typing import Any
 
@@ -84,3 +84,47 @@ def add_config_options(
         parser.add_argument(option_flag(item.name), **options)
         for alias in HIDDEN_ALIASES.get(item.name, ()):
             parser.add_argument(alias, **{**options, "default": argparse.SUPPRESS, "help": argparse.SUPPRESS})
+
+
+RESUME_HELP = "checkpoint to continue from (its config is used; options given here override it)"
+
+
+def training_parser(
+    prog: str,
+    description: str,
+    config_class: type,
+    defaults: bool = True,
+    helps: Mapping[str, str] | None = None,
+) -> argparse.ArgumentParser:
+    """A baseline's training command line: one option per ``config_class`` field and ``--resume``
+    (with ``defaults=False`` every option defaults to 'not given', which is how :func:`run_training`
+    tells the options given on a resumed run)."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description, argument_default=None if defaults else argparse.SUPPRESS
+    )
+    add_config_options(parser, config_class, defaults=defaults, helps=helps)
+    parser.add_argument("--resume", default=None if defaults else argparse.SUPPRESS, help=RESUME_HELP)
+    return parser
+
+
+def run_training(
+    argv: Sequence[str] | None,
+    build_parser: Callable[[bool], argparse.ArgumentParser],
+    config_class: Callable[..., Any],
+    config_from_checkpoint: Callable[[str, dict[str, Any]], Any],
+    train: Callable[..., dict[str, Any]],
+) -> dict[str, Any]:
+    """Every baseline's ``main``: parse ``argv`` with ``build_parser(defaults)``, build the config
+    (or, with ``--resume``, the checkpoint's config with the options given here overriding it),
+    train, print the summary as JSON and return it."""
+    args = vars(build_parser(True).parse_args(argv))
+    resume = args.pop("resume")
+    if resume is None:
+        config = config_class(**args)
+    else:
+        given = vars(build_parser(False).parse_args(argv))
+        given.pop("resume", None)
+        config = config_from_checkpoint(resume, given)
+    summary = train(config, resume=resume)
+    print(json.dumps(summary, indent=2))
+    return summary

@@ -45,7 +45,7 @@ from torch import nn
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.common.checkpoint import config_from_checkpoint as stored_config
 from baselines.common.checkpoint import load_checkpoint, save_checkpoint, to_plain
-from baselines.common.cli import add_config_options
+from baselines.common.cli import run_training, training_parser
 from baselines.common.masking import masked_entropy, masked_log_probs, masked_logits, sample_masked
 from baselines.common.networks import (
     INVENTORY_SCALE,
@@ -643,40 +643,20 @@ def config_from_checkpoint(path: str | Path, overrides: dict[str, Any] | None = 
 
 # ---------------------------------------------------------------------------------------------- CLI
 def build_parser(defaults: bool = True) -> argparse.ArgumentParser:
-    """The command-line parser: one option per :class:`PPOOptionsConfig` field (with ``defaults=False``
-    every option defaults to 'not given')."""
-    parser = argparse.ArgumentParser(
-        prog="python -m baselines.options.ppo_options",
-        description="Train PPO over hand-designed options on an mbag_env id.",
-        argument_default=None if defaults else argparse.SUPPRESS,
-    )
-    add_config_options(
-        parser,
+    """The command-line parser: one option per :class:`PPOOptionsConfig` field and ``--resume`` (with
+    ``defaults=False`` every option defaults to 'not given')."""
+    return training_parser(
+        "python -m baselines.options.ppo_options",
+        "Train PPO over hand-designed options on an mbag_env id.",
         PPOOptionsConfig,
-        defaults=defaults,
+        defaults,
         helps={"role": "builder or assistant (default: from the env id)"},
     )
-    parser.add_argument(
-        "--resume",
-        default=None if defaults else argparse.SUPPRESS,
-        help="checkpoint to continue from (its config is used; options given here override it)",
-    )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Command-line entry point (see the module docstring)."""
-    args = vars(build_parser().parse_args(argv))
-    resume = args.pop("resume")
-    if resume is None:
-        config = PPOOptionsConfig(**args)
-    else:
-        given = vars(build_parser(defaults=False).parse_args(argv))
-        given.pop("resume", None)
-        config = config_from_checkpoint(resume, given)
-    summary = train(config, resume=resume)
-    print(json.dumps(summary, indent=2))
-    return summary
+    return run_training(argv, build_parser, PPOOptionsConfig, config_from_checkpoint, train)
 
 
 if __name__ == "__main__":
