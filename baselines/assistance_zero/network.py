@@ -230,22 +230,20 @@ class AssistanceZeroNetwork(nn.Module):
         global_logits, cell_logits = self.policy_head(cells, inputs, state)
         assert global_logits is not None
         goal_logits = None
+        bonus = None  # the belief-tied logit bonus, shared by the policy and human-action heads
         if self.goal_head is not None and self.goal_prior_scale is not None:
             _, goal_cells = self.goal_head(cells, inputs, state)
             current = one_hot[:, :NUM_BLOCK_TYPES]  # channel 0 (blocks) comes first
             goal_logits = goal_cells + self.goal_prior_scale * current
             if self.belief_policy_scale is not None:
-                cell_logits = cell_logits + self.belief_policy_scale * belief_logit_bonus(
-                    goal_logits.detach(), current, cell_logits.shape[1]
-                )
+                bonus = belief_logit_bonus(goal_logits.detach(), current, cell_logits.shape[1])
+                cell_logits = cell_logits + self.belief_policy_scale * bonus
         policy_logits = flatten_action_logits(global_logits, cell_logits)
         human_logits = None
         if self.human_head is not None:
             human_global, human_cells = self.human_head(cells, inputs, state)
             assert human_global is not None
-            if self.belief_human_scale is not None and goal_logits is not None:
-                human_cells = human_cells + self.belief_human_scale * belief_logit_bonus(
-                    goal_logits.detach(), one_hot[:, :NUM_BLOCK_TYPES], human_cells.shape[1]
-                )
+            if self.belief_human_scale is not None and bonus is not None:
+                human_cells = human_cells + self.belief_human_scale * bonus
             human_logits = flatten_action_logits(human_global, human_cells)
         return NetworkOutput(policy_logits, self.value_head(state).squeeze(1), goal_logits, human_logits)
