@@ -82,15 +82,9 @@ from mbag_env.evaluation.assistant_specs import (  # noqa: E402
 from mbag_env.evaluation.episode_tasks import warm_up  # noqa: E402
 from mbag_env.evaluation.recording import EpisodeRecording, check_action, state_digest  # noqa: E402
 from mbag_env.humans.policy import Policy  # noqa: E402
-from mbag_env.render.window import (  # noqa: E402
-    Frame,
-    GameWindow,
-    Hud,
-    PlayerLine,
-    WindowError,
-    block_for_slot,
-    panel_move_direction,
-)
+from mbag_env.render.game_window import GameWindow, WindowError  # noqa: E402
+from mbag_env.render.view_geometry import panel_move_direction  # noqa: E402
+from mbag_env.render.window_frame import Frame, Hud, PlayerLine, block_for_slot  # noqa: E402
 
 HELP_LINES: list[tuple[str, str]] = [
     ("W A S D", "fly up / left / down / right (panel)"),
@@ -217,7 +211,7 @@ class EpisodeLog:
 
 
 class PlaySession:
-    """One person playing episode after episode in a :class:`~mbag_env.render.window.GameWindow`.
+    """One person playing episode after episode in a :class:`~mbag_env.render.game_window.GameWindow`.
 
     Args:
         config: the game; ``num_players`` is set to 2 with an assistant and 1 without.

@@ -38,7 +38,8 @@ from mbag_env.render.export import VIDEO_SUFFIXES, write_video
 if TYPE_CHECKING:  # the window (pygame) is imported only where a window is drawn
     import pygame
 
-    from mbag_env.render.window import Frame, GameWindow, Hud
+    from mbag_env.render.game_window import GameWindow
+    from mbag_env.render.window_frame import Frame, Hud
 
 REPLAY_HELP: list[tuple[str, str]] = [
     ("Space", "pause / play"),
@@ -113,8 +114,8 @@ class ReplayedEpisode:
         return [f"Player {index}" for index in range(recording.num_players)]
 
     def hud(self, step: int, turn: str = "") -> Hud:
-        """The HUD after ``step`` steps (a :class:`~mbag_env.render.window.Hud`)."""
-        from mbag_env.render.window import Hud, PlayerLine
+        """The HUD after ``step`` steps (a :class:`~mbag_env.render.window_frame.Hud`)."""
+        from mbag_env.render.window_frame import Hud, PlayerLine
 
         recording = self.recording
         actions = ActionSpace(recording.world_size, recording.config.infinite_blocks)
@@ -156,8 +157,8 @@ class ReplayedEpisode:
         )
 
     def frame(self, step: int, turn: str = "") -> Frame:
-        """The window's :class:`~mbag_env.render.window.Frame` after ``step`` steps."""
-        from mbag_env.render.window import Frame
+        """The window's :class:`~mbag_env.render.window_frame.Frame` after ``step`` steps."""
+        from mbag_env.render.window_frame import Frame
 
         return Frame(self.blocks[step], self.players[step], self.recording.goal, self.hud(step, turn))
 
@@ -177,7 +178,7 @@ def _human_label(human: dict, default: str) -> str:
 
 # ----------------------------------------------------------------------------- the window
 class ReplayViewer:
-    """Plays :class:`ReplayedEpisode` s in a :class:`~mbag_env.render.window.GameWindow`.
+    """Plays :class:`ReplayedEpisode` s in a :class:`~mbag_env.render.game_window.GameWindow`.
 
     Args:
         episodes: the episodes, played one after another (N skips to the next).
@@ -191,7 +192,7 @@ class ReplayViewer:
         steps_per_second: float = 10.0,
         window: GameWindow | None = None,
     ) -> None:
-        from mbag_env.render.window import GameWindow
+        from mbag_env.render.game_window import GameWindow
 
         if not episodes:
             raise ValueError("ReplayViewer needs at least one episode")
@@ -324,7 +325,7 @@ def video_frames(
         show_goal: draw the goal ghost.
         layer: the layer panel's y (``"window"`` view; default: 2).
         cell_pixels: block size of the 3-D view (default: fit the window, or 16 for ``"world"``).
-        window: a :class:`~mbag_env.render.window.GameWindow` to draw in (``"window"`` view;
+        window: a :class:`~mbag_env.render.game_window.GameWindow` to draw in (``"window"`` view;
             default: a new one, closed at the end).
 
     Raises:
@@ -347,7 +348,7 @@ def video_frames(
                 episode.blocks[step], episode.players[step], goal, rotation, cell_pixels or 16
             )
         return
-    from mbag_env.render.window import GameWindow
+    from mbag_env.render.game_window import GameWindow
 
     height = episode.recording.world_size[1]
     if layer is not None and not 0 <= layer < height:
@@ -490,7 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             episodes.append(ReplayedEpisode.from_recording(recording, Path(path).name))
             print(f"{path}: {episodes[-1].num_steps} steps replayed exactly")
         if args.out is None:
-            from mbag_env.render.window import WindowError
+            from mbag_env.render.game_window import WindowError
 
             try:
                 viewer = ReplayViewer(episodes, args.fps)

@@ -173,12 +173,12 @@ class MbagParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
 
     def render(self) -> np.ndarray | str | None:
         """An RGB image (``rgb_array``) or text layers (``ansi``) of the world, with the goal ghost;
-        ``human`` draws the window (:class:`~mbag_env.render.window.EnvViewer`) and returns ``None``."""
+        ``human`` draws the window (:class:`~mbag_env.render.env_viewer.EnvViewer`) and returns ``None``."""
         if self.render_mode is None:
             gymnasium.logger.warn("render() called without a render_mode; pass render_mode= to the env")
             return None
         if self.render_mode == "human":
-            from mbag_env.render.window import open_env_viewer
+            from mbag_env.render.env_viewer import open_env_viewer
 
             if self._viewer is None:
                 fps = float(self.metadata["render_fps"])  # type: ignore[arg-type]

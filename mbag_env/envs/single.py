@@ -174,12 +174,12 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
 
     def render(self) -> np.ndarray | str | None:  # type: ignore[override]
         """An RGB image (``rgb_array``) or text layers (``ansi``) of the world; ``human`` draws the
-        window (:class:`~mbag_env.render.window.EnvViewer`) and returns ``None``."""
+        window (:class:`~mbag_env.render.env_viewer.EnvViewer`) and returns ``None``."""
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode= to the env")
             return None
         if self.render_mode == "human":
-            from mbag_env.render.window import open_env_viewer
+            from mbag_env.render.env_viewer import open_env_viewer
 
             if self._viewer is None:
                 fps = float(self.metadata["render_fps"])

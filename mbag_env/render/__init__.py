@@ -1,8 +1,8 @@
 """Rendering of worlds for people: an isometric RGB image (``rgb_array``) and text layers (``ansi``).
 
 Both renderers only read arrays (blocks, player feet cells, optionally the goal) and never
-open a window, so they work headless; the pygame window lives in ``render/window.py`` and is
-imported only when a ``human`` render mode asks for it.
+open a window, so they work headless; the pygame window lives in ``render/window.py`` (and the
+modules it gathers) and is imported only when a ``human`` render mode asks for it.
 """
 
 from mbag_env.render.ansi import BLOCK_CHARS, PLAYER_CHARS, render_ansi
