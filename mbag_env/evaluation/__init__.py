@@ -10,7 +10,8 @@ Modules:
   replay, GIF and per-layer image export;
 - :mod:`~mbag_env.evaluation.leaderboard`: the ``mbag-leaderboard`` command, built from
   :mod:`~mbag_env.evaluation.suites`, :mod:`~mbag_env.evaluation.assistant_specs`,
-  :mod:`~mbag_env.evaluation.episode_tasks`, :mod:`~mbag_env.evaluation.worker_pool`,
+  :mod:`~mbag_env.evaluation.episode_tasks`, :mod:`~mbag_env.evaluation.runner` (where episodes
+  run), :mod:`~mbag_env.evaluation.worker_pool`,
   :mod:`~mbag_env.evaluation.run_store`, :mod:`~mbag_env.evaluation.leaderboard_summary` and
   :mod:`~mbag_env.evaluation.leaderboard_report`.
 """

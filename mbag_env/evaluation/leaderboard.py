@@ -60,9 +60,10 @@ there are found; ``python -m`` itself would put it first.
 The first run of a version compiles the kernels (about a minute, announced on stderr by
 :func:`~.episode_tasks.warm_up`); the reported wall time includes that warm-up.
 
-This module is the command line and chooses where episodes run (:func:`execute`); the parts live in
-:mod:`.suites` (the suites), :mod:`.assistant_specs` (parsing specs), :mod:`.episode_tasks` (playing
-one episode), :mod:`.worker_pool` (worker processes), :mod:`.run_store` (``run.json``,
+This module is the command line only; the parts live in :mod:`.suites` (the suites),
+:mod:`.assistant_specs` (parsing specs), :mod:`.episode_tasks` (playing one episode),
+:mod:`.runner` (where episodes run: :func:`~.runner.execute` in this process, in worker processes
+of :mod:`.worker_pool` or on Ray), :mod:`.run_store` (``run.json``,
 ``episodes.jsonl`` and resuming), :mod:`.leaderboard_summary` (ranking and paired differences) and
 :mod:`.leaderboard_report` (the Markdown, PNG and JSON files).
 """
@@ -77,7 +78,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,12 +90,12 @@ from mbag_env.evaluation.assistant_specs import (
     parse_assistant_spec,
 )
 from mbag_env.evaluation.assistants import DEFAULT_ASSISTANTS
-from mbag_env.evaluation.episode_tasks import EpisodeTask, episode_seeds, failed_result, run_task, warm_up
+from mbag_env.evaluation.episode_tasks import EpisodeTask, episode_seeds, run_task, warm_up
 from mbag_env.evaluation.leaderboard_report import markdown_table, write_outputs
 from mbag_env.evaluation.leaderboard_summary import summarise
 from mbag_env.evaluation.run_store import EPISODES_FILE, locked, resume, run_header, start_fresh
+from mbag_env.evaluation.runner import RayConnectionError, connect_ray, execute
 from mbag_env.evaluation.suites import SUITES, Suite, shipped_test_goals
-from mbag_env.evaluation.worker_pool import execute_in_processes
 from mbag_env.humans.scripted import HumanModel
 
 __all__ = [
@@ -112,96 +113,6 @@ __all__ = [
 ]
 
 
-def execute(
-    tasks: Sequence[EpisodeTask],
-    on_result: Callable[[dict[str, Any]], None],
-    workers: int = 1,
-    ray_address: str | None = None,
-    ray: Any = None,
-) -> None:
-    """Run ``tasks`` in this process, in ``workers`` processes, or on Ray, calling ``on_result``
-    with each result as it finishes (in completion order).
-
-    With worker processes, a worker that dies (``os._exit``, a segfault, the OOM killer) fails
-    only the episode it was playing; it is replaced and the other episodes go on. Workers die
-    with this process (see :func:`~mbag_env.evaluation.worker_pool._die_with_parent`).
-
-    With ``ray_address``, ``ray`` is the module already connected by :func:`connect_ray` (the
-    caller then shuts it down); without it, this connects and shuts Ray down itself.
-    """
-    if ray_address is not None:
-        if ray is not None:
-            _execute_on_ray(tasks, on_result, ray)
-            return
-        ray = connect_ray(ray_address)
-        try:
-            _execute_on_ray(tasks, on_result, ray)
-        finally:
-            ray.shutdown()  # stops a local instance; only disconnects from a cluster
-    elif workers <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            on_result(run_task(task))
-    else:
-        execute_in_processes(tasks, on_result, workers)
-
-
-class RayConnectionError(RuntimeError):
-    """Ray is installed but no cluster could be reached (or no local instance started)."""
-
-
-def connect_ray(address: str) -> Any:
-    """Import Ray and connect to the cluster at ``address`` (``"local"``: start a local instance);
-    return the ``ray`` module.
-
-    Raises:
-        SystemExit: when Ray is not installed (the message says how to install it).
-        RayConnectionError: when ``ray.init`` fails; the message is one line with what to do.
-    """
-    try:
-        import ray
-    except ImportError as error:
-        raise SystemExit(
-            f"--ray needs the ray package ({error}); install it with: pip install 'mbag_env[ray]'"
-        ) from None
-    try:
-        ray.init(
-            address=None if address == "local" else address, ignore_reinit_error=True, log_to_driver=False
-        )
-    except Exception as error:  # ConnectionError, TimeoutError, RuntimeError, ... depending on the failure
-        lines = str(error).strip().splitlines()
-        reason = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
-        if address == "local":
-            raise RayConnectionError(f"cannot start a local Ray instance: {reason}") from error
-        raise RayConnectionError(
-            f"cannot connect to a Ray cluster at {address!r}: {reason}; "
-            "start one with `ray start --head` or use --ray local"
-        ) from error
-    return ray
-
-
-def _execute_on_ray(
-    tasks: Sequence[EpisodeTask], on_result: Callable[[dict[str, Any]], None], ray: Any
-) -> None:
-    """Play ``tasks`` as Ray tasks (one CPU each) with the connected ``ray`` module, calling
-    ``on_result`` as they finish; a task Ray could not run fails its episode."""
-    remote_task = ray.remote(num_cpus=1)(run_task)
-    pending = {remote_task.remote(task): task for task in tasks}
-    try:
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for reference in done:
-                task = pending.pop(reference)
-                try:
-                    result = ray.get(reference)
-                except Exception as error:  # a Ray worker died or the task could not run there
-                    result = failed_result(task, f"Ray task failed: {type(error).__name__}: {error}")
-                on_result(result)
-    finally:
-        for reference in pending:
-            ray.cancel(reference)
-
-
-# ----------------------------------------------------------------------------- command line
 def build_suite(args: argparse.Namespace) -> Suite:
     """The suite chosen on the command line (``--quick``/``--suite``, narrowed by ``--houses``,
     ``--humans``, ``--seeds``)."""
