@@ -15,6 +15,9 @@ stored in every checkpoint. :data:`PRESETS` names the two shipped configurations
   belief-tied PLACE/BREAK logits (``belief_tied_actions``), unvisited edges valued at the
   visited mean plus their expected reward (``expected_reward_bonus``), 8 updates per
   iteration, the previous-goal KL ramped over 2,000 iterations, and a 120-minute budget.
+* ``cpu-2h-completed-q``: ``cpu-2h`` with Gumbel MuZero's completed-Q policy as the policy
+  target (``completed_q_scale`` 0.1, ``c_visit`` 50, Danihelka et al., 2022) instead of the
+  16-simulation visit counts, which mostly repeat the prior.
 * ``paper``: the released configuration of Laidlaw et al. (2025) as far as this code base has
   its parts: ``mbag/Assist-v0`` (11×10×10, horizon 1500), γ = 0.95, 8 convolution layers of
   5×5×5 filters with 64 channels (undilated, they reach 16 cells: the whole world), 100
@@ -35,6 +38,10 @@ from typing import Any
 from baselines.assistance_zero.mcts import SearchConfig
 from baselines.assistance_zero.network import AZNetworkConfig
 from baselines.common.checkpoint import from_plain, load_checkpoint
+from baselines.common.mixed_humans import parse_humans, split_worlds
+
+COMPLETED_Q_TARGET_ACTIONS = 64
+"""Actions kept (the likeliest, renormalised) of a completed-Q policy target in the replay."""
 
 ALGORITHMS = ("assistance_zero", "alpha_zero")
 """``assistance_zero``: the assistant, θ hidden, goal and human-action heads used in the tree.
@@ -50,7 +57,9 @@ class AZConfig:
         env_id: a registered ``mbag/`` id (an ``Assist`` id for ``assistance_zero``, a ``Build``
             id for ``alpha_zero``).
         env_kwargs: extra env keyword arguments (e.g. ``{"goal": "houses:train"}``).
-        human: the compiled scripted human in the env (``HumanModel.parse`` text).
+        human: the compiled scripted human(s) in the env: a ``HumanModel.parse`` label, several
+            separated by ``;``, or ``suite`` for the leaderboard's four; the worlds are shared
+            among them (:mod:`baselines.common.mixed_humans`).
         num_envs: worlds played (and searched) together; the network sees one batch per
             simulation.
         num_simulations: MCTS simulations per move in training.
@@ -71,6 +80,11 @@ class AZConfig:
             instead of the reference's visited means (off: the reference).
         expected_reward_bonus: the search option that values unvisited edges at the reference's
             visited mean plus ``E[r(a)]`` (see :mod:`~baselines.assistance_zero.tree_kernels`).
+        completed_q_scale, completed_q_visit_offset: when the scale is positive, the policy
+            target is Gumbel MuZero's completed-Q policy instead of the visit counts (moves still
+            follow the visits, in training and evaluation; see
+            :func:`~baselines.assistance_zero.mcts.completed_q_policy`; needs
+            ``expected_reward_bonus``). 0: the reference's visit counts.
         gamma: discount of the tree backups and of the value targets ``G``.
         hidden_channels, conv_layers, kernel_size, global_hidden: network sizes.
         dilation_base: convolution ``i`` is dilated by ``dilation_base**i`` (1: undilated, the
@@ -115,6 +129,8 @@ class AZConfig:
     eval_temperature: float = 0.0
     first_play_reward: bool = False
     expected_reward_bonus: bool = False
+    completed_q_scale: float = 0.0
+    completed_q_visit_offset: float = 50.0
     gamma: float = 0.95
     hidden_channels: int = 32
     conv_layers: int = 1
@@ -185,6 +201,10 @@ class AZConfig:
         for name in ("lambda_policy", "lambda_value", "lambda_reward", "lambda_prev", "lambda_action"):
             if getattr(self, name) < 0:
                 raise ValueError(f"AZConfig.{name} must be >= 0, got {getattr(self, name)}")
+        if not self.goal_visible:
+            split_worlds(self.num_envs, len(parse_humans(self.human)))
+        # SearchConfig checks the completed-Q fields; build it once to fail at configuration time.
+        self.search_config()
         if self.time_budget_minutes < 0:
             raise ValueError(f"AZConfig.time_budget_minutes must be >= 0, got {self.time_budget_minutes}")
         if self.min_replay > self.replay_size:
@@ -233,7 +253,18 @@ class AZConfig:
             dirichlet_within_type=self.dirichlet_within_type,
             first_play_reward=self.first_play_reward,
             expected_reward_bonus=self.expected_reward_bonus,
+            completed_q_scale=self.completed_q_scale,
+            completed_q_visit_offset=self.completed_q_visit_offset,
         )
+
+    @property
+    def policy_target_size(self) -> int:
+        """Most actions a stored policy target puts mass on: the visited ones (one per
+        simulation plus the root's), or the :data:`COMPLETED_Q_TARGET_ACTIONS` likeliest of the
+        completed-Q policy."""
+        if self.completed_q_scale > 0:
+            return COMPLETED_Q_TARGET_ACTIONS
+        return self.num_simulations + 1
 
     def lambda_prev_at(self, iteration: int) -> float:
         """The previous-goal KL weight at ``iteration`` (linear ramp from 0)."""
@@ -305,6 +336,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 """Named configurations (overrides of the :class:`AZConfig` defaults); see the module docstring."""
+PRESETS["cpu-2h-completed-q"] = {**PRESETS["cpu-2h"], "completed_q_scale": 0.1}
 
 
 def preset(name: str, **overrides: Any) -> AZConfig:

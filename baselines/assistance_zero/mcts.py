@@ -57,6 +57,12 @@ class SearchConfig:
         expected_reward_bonus: not the reference either: value unvisited edges at the reference's
             visited mean plus ``E[r(a)]`` under the node's belief (types at ``V̄`` plus their
             best action's ``E[r(a)]``); exclusive with ``first_play_reward``.
+        completed_q_scale: not the reference: when positive, every search also returns the
+            *completed-Q policy* of Gumbel MuZero (Danihelka et al., 2022; see
+            :func:`completed_q_policy`), ``softmax(log π + (completed_q_visit_offset + max N) ·
+            completed_q_scale · q̂)``, as the policy target (0: off). Needs
+            ``expected_reward_bonus`` (its first-play values complete the unvisited actions' Q).
+        completed_q_visit_offset: ``c_visit`` of that policy (50 in Gumbel MuZero).
     """
 
     num_simulations: int = 16
@@ -68,6 +74,8 @@ class SearchConfig:
     dirichlet_within_type: float = 10.0
     first_play_reward: bool = False
     expected_reward_bonus: bool = False
+    completed_q_scale: float = 0.0
+    completed_q_visit_offset: float = 50.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.num_simulations, int) or self.num_simulations < 1:
@@ -82,6 +90,10 @@ class SearchConfig:
             raise ValueError("SearchConfig.dirichlet_epsilon and gamma must lie in [0, 1]")
         if self.first_play_reward and self.expected_reward_bonus:
             raise ValueError("SearchConfig.first_play_reward and expected_reward_bonus exclude each other")
+        if self.completed_q_scale < 0 or self.completed_q_visit_offset < 0:
+            raise ValueError("SearchConfig.completed_q_scale and completed_q_visit_offset must be >= 0")
+        if self.completed_q_scale > 0 and not self.expected_reward_bonus:
+            raise ValueError("SearchConfig.completed_q_scale needs expected_reward_bonus")
 
     @property
     def first_play(self) -> int:
@@ -110,6 +122,9 @@ class SearchResult(NamedTuple):
     """``(B, A)`` bool: the acting player's valid actions at the root."""
     human_mask: np.ndarray
     """``(B, A)`` bool: the human's valid actions at the root (all False without a human)."""
+    improved: np.ndarray | None = None
+    """``(B, A)``: the completed-Q policy (:func:`completed_q_policy`) when
+    ``SearchConfig.completed_q_scale`` is positive, else ``None``."""
 
 
 class BatchedMCTS:
@@ -274,6 +289,7 @@ class BatchedMCTS:
         outputs = evaluate(self.out_world, self.out_timestep, self.out_mask, self.out_human_mask)
         self._expand_and_backup(active, outputs)
         root_belief = self.node_belief[:, 0].reshape(B, NUM_BLOCK_TYPES, *self.world_size).copy()
+        root_prior = self.node_prior[:, 0].copy()  # the network's, before the noise
         if cfg.dirichlet_epsilon > 0:
             self._add_root_noise(active, rng)
         for _ in range(cfg.num_simulations):
@@ -336,6 +352,18 @@ class BatchedMCTS:
         search_value = self.edge_value[:, 0].sum(axis=1) / total
         with np.errstate(divide="ignore", invalid="ignore"):
             q = np.where(visits > 0, self.edge_value[:, 0] / np.maximum(visits, 1), -np.inf)
+        improved = None
+        if cfg.completed_q_scale > 0:
+            improved = completed_q_policy(
+                root_prior,
+                root_mask & active[:, None],
+                visits,
+                self.edge_value[:, 0],
+                self.node_fpu[:, 0],
+                self.types,
+                cfg.completed_q_scale,
+                cfg.completed_q_visit_offset,
+            )
         return SearchResult(
             visits=visits,
             root_value=np.where(active, self.node_value[:, 0], 0.0),
@@ -344,6 +372,7 @@ class BatchedMCTS:
             belief=root_belief,
             mask=root_mask,
             human_mask=root_human_mask,
+            improved=improved,
         )
 
     def _expand_and_backup(
@@ -436,6 +465,82 @@ def two_level_dirichlet_noise(
         xi = rng.dirichlet(np.full(len(members), within_type / len(members)))
         noisy[members] = ((1 - epsilon) * mass + epsilon * eta) * ((1 - epsilon) * share + epsilon * xi)
     return noisy.astype(prior.dtype)
+
+
+def completed_q(
+    visits: np.ndarray, value_sum: np.ndarray, expected_reward: np.ndarray, types: np.ndarray
+) -> np.ndarray:
+    """Each root action's Q ``(B, A)``, completed for the unvisited ones as the search values them.
+
+    A visited action has its mean backed-up return; an unvisited one the mean return of its
+    type's visited edges plus its expected reward ``E[r(a)]`` under the root's belief, or, when
+    no action of its type was visited, the root's visit-weighted mean return plus ``E[r(a)]``:
+    the first-play values of ``expected_reward_bonus`` (:mod:`~.tree_kernels`), so the completed
+    Q is what the search itself assumed for the actions it did not try.
+
+    Args:
+        visits: ``(B, A)`` root visit counts.
+        value_sum: ``(B, A)`` summed backed-up returns of the root edges.
+        expected_reward: ``(B, A)`` the expected reward of each action at the root.
+        types: ``(A,)`` the action type of each action.
+    """
+    visits = np.asarray(visits, dtype=np.float64)
+    value_sum = np.asarray(value_sum, dtype=np.float64)
+    num_types = int(types.max()) + 1
+    one_hot = np.eye(num_types)[types]  # (A, T)
+    type_visits = visits @ one_hot
+    type_sum = value_sum @ one_hot
+    root_mean = value_sum.sum(axis=1) / np.maximum(visits.sum(axis=1), 1.0)
+    type_mean = np.where(type_visits > 0, type_sum / np.maximum(type_visits, 1.0), root_mean[:, None])
+    unvisited = type_mean[:, types] + expected_reward
+    return np.where(visits > 0, value_sum / np.maximum(visits, 1.0), unvisited)
+
+
+def completed_q_policy(
+    prior: np.ndarray,
+    mask: np.ndarray,
+    visits: np.ndarray,
+    value_sum: np.ndarray,
+    expected_reward: np.ndarray,
+    types: np.ndarray,
+    scale: float,
+    visit_offset: float,
+) -> np.ndarray:
+    """Gumbel MuZero's improved policy (Danihelka et al., 2022, eq. 11) at each root ``(B, A)``.
+
+    ``π' = softmax(log π + σ(q̂))`` over the valid actions, with π the network's prior (before the
+    root noise), ``q̂`` the :func:`completed_q` min–max normalised over the root's valid actions
+    (range at least 0.01, as in the tree) and ``σ(q̂) = (visit_offset + max_a N(a)) · scale · q̂``.
+    Unlike the visit counts of a 16-simulation search, it moves mass to every action whose
+    (completed) value beats the others, visited or not. Rows without a valid action are zero.
+    """
+    q = completed_q(visits, value_sum, expected_reward, types)
+    valid = np.asarray(mask, dtype=np.bool_)
+    low = np.where(valid, q, np.inf).min(axis=1, keepdims=True)
+    high = np.where(valid, q, -np.inf).max(axis=1, keepdims=True)
+    any_valid = valid.any(axis=1, keepdims=True)
+    low, high = np.where(any_valid, low, 0.0), np.where(any_valid, high, 0.0)
+    normalised = (q - low) / np.maximum(high - low, 0.01)
+    sigma = (visit_offset + np.asarray(visits).max(axis=1, keepdims=True)) * scale * normalised
+    logits = np.log(np.maximum(np.asarray(prior, dtype=np.float64), 1e-30)) + sigma
+    logits = np.where(valid, logits, -np.inf)
+    logits -= np.where(any_valid, logits.max(axis=1, keepdims=True), 0.0)
+    weights = np.where(valid, np.exp(logits), 0.0)
+    return weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-300)
+
+
+def top_k_policy(policy: np.ndarray, k: int) -> np.ndarray:
+    """``policy`` ``(B, A)`` keeping each row's ``k`` largest probabilities, renormalised (what a
+    replay row of at most ``k`` actions can store)."""
+    policy = np.asarray(policy, dtype=np.float64)
+    if policy.shape[1] <= k:
+        return policy
+    kept = np.zeros_like(policy)
+    top = np.argpartition(-policy, k - 1, axis=1)[:, :k]
+    rows = np.arange(len(policy))[:, None]
+    kept[rows, top] = policy[rows, top]
+    total = kept.sum(axis=1, keepdims=True)
+    return kept / np.where(total > 0, total, 1.0)
 
 
 def most_visited(visits: np.ndarray, q: np.ndarray | None = None) -> np.ndarray:

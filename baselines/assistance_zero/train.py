@@ -33,10 +33,17 @@ from torch import nn
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.assistance_zero.config import AZConfig
 from baselines.assistance_zero.losses import LossWeights, az_loss
-from baselines.assistance_zero.mcts import BatchedMCTS, Evaluator, network_evaluator, visit_policy
+from baselines.assistance_zero.mcts import (
+    BatchedMCTS,
+    Evaluator,
+    network_evaluator,
+    top_k_policy,
+    visit_policy,
+)
 from baselines.assistance_zero.network import AssistanceZeroNetwork
 from baselines.assistance_zero.replay import ReplayBuffer
 from baselines.common.checkpoint import load_checkpoint, save_checkpoint, to_plain
+from baselines.common.mixed_humans import make_assist_vector_env, world_goals
 from baselines.common.networks import ObservationSpec, batch_timesteps
 from baselines.common.seeding import (
     rng_state,
@@ -47,20 +54,22 @@ from baselines.common.seeding import (
 )
 from baselines.common.training_log import TrainingLog, plot_learning_curve, progress_bar
 from mbag_env.core.actions import FIRST_PLACE, NOOP
-from mbag_env.humans.scripted import HumanModel
 
 EPISODE_KEYS = ("return", "length", "goal_percentage", "completed", "human_actions", "human_place_break")
 """Per-episode statistics logged as ``episode/<key>`` (means over the episodes ending in an iteration)."""
 
 
 def make_envs(config: AZConfig) -> gym.vector.VectorEnv:
-    """The batched vector env of ``config`` (with ``config.human`` inside Assist envs)."""
-    kwargs = dict(config.env_kwargs)
-    if not config.goal_visible:
-        kwargs.setdefault("human_policy", HumanModel.parse(config.human))
-    return gym.make_vec(
-        config.env_id, num_envs=config.num_envs, vectorization_mode="vector_entry_point", **kwargs
-    )
+    """The batched vector env of ``config`` (beside ``config.human``, one or several models, in
+    Assist envs; see :func:`~baselines.common.mixed_humans.make_assist_vector_env`)."""
+    if config.goal_visible or "human_policy" in config.env_kwargs:
+        return gym.make_vec(
+            config.env_id,
+            num_envs=config.num_envs,
+            vectorization_mode="vector_entry_point",
+            **config.env_kwargs,
+        )
+    return make_assist_vector_env(config.env_id, config.num_envs, dict(config.env_kwargs), config.human)
 
 
 def build_network(config: AZConfig, spec: ObservationSpec) -> AssistanceZeroNetwork:
@@ -140,7 +149,7 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
     N = config.num_envs
     search = BatchedMCTS(vector.config, agent, N, config.search_config(), config.goal_visible)
     evaluate = network_evaluator(model, device, config.goal_visible)
-    replay = ReplayBuffer(config.replay_size, spec.world_shape, spec.n_actions, config.num_simulations + 1)
+    replay = ReplayBuffer(config.replay_size, spec.world_shape, spec.n_actions, config.policy_target_size)
     has_human = not config.goal_visible
     self_play = SelfPlay(config, envs, search, evaluate, replay, seed=config.seed + (start_iteration - 1) * N)
     bar = progress_bar(
@@ -301,7 +310,8 @@ class SelfPlayStep(NamedTuple):
 
 class SelfPlay:
     """The self-play half of training: ``num_envs`` worlds searched and stepped together, their
-    moves sampled from the root visits (``visit_policy`` at ``config.temperature``), each episode
+    moves sampled from the root visits (``visit_policy`` at ``config.temperature``, also the
+    policy target unless ``config.completed_q_scale`` makes it the completed-Q policy), each episode
     collected and stored in ``replay`` with its discounted returns when it ends.
 
     Args:
@@ -343,7 +353,9 @@ class SelfPlay:
         actions = np.full(config.num_envs, NOOP, dtype=np.int64)
         for world in np.flatnonzero(active):
             actions[world] = rng.choice(policy.shape[1], p=policy[world])
-        goals = self.vector.batch.state.goal.copy()
+        if result.improved is not None:  # the policy target only; moves still follow the visits
+            policy = top_k_policy(result.improved, config.policy_target_size)
+        goals = world_goals(self.envs)
         accuracy = None
         if self.has_human and active.any():
             blocks = observations["world"][:, 0]

@@ -14,7 +14,10 @@ import mbag_env  # noqa: F401
 from baselines.assistance_zero.mcts import (  # mcts imports tree_kernels inside mbag_env's kernel cache
     BatchedMCTS,
     SearchConfig,
+    completed_q,
+    completed_q_policy,
     most_visited,
+    top_k_policy,
     tree_kernels,
     two_level_dirichlet_noise,
     visit_policy,
@@ -634,3 +637,78 @@ def test_expected_reward_bonus_finds_the_rewarding_action_under_a_uniform_prior(
     assert result.visits[0].argmax() == correct and result.visits[0][correct] > 20
     with pytest.raises(ValueError, match="exclude"):
         SearchConfig(first_play_reward=True, expected_reward_bonus=True)
+
+
+def test_completed_q_fills_unvisited_actions_with_the_type_mean_plus_expected_reward() -> None:
+    """Hand-computed completed Q: visited actions keep their mean; an unvisited action of a visited
+    type gets that type's mean plus E[r]; of an unvisited type, the root's mean plus E[r]."""
+    types = np.array([0, 1, 1, 2, 2])
+    visits = np.array([[2, 1, 0, 0, 0]])
+    value_sum = np.array([[3.0, 4.0, 0.0, 0.0, 0.0]])  # means 1.5 and 4.0; root mean 7 / 3
+    expected = np.array([[0.0, 0.0, 0.5, -1.0, 0.8]])
+    q = completed_q(visits, value_sum, expected, types)
+    np.testing.assert_allclose(q, [[1.5, 4.0, 4.5, 7 / 3 - 1.0, 7 / 3 + 0.8]])
+
+
+def test_completed_q_policy_is_the_prior_times_exp_sigma_of_the_normalised_q() -> None:
+    """π' = softmax(log π + (c_visit + max N) · scale · q̂) over the valid actions (Gumbel MuZero),
+    with q̂ the completed Q min–max normalised over the valid actions; invalid actions get 0."""
+    types = np.array([0, 1, 1, 2, 2])
+    visits = np.array([[2, 1, 0, 0, 0]])
+    value_sum = np.array([[3.0, 4.0, 0.0, 0.0, 0.0]])
+    expected = np.array([[0.0, 0.0, 0.5, -1.0, 0.8]])
+    prior = np.array([[0.5, 0.2, 0.1, 0.1, 0.1]])
+    mask = np.array([[True, True, True, False, True]])
+    policy = completed_q_policy(prior, mask, visits, value_sum, expected, types, 0.1, 50.0)
+    q = np.array([1.5, 4.0, 4.5, 7 / 3 + 0.8])  # the valid ones
+    normalised = (q - 1.5) / (4.5 - 1.5)
+    weights = np.array([0.5, 0.2, 0.1, 0.1]) * np.exp((50 + 2) * 0.1 * normalised)
+    np.testing.assert_allclose(policy[0, [0, 1, 2, 4]], weights / weights.sum())
+    assert policy[0, 3] == 0.0
+    # The best completed value wins even though it was never visited and its prior is small.
+    assert policy[0].argmax() == 2
+    # No valid action: a zero row, no NaN.
+    assert not completed_q_policy(prior, mask & False, visits, value_sum, expected, types, 0.1, 50.0).any()
+
+
+def test_top_k_policy_keeps_the_likeliest_actions_renormalised() -> None:
+    policy = np.array([[0.1, 0.4, 0.2, 0.3], [0.0, 0.0, 1.0, 0.0]])
+    np.testing.assert_allclose(top_k_policy(policy, 2), [[0.0, 4 / 7, 0.0, 3 / 7], [0.0, 0.0, 1.0, 0.0]])
+    np.testing.assert_array_equal(top_k_policy(policy, 4), policy)
+
+
+def test_completed_q_policy_raises_a_valuable_action_the_prior_neglects() -> None:
+    """A prior with 0.95 on one move and a uniform rest: after 4 simulations the completed-Q policy
+    (the policy target) has raised the one correct PLACE's mass by the largest factor, more than 20
+    times as much as the move's (at most e^σ(1) = e^((50 + max N) · 0.1)), and left every wrong
+    placement at or below its prior; it is a distribution over the valid actions, and the option
+    needs the expected-reward first-play values."""
+    goal = one_block_goal((2, 2, 2), PLANKS)
+    env = gym.make("mbag/Build-Small-v0", goal=goal)
+    observation, _ = env.reset(seed=0)
+    correct = FIRST_PLACE + (PLANKS - DIRT) * 216 + (2 * 6 + 2) * 6 + 2
+    uniform = uniform_evaluator(True)
+
+    def move_prior(world, timestep, mask, human_mask):  # type: ignore[no-untyped-def]
+        prior, value, belief, human = uniform(world, timestep, mask, human_mask)
+        prior *= 0.05
+        prior[:, 1] += 0.95
+        return prior, value, belief, human
+
+    config = SearchConfig(
+        num_simulations=4, dirichlet_epsilon=0.0, expected_reward_bonus=True, completed_q_scale=0.1
+    )
+    search = BatchedMCTS(env.unwrapped.config, 0, 1, config, goal_visible=True)
+    result = search.search(observation["world"][None], np.array([0]), move_prior, np.random.default_rng(0))
+    assert result.improved is not None
+    improved, valid = result.improved[0], result.mask[0]
+    np.testing.assert_allclose(improved.sum(), 1.0)
+    assert not improved[~valid].any()
+    prior = move_prior(observation["world"][None], None, valid[None], valid[None])[0][0]
+    boost = np.exp((50 + result.visits[0].max()) * 0.1)
+    ratio = improved / np.where(valid, prior, 1.0)
+    assert ratio[correct] == pytest.approx(ratio.max()) and boost >= ratio[correct] / ratio[1] > 20
+    wrong = [a for a in np.flatnonzero(valid) if a >= FIRST_PLACE and a != correct]
+    assert np.all(improved[wrong] <= prior[wrong] * 1.0001)
+    with pytest.raises(ValueError, match="needs expected_reward_bonus"):
+        SearchConfig(completed_q_scale=0.1)

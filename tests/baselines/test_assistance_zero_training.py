@@ -13,7 +13,13 @@ import torch
 
 import mbag_env  # noqa: F401
 from baselines.assistance_zero.cli import main
-from baselines.assistance_zero.config import PRESETS, AZConfig, config_from_checkpoint, preset
+from baselines.assistance_zero.config import (
+    COMPLETED_Q_TARGET_ACTIONS,
+    PRESETS,
+    AZConfig,
+    config_from_checkpoint,
+    preset,
+)
 from baselines.assistance_zero.losses import LossWeights, az_loss, dense_policy, loss_terms
 from baselines.assistance_zero.network import AssistanceZeroNetwork, AZNetworkConfig, NetworkOutput
 from baselines.assistance_zero.policy import AssistanceZeroPolicy, policy_from_checkpoint
@@ -232,6 +238,34 @@ def test_short_run_learns_the_goal_belief_and_checkpoints_round_trip(tmp_path: P
     assert len(stats.goal_percentage) == 4 and all(length <= 12 for length in stats.length)
 
 
+def test_completed_q_training_runs_and_its_checkpoint_searches_for_the_improved_policy(
+    tmp_path: Path,
+) -> None:
+    """With ``completed_q_scale`` the run trains on the completed-Q policy (stored targets keep
+    ``COMPLETED_Q_TARGET_ACTIONS`` actions) and the checkpoint's search returns it to act on;
+    without ``expected_reward_bonus`` the configuration is refused."""
+    config = tiny_config(
+        tmp_path / "run",
+        total_env_steps=4 * 4 * 6,
+        expected_reward_bonus=True,
+        completed_q_scale=0.1,
+        belief_tied_actions=True,
+    )
+    assert config.policy_target_size == COMPLETED_Q_TARGET_ACTIONS
+    summary = train(config)
+    rows = list(csv.DictReader((tmp_path / "run" / "progress.csv").open()))
+    assert len(rows) == 6 and np.isfinite(float(rows[-1]["losses/policy_kl"]))
+    policy = load_policy(summary["checkpoint"], deterministic=True, seed=0)
+    env = gym.make("mbag/Assist-v0", **config.env_kwargs)
+    observation, _ = env.reset(seed=0)
+    batched = {key: np.asarray(value)[None] for key, value in observation.items()}
+    search = policy._search_for(1)
+    result = search.search(batched["world"], np.array([0]), policy.evaluate, np.random.default_rng(0))
+    assert result.improved is not None and observation["action_mask"][policy.act(observation)]
+    with pytest.raises(ValueError, match="needs expected_reward_bonus"):
+        tiny_config(tmp_path / "other", completed_q_scale=0.1)
+
+
 def test_resume_continues_the_step_counter(tmp_path: Path) -> None:
     run = tmp_path / "run"
     main(
@@ -343,14 +377,16 @@ def test_checkpoint_plays_in_the_leaderboard(tmp_path: Path) -> None:
 
 
 def test_presets_build_and_the_paper_network_runs() -> None:
-    assert set(PRESETS) == {"cpu-small", "cpu-2h", "paper"}
+    assert set(PRESETS) == {"cpu-small", "cpu-2h", "cpu-2h-completed-q", "paper"}
     small = preset("cpu-small")
     assert small.env_id == "mbag/Assist-Small-v0" and small.bilevel
     two_hours = preset("cpu-2h")
     assert two_hours.env_kwargs == {"goal": "houses:train", "horizon": 30}
     assert two_hours.belief_tied_actions and two_hours.expected_reward_bonus
     assert two_hours.network_config().belief_tied_actions and two_hours.search_config().expected_reward_bonus
-    assert two_hours.time_budget_minutes == 120.0
+    assert two_hours.time_budget_minutes == 120.0 and two_hours.completed_q_scale == 0.0
+    assert preset("cpu-2h-completed-q") == two_hours.replace(completed_q_scale=0.1)
+    assert preset("cpu-2h-completed-q").search_config().completed_q_scale == 0.1
     paper = preset("paper")
     assert (paper.num_simulations, paper.eval_simulations, paper.conv_layers, paper.kernel_size) == (
         100,
