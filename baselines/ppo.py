@@ -49,6 +49,7 @@ from baselines.common.checkpoint import config_from_checkpoint as stored_config
 from baselines.common.checkpoint import load_checkpoint, save_checkpoint, to_plain
 from baselines.common.cli import run_training, training_parser
 from baselines.common.masking import masked_entropy, masked_log_probs, sample_masked
+from baselines.common.mixed_humans import make_assist_vector_env, parse_humans, split_worlds
 from baselines.common.networks import ActorCritic, NetworkConfig, ObservationSpec, observation_to_tensors
 from baselines.common.policy import ActorCriticPolicy, load_policy
 from baselines.common.seeding import (
@@ -79,6 +80,9 @@ class PPOConfig:
         env_id: a registered ``mbag/`` id.
         env_kwargs: extra keyword arguments for the env (e.g. ``{"goal": "houses:test"}``, a
             fixed ``np.ndarray`` goal, or ``{"horizon": 50}``).
+        human: for ``mbag/Assist`` ids, the compiled scripted human(s) to train beside: ``""``
+            (the env's default, goal-seeking), a ``HumanModel.parse`` label, several separated by
+            ``;``, or ``suite`` for the leaderboard's four (:mod:`baselines.common.mixed_humans`).
         total_steps: environment steps to train for (summed over the vector env's worlds).
         num_envs: worlds stepped together.
         num_steps: steps per world per rollout (batch = ``num_envs * num_steps``).
@@ -110,6 +114,7 @@ class PPOConfig:
 
     env_id: str = "mbag/Build-Small-v0"
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    human: str = ""
     total_steps: int = 200_000
     num_envs: int = 16
     num_steps: int = 64
@@ -160,6 +165,10 @@ class PPOConfig:
                 raise ValueError(f"PPOConfig.{name}={value} is outside [{low}, {high}]")
         if self.learning_rate <= 0:
             raise ValueError(f"PPOConfig.learning_rate must be positive, got {self.learning_rate}")
+        if self.human:
+            if "/Assist" not in self.env_id:
+                raise ValueError(f"PPOConfig.human needs an mbag/Assist id, got env_id={self.env_id!r}")
+            split_worlds(self.num_envs, len(parse_humans(self.human)))
         if not self.run_dir:
             self.run_dir = f"runs/ppo-{self.env_id.split('/')[-1]}-s{self.seed}"
 
@@ -218,7 +227,9 @@ def compute_gae(
 
 # ------------------------------------------------------------------------------------ training
 def make_envs(config: PPOConfig) -> gym.vector.VectorEnv:
-    """The batched vector env of ``config``."""
+    """The batched vector env of ``config`` (beside ``config.human`` when it names humans)."""
+    if config.human:
+        return make_assist_vector_env(config.env_id, config.num_envs, dict(config.env_kwargs), config.human)
     return gym.make_vec(
         config.env_id, num_envs=config.num_envs, vectorization_mode="vector_entry_point", **config.env_kwargs
     )

@@ -98,3 +98,32 @@ def test_assistance_zero_plays_beside_the_suite_humans() -> None:
     assert isinstance(envs, ConcatVectorEnv) and [env.num_envs for env in envs.envs] == [2, 2, 2, 2]
     with pytest.raises(ValueError, match="cannot be shared"):
         AZConfig(human="suite", num_envs=3)
+
+
+def test_ppo_trains_beside_the_suite_humans(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """PPO's ``human`` option: a short run beside the four suite humans logs the human's actions
+    (the agent is the assistant); ``human`` on a Build id is refused."""
+    import csv
+
+    from baselines.ppo import PPOConfig, train
+
+    config = PPOConfig(
+        env_id="mbag/Assist-Small-v0",
+        env_kwargs=KWARGS,
+        human="suite",
+        total_steps=4 * 24,
+        num_envs=4,
+        num_steps=24,
+        num_minibatches=2,
+        update_epochs=1,
+        hidden_channels=8,
+        global_hidden=16,
+        run_dir=str(tmp_path / "ppo"),
+        tensorboard=False,
+        progress=False,
+    )
+    train(config)
+    rows = list(csv.DictReader((tmp_path / "ppo" / "progress.csv").open()))
+    assert rows and float(rows[-1]["episode/human_actions"]) > 0
+    with pytest.raises(ValueError, match="needs an mbag/Assist id"):
+        PPOConfig(env_id="mbag/Build-Small-v0", human="suite")
