@@ -116,6 +116,8 @@ class ConcatVectorEnv(gym.vector.VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.agent = int(getattr(first.unwrapped, "agent", 0))
         """The acting player of every sub-env (the first one's)."""
+        self.config = getattr(first.unwrapped, "config", None)
+        """The first sub-env's game configuration (``MbagConfig``; the human is not part of it)."""
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None

@@ -8,7 +8,7 @@ import pytest
 
 import mbag_env  # noqa: F401
 from baselines.assistance_zero.config import AZConfig
-from baselines.assistance_zero.train import make_envs
+from baselines.assistance_zero.train import make_envs, train
 from baselines.common.mixed_humans import (
     ConcatVectorEnv,
     make_assist_vector_env,
@@ -90,14 +90,30 @@ def test_concat_refuses_envs_with_other_spaces() -> None:
         ConcatVectorEnv([])
 
 
-def test_assistance_zero_plays_beside_the_suite_humans() -> None:
-    """``human="suite"`` gives AssistanceZero one world group per suite human; too few worlds is a
-    configuration error."""
+def test_assistance_zero_plays_beside_the_suite_humans(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``human="suite"`` gives AssistanceZero one world group per suite human and a short run
+    trains beside them; too few worlds is a configuration error."""
     config = AZConfig(human="suite", num_envs=8, env_kwargs=KWARGS)
     envs = make_envs(config)
     assert isinstance(envs, ConcatVectorEnv) and [env.num_envs for env in envs.envs] == [2, 2, 2, 2]
+    assert envs.config == envs.envs[0].unwrapped.config and envs.config.num_players == 2
     with pytest.raises(ValueError, match="cannot be shared"):
         AZConfig(human="suite", num_envs=3)
+    tiny = config.replace(
+        num_envs=4,
+        num_simulations=2,
+        steps_per_iteration=4,
+        total_env_steps=32,
+        min_replay=8,
+        batch_size=8,
+        hidden_channels=8,
+        conv_layers=0,
+        global_hidden=8,
+        tensorboard=False,
+        progress=False,
+        run_dir=str(tmp_path / "az"),
+    )
+    assert train(tiny)["global_step"] == 32
 
 
 def test_ppo_trains_beside_the_suite_humans(tmp_path) -> None:  # type: ignore[no-untyped-def]
