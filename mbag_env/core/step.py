@@ -19,7 +19,7 @@ from mbag_env.blocks import BEDROCK, DIRT, FIRST_PLACEABLE, NUM_PLACEABLE
 from mbag_env.core.actions import NOOP
 from mbag_env.core.jit import kernel
 from mbag_env.core.observe import update_mirror
-from mbag_env.core.reward import count_layer_errors, edit_distance
+from mbag_env.core.reward import count_layer_errors, edit_distance, shaped_rewards
 from mbag_env.core.rules import (
     EFFECT_BREAK,
     EFFECT_NONE,
@@ -59,12 +59,6 @@ SCRIPTED_HUMAN = -1
 """Action value of a player whose action a compiled scripted human chose before the rules run: the
 batch step kernels (:mod:`mbag_env.envs.step_kernels`) store the choice in ``PLAYER_LAST_ACTION``
 and :func:`resolve_step` keeps it."""
-
-# Columns of the shaping table (P, 4), as in RewardShaping.as_array().
-SHAPING_NOOP = 0
-SHAPING_ACTION = 1
-SHAPING_INCORRECT = 2
-SHAPING_OWN_PROP = 3
 
 
 @kernel()
@@ -174,18 +168,7 @@ def resolve_step(
         elif effect == EFFECT_BREAK:
             column = PLAYER_CORRECT_BREAKS if drop > 0 else PLAYER_INCORRECT_BREAKS
             player_ints[player, column] += 1
-    for player in range(num_players):
-        own = player_ints[player, PLAYER_LAST_DELTA]
-        proportion = shaping[player, SHAPING_OWN_PROP]
-        reward = (1.0 - proportion) * shared + proportion * own
-        valid = player_ints[player, PLAYER_LAST_VALID] != 0
-        if valid and player_ints[player, PLAYER_LAST_ACTION] != 0:
-            reward += shaping[player, SHAPING_ACTION]
-            if own < 0:
-                reward += shaping[player, SHAPING_INCORRECT]
-        else:
-            reward += shaping[player, SHAPING_NOOP]
-        rewards[player] = reward
+    shaped_rewards(player_ints, shaping, num_players, shared, rewards)
     distance = env_ints[ENV_EDIT_DISTANCE] - shared
     env_ints[ENV_EDIT_DISTANCE] = distance
     env_ints[ENV_TIMESTEP] += 1
