@@ -1,5 +1,6 @@
-"""``scripts/evaluate_assistance_zero.py``: the belief comparison against the exact posterior
-(``--compare-belief``) and the exact-posterior search ablation (``--exact-belief``)."""
+"""``baselines.assistance_zero.diagnostics`` (run by ``scripts/evaluate_assistance_zero.py``): the belief
+comparison against the exact posterior (``--compare-belief``) and the exact-posterior search ablation
+(``--exact-belief``)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,7 @@ import torch
 
 import mbag_env  # noqa: F401
 from baselines.assistance_zero.config import AZConfig
-from baselines.assistance_zero.network import AssistanceZeroNetwork
-from baselines.common.checkpoint import save_checkpoint, to_plain
-from baselines.common.networks import ObservationSpec
-from mbag_env.blocks import NUM_BLOCK_TYPES
-from scripts.evaluate_assistance_zero import (
+from baselines.assistance_zero.diagnostics import (
     AZ_BELIEF,
     EXACT_BELIEF,
     EXACT_ROW,
@@ -26,6 +23,10 @@ from scripts.evaluate_assistance_zero import (
     exact_belief,
     main,
 )
+from baselines.assistance_zero.network import AssistanceZeroNetwork
+from baselines.common.checkpoint import save_checkpoint, to_plain
+from baselines.common.networks import ObservationSpec
+from mbag_env.blocks import NUM_BLOCK_TYPES
 
 SMALL = (6, 6, 6)
 
