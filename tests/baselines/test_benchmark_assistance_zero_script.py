@@ -1,4 +1,5 @@
-"""``scripts/benchmark_assistance_zero.py``: a tiny run writes the figures and shares that sum to 1."""
+"""``baselines.assistance_zero.benchmark`` (run by ``scripts/benchmark_assistance_zero.py``): a tiny run
+writes the figures and shares that sum to 1."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ import pytest
 import torch
 
 import mbag_env  # noqa: F401
+from baselines.assistance_zero.benchmark import KERNELS, SHARES, main
 from baselines.assistance_zero.config import AZConfig
 from baselines.assistance_zero.mcts import tree_kernels  # imported inside the kernel cache
 from baselines.assistance_zero.network import AssistanceZeroNetwork
 from baselines.common.checkpoint import save_checkpoint, to_plain
 from baselines.common.networks import ObservationSpec
-from scripts.benchmark_assistance_zero import KERNELS, SHARES, main
 
 TINY = [
     "--num-envs",
