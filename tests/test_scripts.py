@@ -12,6 +12,8 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 WRAPPERS = {
+    "benchmark_assistance_zero.py": "baselines.assistance_zero.benchmark",
+    "dreamer_world_model_eval.py": "baselines.dreamer.world_model_eval",
     "evaluate_assistance_zero.py": "baselines.assistance_zero.diagnostics",
 }
 """Script file name -> the module that holds its logic and ``main``."""

@@ -458,9 +458,9 @@ def test_goal_head_is_trained_on_the_stored_goal() -> None:
 
 
 def test_goal_head_accuracy_of_a_perfect_head_and_of_a_copy_the_world_head() -> None:
-    """The world-model script's goal-head metrics: a head that outputs θ is right everywhere; one
+    """The world-model evaluation's goal-head metrics: a head that outputs θ is right everywhere; one
     that outputs the current world is right on the cells already built and on no cell to build."""
-    from scripts.dreamer_world_model_eval import goal_head_metrics
+    from baselines.dreamer.world_model_eval import goal_head_metrics
 
     rng = np.random.default_rng(0)
     worlds, steps, shape = 2, 8, (3, 3, 3)
