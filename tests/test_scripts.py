@@ -12,6 +12,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 WRAPPERS = {
+    "bayes_belief_accuracy.py": "mbag_env.evaluation.bayes_belief",
     "benchmark_assistance_zero.py": "baselines.assistance_zero.benchmark",
     "dreamer_world_model_eval.py": "baselines.dreamer.world_model_eval",
     "evaluate_assistance_zero.py": "baselines.assistance_zero.diagnostics",
