@@ -14,6 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 WRAPPERS = {
     "bayes_belief_accuracy.py": "mbag_env.evaluation.bayes_belief",
     "benchmark_assistance_zero.py": "baselines.assistance_zero.benchmark",
+    "benchmark_dreamer.py": "baselines.dreamer.benchmark",
     "dreamer_world_model_eval.py": "baselines.dreamer.world_model_eval",
     "evaluate_assistance_zero.py": "baselines.assistance_zero.diagnostics",
 }
