@@ -5,6 +5,8 @@ Modules, one job each: :mod:`.config` (run configuration and presets), :mod:`.ne
 value, goal-belief and human-action heads), :mod:`.tree_kernels` (compiled tree operations on the
 env core's kernels), :mod:`.mcts` (batched search), :mod:`.replay` (replay buffer),
 :mod:`.losses` (loss (1)), :mod:`.train` (self-play loop, checkpoints, logs), :mod:`.policy`
-(checkpoints as env policies), :mod:`.cli` (command line). Train with
+(checkpoints as env policies), :mod:`.cli` (command line), :mod:`.diagnostics` (evaluation against
+idle/PPO and the belief against the exact posterior; ``scripts/evaluate_assistance_zero.py``),
+:mod:`.benchmark` (training throughput; ``scripts/benchmark_assistance_zero.py``). Train with
 ``python -m baselines.assistance_zero --preset cpu-small``.
 """

@@ -6,7 +6,9 @@ small package read in this order: ``core.py`` (config, presets and the paper's t
 symlog, two-hot, unimix, straight-through, free bits, λ-returns, return scale),
 ``networks.py`` (encoder, RSSM, world model, actor, critic and the training step),
 ``replay.py`` and ``training.py`` (collection, checkpoints, the policy and the CLI,
-``python -m baselines.dreamer``).
+``python -m baselines.dreamer``). Diagnostics: ``world_model_eval.py`` (world-model quality of a
+checkpoint; ``scripts/dreamer_world_model_eval.py``) and ``benchmark.py`` (training speed;
+``scripts/benchmark_dreamer.py``).
 
 * **World model (RSSM).** A LayerNorm GRU (update bias −1) holds the deterministic state ``h``;
   ``stoch`` categorical latents of ``classes`` classes are sampled straight-through with 1 %
