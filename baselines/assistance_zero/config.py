@@ -85,6 +85,9 @@ class AZConfig:
             follow the visits, in training and evaluation; see
             :func:`~baselines.assistance_zero.mcts.completed_q_policy`; needs
             ``expected_reward_bonus``). 0: the reference's visit counts.
+        eval_completed_q: when a checkpoint acts as a policy, play the argmax of the completed-Q
+            policy instead of the most visited action (needs ``completed_q_scale`` > 0); off: the
+            reference's evaluation play.
         gamma: discount of the tree backups and of the value targets ``G``.
         hidden_channels, conv_layers, kernel_size, global_hidden: network sizes.
         dilation_base: convolution ``i`` is dilated by ``dilation_base**i`` (1: undilated, the
@@ -131,6 +134,7 @@ class AZConfig:
     expected_reward_bonus: bool = False
     completed_q_scale: float = 0.0
     completed_q_visit_offset: float = 50.0
+    eval_completed_q: bool = False
     gamma: float = 0.95
     hidden_channels: int = 32
     conv_layers: int = 1
@@ -203,6 +207,8 @@ class AZConfig:
                 raise ValueError(f"AZConfig.{name} must be >= 0, got {getattr(self, name)}")
         if not self.goal_visible:
             split_worlds(self.num_envs, len(parse_humans(self.human)))
+        if self.eval_completed_q and self.completed_q_scale <= 0:
+            raise ValueError("AZConfig.eval_completed_q needs completed_q_scale > 0")
         # SearchConfig checks the completed-Q fields; build it once to fail at configuration time.
         self.search_config()
         if self.time_budget_minutes < 0:

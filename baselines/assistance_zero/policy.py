@@ -99,7 +99,8 @@ class AssistanceZeroPolicy:
         device: where the network runs.
         deterministic: play the most visited action, ties to the higher mean return (else sample
             ``N^T`` normalised, ``T`` the config's ``eval_temperature`` exponent, whose default 0
-            also plays the most visited action).
+            also plays the most visited action); with the config's ``eval_completed_q``, always
+            the argmax of the completed-Q policy.
         seed: seed of the search's and the sampling's random numbers.
         num_simulations: simulations per move (default: the config's ``eval_simulations``).
         belief_source: an ablation: plan with this goal belief (a :data:`BeliefSource`, called on
@@ -180,6 +181,8 @@ class AssistanceZeroPolicy:
             world, batch_timesteps(observations["timestep"], len(world)), self.evaluate, self.rng
         )
         self.last_belief = result.belief
+        if self.config.eval_completed_q and result.improved is not None:
+            return result.improved.argmax(axis=1).astype(np.int64)
         if self.deterministic or self.config.eval_temperature == 0:
             return most_visited(result.visits, result.q).astype(np.int64)
         policy = visit_policy(result.visits, self.config.eval_temperature)

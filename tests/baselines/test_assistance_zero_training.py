@@ -262,8 +262,16 @@ def test_completed_q_training_runs_and_its_checkpoint_searches_for_the_improved_
     search = policy._search_for(1)
     result = search.search(batched["world"], np.array([0]), policy.evaluate, np.random.default_rng(0))
     assert result.improved is not None and observation["action_mask"][policy.act(observation)]
+    # eval_completed_q: the policy plays the argmax of the completed-Q policy of its search.
+    acting = AssistanceZeroPolicy(policy.model, policy.config.replace(eval_completed_q=True), seed=5)
+    twin = AssistanceZeroPolicy(policy.model, policy.config, seed=5)
+    twin_result = twin._search_for(1).search(batched["world"], np.array([0]), twin.evaluate, twin.rng)
+    assert twin_result.improved is not None
+    assert acting.act(observation) == twin_result.improved[0].argmax()
     with pytest.raises(ValueError, match="needs expected_reward_bonus"):
         tiny_config(tmp_path / "other", completed_q_scale=0.1)
+    with pytest.raises(ValueError, match="eval_completed_q needs completed_q_scale"):
+        tiny_config(tmp_path / "other", eval_completed_q=True)
 
 
 def test_resume_continues_the_step_counter(tmp_path: Path) -> None:
