@@ -93,85 +93,16 @@ def initial_world(world_size: Sequence[int]) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _floating_mask_kernel(blocks: np.ndarray) -> np.ndarray:
-    width, height, depth = blocks.shape
-    reached = np.zeros(blocks.shape, dtype=np.bool_)
-    stack = np.empty((width * height * depth, 3), dtype=np.int64)
-    top = 0
-    for x in range(width):
-        for z in range(depth):
-            if blocks[x, 0, z] != AIR:
-                reached[x, 0, z] = True
-                stack[top, 0] = x
-                stack[top, 1] = 0
-                stack[top, 2] = z
-                top += 1
-    while top > 0:
-        top -= 1
-        x = stack[top, 0]
-        y = stack[top, 1]
-        z = stack[top, 2]
-        for direction in range(6):
-            nx, ny, nz = x, y, z
-            if direction == 0:
-                nx += 1
-            elif direction == 1:
-                nx -= 1
-            elif direction == 2:
-                ny += 1
-            elif direction == 3:
-                ny -= 1
-            elif direction == 4:
-                nz += 1
-            else:
-                nz -= 1
-            if nx < 0 or ny < 0 or nz < 0 or nx >= width or ny >= height or nz >= depth:
-                continue
-            if reached[nx, ny, nz] or blocks[nx, ny, nz] == AIR:
-                continue
-            reached[nx, ny, nz] = True
-            stack[top, 0] = nx
-            stack[top, 1] = ny
-            stack[top, 2] = nz
-            top += 1
-    floating = np.zeros(blocks.shape, dtype=np.bool_)
-    for x in range(width):
-        for y in range(height):
-            for z in range(depth):
-                floating[x, y, z] = blocks[x, y, z] != AIR and not reached[x, y, z]
-    return floating
-
-
-def floating_mask(goal: np.ndarray) -> np.ndarray:
-    """Boolean mask of the solid blocks *not* joined to the ``y = 0`` layer through solid face-neighbours.
-
-    Such blocks cannot be built by a player who may only place a block against an existing solid
-    block (SPEC §3), unless a scaffold is built and removed again.
-    """
-    if goal.ndim != 3:
-        raise ValueError(f"goal must be a 3-D array indexed [x, y, z], got shape {goal.shape}")
-    return _floating_mask_kernel(np.ascontiguousarray(goal, dtype=np.uint8))
-
-
-def is_buildable(goal: np.ndarray) -> bool:
-    """Whether every solid block of ``goal`` is joined to the ``y = 0`` layer through solid
-    face-neighbours."""
-    return not bool(floating_mask(goal).any())
-
-
-@numba.njit(cache=True)
-def _open_air_kernel(goal: np.ndarray) -> np.ndarray:
-    """Air cells joined through air face-neighbours to the open air: the top layer or the world's sides."""
-    width, height, depth = goal.shape
-    reached = np.zeros(goal.shape, dtype=np.bool_)
+def _flood_fill_kernel(passable: np.ndarray, reached: np.ndarray) -> None:
+    """Extend ``reached`` (the seed cells, all ``passable``) in place to every ``passable`` cell joined to
+    a seed through ``passable`` face-neighbours."""
+    width, height, depth = passable.shape
     stack = np.empty((width * height * depth, 3), dtype=np.int64)
     top = 0
     for x in range(width):
         for y in range(height):
             for z in range(depth):
-                on_edge = y == height - 1 or x == 0 or z == 0 or x == width - 1 or z == depth - 1
-                if on_edge and goal[x, y, z] == AIR:
-                    reached[x, y, z] = True
+                if reached[x, y, z]:
                     stack[top, 0] = x
                     stack[top, 1] = y
                     stack[top, 2] = z
@@ -197,13 +128,52 @@ def _open_air_kernel(goal: np.ndarray) -> np.ndarray:
                 nz -= 1
             if nx < 0 or ny < 0 or nz < 0 or nx >= width or ny >= height or nz >= depth:
                 continue
-            if reached[nx, ny, nz] or goal[nx, ny, nz] != AIR:
+            if reached[nx, ny, nz] or not passable[nx, ny, nz]:
                 continue
             reached[nx, ny, nz] = True
             stack[top, 0] = nx
             stack[top, 1] = ny
             stack[top, 2] = nz
             top += 1
+
+
+@numba.njit(cache=True)
+def _floating_mask_kernel(blocks: np.ndarray) -> np.ndarray:
+    solid = blocks != AIR
+    reached = np.zeros(blocks.shape, dtype=np.bool_)
+    reached[:, 0, :] = solid[:, 0, :]
+    _flood_fill_kernel(solid, reached)
+    return solid & ~reached
+
+
+def floating_mask(goal: np.ndarray) -> np.ndarray:
+    """Boolean mask of the solid blocks *not* joined to the ``y = 0`` layer through solid face-neighbours.
+
+    Such blocks cannot be built by a player who may only place a block against an existing solid
+    block (SPEC §3), unless a scaffold is built and removed again.
+    """
+    if goal.ndim != 3:
+        raise ValueError(f"goal must be a 3-D array indexed [x, y, z], got shape {goal.shape}")
+    return _floating_mask_kernel(np.ascontiguousarray(goal, dtype=np.uint8))
+
+
+def is_buildable(goal: np.ndarray) -> bool:
+    """Whether every solid block of ``goal`` is joined to the ``y = 0`` layer through solid
+    face-neighbours."""
+    return not bool(floating_mask(goal).any())
+
+
+@numba.njit(cache=True)
+def _open_air_kernel(goal: np.ndarray) -> np.ndarray:
+    """Air cells joined through air face-neighbours to the open air: the top layer or the world's sides."""
+    air = goal == AIR
+    reached = np.zeros(goal.shape, dtype=np.bool_)
+    reached[:, -1, :] = air[:, -1, :]
+    reached[0, :, :] = air[0, :, :]
+    reached[-1, :, :] = air[-1, :, :]
+    reached[:, :, 0] = air[:, :, 0]
+    reached[:, :, -1] = air[:, :, -1]
+    _flood_fill_kernel(air, reached)
     return reached
 
 
