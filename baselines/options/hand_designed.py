@@ -289,6 +289,26 @@ class Option:
         """The termination condition on the state reached after ``duration`` steps."""
         return self._done
 
+    def _last(self, action: int) -> int:
+        """``action`` as the option's last one (it ends after this step)."""
+        self._done = True
+        return action
+
+    def _move_or_stop(self, move: int) -> int:
+        """``move`` (from :meth:`WorldView.move_toward`), or NOOP as the last action when it is -1 (no
+        move gets closer)."""
+        return self._last(NOOP) if move < 0 else move
+
+    def _act_near(
+        self, view: WorldView, cells: np.ndarray, actions: Sequence[int], anchor: np.ndarray
+    ) -> int:
+        """The valid one of ``actions`` (one per row of ``cells``) nearest to cell ``anchor``, as the last
+        action; when none is valid, a step toward ``anchor``."""
+        action = view.nearest_valid(cells, actions, anchor=anchor + 0.5)
+        if action >= 0:
+            return self._last(action)
+        return self._move_or_stop(view.move_toward(anchor, standoff=2.0))
+
 
 class Wait(Option):
     """NOOP for ``steps`` steps (always available)."""
@@ -357,18 +377,16 @@ class BuildLowestLayer(Option):
         """Fix the nearest fixable cell of the layer, else step toward the nearest one."""
         cells = self._layer_cells(view)
         if len(cells) == 0:
-            self._done = True
-            return NOOP
+            return self._last(NOOP)
         action = view.nearest_valid(cells, fix_actions(view, cells))
         if action >= 0:
             return action
-        # Nothing fixable from here (out of reach or out of sight): go elsewhere, never back here.
+        # Nothing fixable from here (out of reach or out of sight): go elsewhere, never back here;
+        # stuck: give control back.
         self.tried.add(view.feet_key())  # type: ignore[arg-type]
-        action = view.move_toward(nearest_cell(cells, view.eye()), standoff=2.0, avoid=self.tried)
-        if action >= 0:
-            return action
-        self._done = True  # stuck: give control back
-        return NOOP
+        return self._move_or_stop(
+            view.move_toward(nearest_cell(cells, view.eye()), standoff=2.0, avoid=self.tried)
+        )
 
     def finished(self, view: WorldView, duration: int) -> bool:
         """The layer is done or the option is stuck."""
@@ -401,18 +419,14 @@ class ClearWrongBlock(Option):
         """BREAK the nearest breakable wrong block, else approach one."""
         cells = self._wrong_blocks(view)
         if len(cells) == 0:
-            self._done = True
-            return NOOP
+            return self._last(NOOP)
         action = view.nearest_valid(cells, [view.break_action(cell) for cell in cells])
         if action >= 0:
-            self._done = True
-            return action
+            return self._last(action)
         self.tried.add(view.feet_key())  # type: ignore[arg-type]
-        action = view.move_toward(nearest_cell(cells, view.eye()), standoff=2.0, avoid=self.tried)
-        if action < 0:
-            self._done = True
-            return NOOP
-        return action
+        return self._move_or_stop(
+            view.move_toward(nearest_cell(cells, view.eye()), standoff=2.0, avoid=self.tried)
+        )
 
 
 class ApproachUnfinished(Option):
@@ -441,14 +455,11 @@ class ApproachUnfinished(Option):
         """Step toward the nearest incorrect cell."""
         cells = incorrect_cells(view)
         if len(cells) == 0:
-            self._done = True
-            return NOOP
+            return self._last(NOOP)
         self.tried.add(view.feet_key())  # type: ignore[arg-type]
-        action = view.move_toward(nearest_cell(cells, view.eye()), standoff=2.0, avoid=self.tried)
-        if action < 0:
-            self._done = True
-            return NOOP
-        return action
+        return self._move_or_stop(
+            view.move_toward(nearest_cell(cells, view.eye()), standoff=2.0, avoid=self.tried)
+        )
 
     def finished(self, view: WorldView, duration: int) -> bool:
         """Arrived (a fix is valid), stuck, or nothing left to fix."""
@@ -502,17 +513,9 @@ class ExtendHumanBuild(Option):
     def act(self, view: WorldView) -> int:
         """PLACE beside the human's blocks, else approach its last placement."""
         cells = self._candidates(view)
-        if len(cells):
-            actions = [view.place_action(cell, self.block) for cell in cells]
-            action = view.nearest_valid(cells, actions, anchor=self.anchor + 0.5)
-            if action >= 0:
-                self._done = True
-                return action
-        action = view.move_toward(self.anchor, standoff=2.0)
-        if action < 0:
-            self._done = True
-            return NOOP
-        return action
+        return self._act_near(
+            view, cells, [view.place_action(cell, self.block) for cell in cells], self.anchor
+        )
 
 
 class CopyHumanBreak(Option):
@@ -551,18 +554,7 @@ class CopyHumanBreak(Option):
     def act(self, view: WorldView) -> int:
         """BREAK the candidate nearest to the human's last break, else approach it."""
         cells = self._candidates(view)
-        if len(cells):
-            action = view.nearest_valid(
-                cells, [view.break_action(c) for c in cells], anchor=self.anchor + 0.5
-            )
-            if action >= 0:
-                self._done = True
-                return action
-        action = view.move_toward(self.anchor, standoff=2.0)
-        if action < 0:
-            self._done = True
-            return NOOP
-        return action
+        return self._act_near(view, cells, [view.break_action(cell) for cell in cells], self.anchor)
 
 
 class UndoHumanBreak(Option):
@@ -589,17 +581,11 @@ class UndoHumanBreak(Option):
     def act(self, view: WorldView) -> int:
         """PLACE the block back, else approach the cell."""
         if view.blocks[tuple(self.cell)] != AIR or self.block < FIRST_PLACEABLE:
-            self._done = True
-            return NOOP
+            return self._last(NOOP)
         action = view.place_action(self.cell, self.block)
         if view.mask[action]:
-            self._done = True
-            return action
-        action = view.move_toward(self.cell, standoff=2.0)
-        if action < 0:
-            self._done = True
-            return NOOP
-        return action
+            return self._last(action)
+        return self._move_or_stop(view.move_toward(self.cell, standoff=2.0))
 
 
 class GoNearHuman(Option):
@@ -622,13 +608,8 @@ class GoNearHuman(Option):
         """Step toward the human."""
         other = view.other_feet()
         if other is None:
-            self._done = True
-            return NOOP
-        action = view.move_toward(other, standoff=1.5)
-        if action < 0:
-            self._done = True
-            return NOOP
-        return action
+            return self._last(NOOP)
+        return self._move_or_stop(view.move_toward(other, standoff=1.5))
 
     def finished(self, view: WorldView, duration: int) -> bool:
         """Near the human, or stuck."""
