@@ -31,7 +31,6 @@ A run folder holds ``progress.csv``, TensorBoard events, ``learning_curve.png`` 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -46,8 +45,9 @@ from torch import nn
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.common.checkpoint import config_from_checkpoint as stored_config
-from baselines.common.checkpoint import load_checkpoint, save_checkpoint, to_plain
+from baselines.common.checkpoint import resume_checkpoint, save_checkpoint, to_plain
 from baselines.common.cli import run_training, training_parser
+from baselines.common.losses import clipped_policy_loss, clipped_value_loss, normalize_advantages
 from baselines.common.masking import masked_entropy, masked_log_probs, sample_masked
 from baselines.common.mixed_humans import make_assist_vector_env, parse_humans, split_worlds
 from baselines.common.networks import ActorCritic, NetworkConfig, ObservationSpec, observation_to_tensors
@@ -56,17 +56,18 @@ from baselines.common.seeding import (
     rng_state,
     seed_everything,
     select_device,
-    set_rng_state,
     set_torch_threads,
 )
-from baselines.common.training_log import TrainingLog, plot_learning_curve, progress_bar, throughput_summary
-from mbag_env.core.actions import FIRST_PLACE, NOOP
-
-EPISODE_KEYS = ("return", "length", "goal_percentage", "completed", "human_actions", "human_place_break")
-"""Per-episode statistics logged as ``episode/<key>`` (means over the episodes ending in an iteration).
-``completed`` is 1 for an episode that ended with the goal built (terminated), else 0;
-``human_*`` count the scripted human's non-NOOP and PLACE/BREAK actions (logged only when the agent
-is not player 0, i.e. in the Assist envs)."""
+from baselines.common.training_log import (
+    EPISODE_KEYS,
+    EpisodeTracker,
+    episode_metrics,
+    open_training_log,
+    plot_learning_curve,
+    progress_bar,
+    throughput_metrics,
+    throughput_summary,
+)
 
 __all__ = ["PPOConfig", "compute_gae", "load_policy", "main", "train", "ActorCriticPolicy"]
 
@@ -262,23 +263,13 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
     checkpoint_dir = run_dir / "checkpoints"
 
     global_step, start_iteration = 0, 1
-    if resume is None and (run_dir / "progress.csv").exists():
-        raise FileExistsError(
-            f"{run_dir} already holds a run (progress.csv); pass another --run-dir, or --resume "
-            f"{checkpoint_dir / 'last.pt'} to continue it"
-        )
-    if resume is not None:
-        payload = load_checkpoint(resume, map_location=device)
-        if ObservationSpec.from_dict(payload["observation_spec"]) != spec:
-            raise ValueError(f"checkpoint {resume} was trained on other spaces than {config.env_id} has now")
+    payload = resume_checkpoint(run_dir, resume, spec, config.env_id, device)
+    if payload is not None:
         agent.load_state_dict(payload["model"])
         optimizer.load_state_dict(payload["optimizer"])
         global_step = int(payload["global_step"])
         start_iteration = int(payload["iteration"]) + 1
-        set_rng_state(payload["rng"])
-    (run_dir / "config.json").parent.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(to_plain(asdict(config)), indent=2))
-    log = TrainingLog(run_dir, tensorboard=config.tensorboard, resume_step=global_step if resume else None)
+    log = open_training_log(run_dir, config, global_step if payload is not None else None)
 
     def save(name: str, iteration: int) -> Path:
         return save_checkpoint(
@@ -313,12 +304,8 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
 
     # The worlds' seeds differ per (re)start so a resumed run does not replay the first goals.
     next_obs, _ = envs.reset(seed=config.seed + (start_iteration - 1) * N)
-    next_resetting = np.zeros(N, dtype=bool)
-    episode_return = np.zeros(N)
-    episode_length = np.zeros(N, dtype=np.int64)
+    episodes = EpisodeTracker(N)
     has_human = getattr(envs.unwrapped, "agent", 0) != 0  # player 0 is then the scripted human
-    episode_human_actions = np.zeros(N, dtype=np.int64)
-    episode_human_place_break = np.zeros(N, dtype=np.int64)
 
     bar = progress_bar(
         config.num_iterations * config.batch_size, global_step, config.env_id, not config.progress
@@ -342,7 +329,7 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
                 obs_inventory[step] = tensors["inventory"]
                 obs_timestep[step] = tensors["timestep"]
                 obs_mask[step] = tensors["action_mask"]
-                resetting[step] = next_resetting
+                resetting[step] = episodes.resetting
                 with torch.no_grad():
                     logits, value = agent(tensors)
                     action = sample_masked(logits, tensors["action_mask"])
@@ -356,28 +343,7 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
                 next_obs, reward, term, trunc, infos = envs.step(action.cpu().numpy())
                 env_seconds += time.perf_counter() - env_start
                 rewards[step], terminated[step], truncated[step] = reward, term, trunc
-                stepped = ~next_resetting
-
-                episode_return += np.where(stepped, reward, 0.0)
-                episode_length += stepped
-                human = np.asarray(infos["human_action"])
-                episode_human_actions += stepped & (human != NOOP)
-                episode_human_place_break += stepped & (human >= FIRST_PLACE)
-                next_resetting = (term | trunc) & stepped
-                for world in np.flatnonzero(next_resetting):
-                    finished["return"].append(float(episode_return[world]))
-                    finished["length"].append(float(episode_length[world]))
-                    finished["goal_percentage"].append(float(infos["goal_percentage"][world]))
-                    finished["completed"].append(float(term[world]))
-                    finished["human_actions"].append(float(episode_human_actions[world]))
-                    finished["human_place_break"].append(float(episode_human_place_break[world]))
-                for counter in (
-                    episode_return,
-                    episode_length,
-                    episode_human_actions,
-                    episode_human_place_break,
-                ):
-                    counter[next_resetting] = 0
+                episodes.step(reward, term, trunc, infos, finished)
             with torch.no_grad():
                 next_value = agent.value(observation_to_tensors(next_obs, device)).cpu().numpy()
             collect_seconds = time.perf_counter() - collect_start
@@ -426,24 +392,11 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
                         approx_kl = ((ratio - 1) - log_ratio).mean()
                         clip_fractions.append(float(((ratio - 1.0).abs() > config.clip_coef).float().mean()))
 
-                    mb_advantages = b_advantages[index]
-                    if config.norm_adv and len(index) > 1:
-                        mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
-                    policy_loss = torch.max(
-                        -mb_advantages * ratio,
-                        -mb_advantages * torch.clamp(ratio, 1 - config.clip_coef, 1 + config.clip_coef),
-                    ).mean()
-
-                    if config.clip_vloss:
-                        unclipped = (new_value - b_returns[index]) ** 2
-                        clipped_value = b_values[index] + torch.clamp(
-                            new_value - b_values[index], -config.clip_coef, config.clip_coef
-                        )
-                        value_loss = (
-                            0.5 * torch.max(unclipped, (clipped_value - b_returns[index]) ** 2).mean()
-                        )
-                    else:
-                        value_loss = 0.5 * ((new_value - b_returns[index]) ** 2).mean()
+                    mb_advantages = normalize_advantages(b_advantages[index], config.norm_adv)
+                    policy_loss = clipped_policy_loss(mb_advantages, ratio, config.clip_coef)
+                    value_loss = clipped_value_loss(
+                        new_value, b_values[index], b_returns[index], config.clip_coef, config.clip_vloss
+                    )
 
                     entropy_loss = entropy.mean()
                     loss = policy_loss - config.ent_coef * entropy_loss + config.vf_coef * value_loss
@@ -471,24 +424,14 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
                 else float(1 - np.var(decided_returns - decided_values) / variance)
             )
             steps_this_iteration = T * N
-            throughput = {
-                "throughput/sps_total": steps_this_iteration / (collect_seconds + update_seconds),
-                "throughput/sps_collect": steps_this_iteration / collect_seconds,
-                "throughput/sps_env_only": steps_this_iteration / max(env_seconds, 1e-9),
-                "throughput/collect_seconds": collect_seconds,
-                "throughput/env_seconds": env_seconds,
-                "throughput/update_seconds": update_seconds,
-            }
+            throughput = throughput_metrics(
+                steps_this_iteration, collect_seconds, update_seconds, env_seconds
+            )
             log.log(
                 global_step,
                 {
                     "iteration": iteration,
-                    **{
-                        f"episode/{key}": float(np.mean(value)) if value else float("nan")
-                        for key, value in finished.items()
-                        if has_human or not key.startswith("human")
-                    },
-                    "episode/count": len(finished["return"]),
+                    **episode_metrics(finished, has_human),
                     **stats,
                     "losses/clipfrac": float(np.mean(clip_fractions)) if clip_fractions else float("nan"),
                     "losses/explained_variance": explained,

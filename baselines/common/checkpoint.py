@@ -16,6 +16,9 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
+from baselines.common.networks import ObservationSpec
+from baselines.common.seeding import set_rng_state
+
 CHECKPOINT_FORMAT = "mbag-baselines-checkpoint-v1"
 """Written into every checkpoint; :func:`load_checkpoint` refuses other files."""
 
@@ -134,3 +137,37 @@ def config_from_checkpoint(
     return config_class(
         **{key: value for key, value in stored.items() if key in known} | dict(overrides or {})
     )
+
+
+def resume_checkpoint(
+    run_dir: str | Path,
+    resume: str | Path | None,
+    spec: ObservationSpec,
+    env_id: str,
+    device: str | torch.device = "cpu",
+) -> dict[str, Any] | None:
+    """The start of a training run: for a fresh one (``resume=None``), check that ``run_dir`` holds no
+    log yet; when resuming, load the checkpoint, check that it was trained on ``spec`` and restore
+    its RNG states. The caller restores its network, optimizer and counters from what this returns.
+
+    Returns:
+        The loaded checkpoint, or ``None`` for a fresh run.
+
+    Raises:
+        FileExistsError: if a fresh run would write into a folder that already holds a log.
+        ValueError: if the checkpoint was trained on other spaces than ``env_id`` has now (and see
+            :func:`load_checkpoint`).
+    """
+    run_dir = Path(run_dir)
+    if resume is None:
+        if (run_dir / "progress.csv").exists():
+            raise FileExistsError(
+                f"{run_dir} already holds a run (progress.csv); pass another --run-dir, or --resume "
+                f"{run_dir / 'checkpoints' / 'last.pt'} to continue it"
+            )
+        return None
+    payload = load_checkpoint(resume, map_location=device)
+    if ObservationSpec.from_dict(payload["observation_spec"]) != spec:
+        raise ValueError(f"checkpoint {resume} was trained on other spaces than {env_id} has now")
+    set_rng_state(payload["rng"])
+    return payload

@@ -9,13 +9,14 @@ policy (the env draws goals from per-world generators), so comparisons are paire
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from mbag_env.core.actions import FIRST_PLACE, NOOP
+from baselines.common.training_log import EpisodeTracker
+from mbag_env.core.actions import NOOP
 
 BatchPolicy = Callable[[Mapping[str, np.ndarray]], np.ndarray]
 """A function from a vector env's observation dict to one action per world."""
@@ -37,14 +38,8 @@ class EpisodeStats:
     def summary(self) -> dict[str, float]:
         """Means (and standard errors) of every statistic."""
         result: dict[str, float] = {"episodes": float(len(self.goal_percentage))}
-        for name in (
-            "goal_percentage",
-            "episode_return",
-            "length",
-            "human_actions",
-            "human_place_break",
-            "completed",
-        ):
+        for statistic in fields(self):
+            name = statistic.name
             values = np.asarray(getattr(self, name), dtype=np.float64)
             result[name] = float(values.mean()) if values.size else float("nan")
             result[f"{name}_stderr"] = (
@@ -98,59 +93,23 @@ def evaluate_policy(
     envs = gym.make_vec(
         env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **dict(env_kwargs or {})
     )
-    episodes: list[list[tuple[float, float, int, int, int, bool]]] = [[] for _ in range(num_envs)]
+    episodes: list[list[dict[str, float]]] = [[] for _ in range(num_envs)]
+    tracker = EpisodeTracker(num_envs)
     try:
         observations, _ = envs.reset(seed=seed)
-        returns = np.zeros(num_envs)
-        lengths = np.zeros(num_envs, dtype=np.int64)
-        human_actions = np.zeros(num_envs, dtype=np.int64)
-        human_place_break = np.zeros(num_envs, dtype=np.int64)
-        resetting = np.zeros(num_envs, dtype=bool)
         while min(len(done) for done in episodes) < per_world:
-            actions = policy(observations)
-            observations, rewards, terminated, truncated, infos = envs.step(actions)
-            stepped = ~resetting
-            returns += np.where(stepped, rewards, 0.0)
-            lengths += stepped
-            human = np.asarray(infos["human_action"])
-            human_actions += stepped & (human != NOOP)
-            human_place_break += stepped & (human >= FIRST_PLACE)
-            ended = (terminated | truncated) & stepped
-            for world in np.flatnonzero(ended):
+            observations, rewards, terminated, truncated, infos = envs.step(policy(observations))
+            for world in np.flatnonzero(tracker.step(rewards, terminated, truncated, infos)):
                 if len(episodes[world]) < per_world:
-                    episodes[world].append(
-                        (
-                            float(infos["goal_percentage"][world]),
-                            float(returns[world]),
-                            int(lengths[world]),
-                            int(human_actions[world]),
-                            int(human_place_break[world]),
-                            bool(terminated[world]),
-                        )
-                    )
-            returns[ended] = 0.0
-            lengths[ended] = 0
-            human_actions[ended] = 0
-            human_place_break[ended] = 0
-            resetting = ended
+                    episodes[world].append(tracker.episode(int(world)))
     finally:
         envs.close()
-    stats = EpisodeStats()
-    for world_episodes in episodes:
-        for goal_percentage, episode_return, length, human, place_break, completed in world_episodes:
-            stats.goal_percentage.append(goal_percentage)
-            stats.episode_return.append(episode_return)
-            stats.length.append(length)
-            stats.human_actions.append(human)
-            stats.human_place_break.append(place_break)
-            stats.completed.append(completed)
-    for name in (
-        "goal_percentage",
-        "episode_return",
-        "length",
-        "human_actions",
-        "human_place_break",
-        "completed",
-    ):
-        setattr(stats, name, getattr(stats, name)[:num_episodes])
-    return stats
+    kept = [episode for world_episodes in episodes for episode in world_episodes][:num_episodes]
+    return EpisodeStats(
+        goal_percentage=[episode["goal_percentage"] for episode in kept],
+        episode_return=[episode["return"] for episode in kept],
+        length=[int(episode["length"]) for episode in kept],
+        human_actions=[int(episode["human_actions"]) for episode in kept],
+        human_place_break=[int(episode["human_place_break"]) for episode in kept],
+        completed=[bool(episode["completed"]) for episode in kept],
+    )

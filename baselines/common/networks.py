@@ -17,8 +17,9 @@ and :func:`flatten_action_logits` lays them out exactly as the env numbers its a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -272,6 +273,46 @@ class WorldEncoder(nn.Module):
         return features
 
 
+def global_mlp(spec: ObservationSpec, config: NetworkConfig) -> nn.Sequential:
+    """The trunk's global layer: pooled cell features (mean and max), log inventory and time fraction
+    -> ``(B, global_hidden)`` (see :func:`trunk_features`)."""
+    return nn.Sequential(
+        layer_init(nn.Linear(2 * config.hidden_channels + spec.inventory_size + 1, config.global_hidden)),
+        nn.ReLU(),
+    )
+
+
+class TrunkFeatures(NamedTuple):
+    """What the shared trunk (a :class:`WorldEncoder` and a :func:`global_mlp`) makes of a batch."""
+
+    inputs: torch.Tensor
+    """``(B, in_channels, W, H, D)`` per-cell inputs (:meth:`WorldEncoder.inputs`)."""
+    cells: torch.Tensor
+    """``(B, hidden_channels, W, H, D)`` cell features."""
+    hidden: torch.Tensor
+    """``(B, global_hidden)`` global features."""
+
+    def cell_logits(self, context: nn.Module, cell_policy: nn.Module) -> torch.Tensor:
+        """The spatial head: ``cell_policy`` (a 1×1×1 convolution) over the cell features shifted by
+        ``context(hidden)`` and the raw inputs (so "the goal has block b here" can raise PLACE b
+        linearly from the first update on)."""
+        shift = context(self.hidden)[:, :, None, None, None]
+        return cell_policy(torch.cat([torch.relu(self.cells + shift), self.inputs], dim=1))
+
+
+def trunk_features(
+    encoder: WorldEncoder, global_layer: nn.Module, observation: Mapping[str, torch.Tensor]
+) -> TrunkFeatures:
+    """Run the shared trunk on a batch of observation tensors (:func:`observation_to_tensors`)."""
+    fraction = time_fraction(observation["timestep"], encoder.spec.horizon)
+    inputs = encoder.inputs(observation["world"], fraction)
+    cells = encoder(inputs)
+    pooled = torch.cat([cells.mean(dim=(2, 3, 4)), cells.amax(dim=(2, 3, 4))], dim=1)
+    inventory = torch.log1p(observation["inventory"].float().clamp(min=0)) / INVENTORY_SCALE
+    hidden = global_layer(torch.cat([pooled, inventory, fraction.unsqueeze(1)], dim=1))
+    return TrunkFeatures(inputs, cells, hidden)
+
+
 class ActorCritic(nn.Module):
     """Shared-trunk actor-critic with a spatial action head (see the module docstring).
 
@@ -287,31 +328,21 @@ class ActorCritic(nn.Module):
         self.config = config
         hidden = config.hidden_channels
         self.encoder = WorldEncoder(spec, config)
-        self.global_mlp = nn.Sequential(
-            layer_init(nn.Linear(2 * hidden + spec.inventory_size + 1, config.global_hidden)),
-            nn.ReLU(),
-        )
+        self.global_mlp = global_mlp(spec, config)
         self.global_policy = layer_init(nn.Linear(config.global_hidden, NUM_GLOBAL_ACTIONS), std=0.01)
         self.value_head = layer_init(nn.Linear(config.global_hidden, 1), std=1.0)
         self.context = layer_init(nn.Linear(config.global_hidden, hidden))
-        # The cell head also sees the raw one-hot inputs, so "the goal has block b here" can raise
-        # PLACE b linearly from the first update on.
+        # The cell head also sees the raw one-hot inputs (see TrunkFeatures.cell_logits).
         self.cell_policy = layer_init(
             nn.Conv3d(hidden + self.encoder.in_channels, spec.cell_action_kinds, 1), std=0.01
         )
 
     def forward(self, observation: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Unmasked action logits ``(B, n_actions)`` in env order and values ``(B,)``."""
-        fraction = time_fraction(observation["timestep"], self.spec.horizon)
-        inputs = self.encoder.inputs(observation["world"], fraction)
-        cells = self.encoder(inputs)
-        pooled = torch.cat([cells.mean(dim=(2, 3, 4)), cells.amax(dim=(2, 3, 4))], dim=1)
-        inventory = torch.log1p(observation["inventory"].float().clamp(min=0)) / INVENTORY_SCALE
-        hidden = self.global_mlp(torch.cat([pooled, inventory, fraction.unsqueeze(1)], dim=1))
-        context = self.context(hidden)[:, :, None, None, None]
-        cell_logits = self.cell_policy(torch.cat([torch.relu(cells + context), inputs], dim=1))
-        logits = flatten_action_logits(self.global_policy(hidden), cell_logits)
-        return logits, self.value_head(hidden).squeeze(1)
+        features = trunk_features(self.encoder, self.global_mlp, observation)
+        cell_logits = features.cell_logits(self.context, self.cell_policy)
+        logits = flatten_action_logits(self.global_policy(features.hidden), cell_logits)
+        return logits, self.value_head(features.hidden).squeeze(1)
 
     def value(self, observation: dict[str, torch.Tensor]) -> torch.Tensor:
         """State values ``(B,)``."""

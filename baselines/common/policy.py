@@ -21,44 +21,32 @@ from baselines.common.networks import ActorCritic, NetworkConfig, ObservationSpe
 from baselines.common.seeding import sampling_generator
 
 
-class ActorCriticPolicy:
-    """Acts with an :class:`~baselines.common.networks.ActorCritic`, never choosing a masked action.
+class BatchedPolicy:
+    """Base of the baselines' trained policies: subclasses give :attr:`spec` and ``act_batch`` (a vector
+    env's batched observations to actions ``(N,)``); this class adds ``act(observation) -> int`` for one
+    env, with the shape check, and the device, greedy switch and sampling generator they all keep.
 
     Args:
-        model: the network (put into eval mode here).
-        device: where to run it.
-        deterministic: take the most likely valid action instead of sampling.
+        device: where to run the network.
+        deterministic: greedy choices instead of samples.
         seed: seed of the sampling generator (``None``: from torch's global RNG).
     """
 
     def __init__(
-        self,
-        model: ActorCritic,
-        device: torch.device | str = "cpu",
-        deterministic: bool = False,
-        seed: int | None = None,
+        self, device: torch.device | str = "cpu", deterministic: bool = False, seed: int | None = None
     ) -> None:
         self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
         self.deterministic = deterministic
         self.generator = sampling_generator(self.device, seed)
 
     @property
     def spec(self) -> ObservationSpec:
         """The observation spec the network was built for."""
-        return self.model.spec
+        raise NotImplementedError
 
-    @torch.no_grad()
     def act_batch(self, observations: Mapping[str, np.ndarray]) -> np.ndarray:
         """Actions ``(N,)`` for batched observations (a vector env's observation dict)."""
-        tensors = observation_to_tensors(dict(observations), self.device)
-        logits, _ = self.model(tensors)
-        mask = tensors.get("action_mask")
-        if self.deterministic:
-            actions = masked_logits(logits, mask).argmax(dim=-1)
-        else:
-            actions = sample_masked(logits, mask, generator=self.generator)
-        return actions.cpu().numpy().astype(np.int64)
+        raise NotImplementedError
 
     def act(self, observation: Mapping[str, np.ndarray]) -> int:
         """The action for one env's observation dict (``world``, ``inventory``, ``timestep``,
@@ -76,7 +64,47 @@ class ActorCriticPolicy:
         batched = {key: np.asarray(value)[None] for key, value in observation.items() if key != "info"}
         return int(self.act_batch(batched)[0])
 
-    __call__ = act
+    def __call__(self, observation: Mapping[str, np.ndarray]) -> int:
+        """Same as :meth:`act`."""
+        return self.act(observation)
+
+
+class ActorCriticPolicy(BatchedPolicy):
+    """Acts with an :class:`~baselines.common.networks.ActorCritic`, never choosing a masked action.
+
+    Args:
+        model: the network (put into eval mode here).
+        device: where to run it.
+        deterministic: take the most likely valid action instead of sampling.
+        seed: seed of the sampling generator (``None``: from torch's global RNG).
+    """
+
+    def __init__(
+        self,
+        model: ActorCritic,
+        device: torch.device | str = "cpu",
+        deterministic: bool = False,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(device, deterministic, seed)
+        self.model = model.to(self.device).eval()
+
+    @property
+    def spec(self) -> ObservationSpec:
+        """The observation spec the network was built for."""
+        return self.model.spec
+
+    @torch.no_grad()
+    def act_batch(self, observations: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Actions ``(N,)`` for batched observations (a vector env's observation dict)."""
+        tensors = observation_to_tensors(dict(observations), self.device)
+        logits, _ = self.model(tensors)
+        mask = tensors.get("action_mask")
+        if self.deterministic:
+            actions = masked_logits(logits, mask).argmax(dim=-1)
+        else:
+            actions = sample_masked(logits, mask, generator=self.generator)
+        return actions.cpu().numpy().astype(np.int64)
 
 
 def model_from_checkpoint(payload: Mapping[str, object]) -> ActorCritic:

@@ -8,12 +8,24 @@ to, so one run folder holds the whole curve.
 from __future__ import annotations
 
 import csv
+import json
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
+
+from baselines.common.checkpoint import to_plain
+from mbag_env.core.actions import FIRST_PLACE, NOOP
+
+EPISODE_KEYS = ("return", "length", "goal_percentage", "completed", "human_actions", "human_place_break")
+"""Per-episode statistics logged as ``episode/<key>`` (means over the episodes ending in an iteration).
+``completed`` is 1 for an episode that ended with the goal built (terminated), else 0;
+``human_*`` count the scripted human's non-NOOP and PLACE/BREAK actions (logged only when the agent
+is not player 0, i.e. in the Assist envs)."""
 
 
 class TrainingLog:
@@ -87,6 +99,108 @@ class TrainingLog:
             self.writer = None
 
 
+class EpisodeTracker:
+    """The :data:`EPISODE_KEYS` statistics of the episodes in flight on a vector env with next-step
+    autoreset: a world whose episode ended at a step takes one resetting step next, which belongs to
+    no episode and is not counted.
+
+    Args:
+        num_envs: the vector env's number of worlds.
+    """
+
+    def __init__(self, num_envs: int) -> None:
+        self.counters = {
+            key: np.zeros(num_envs) for key in ("return", "length", "human_actions", "human_place_break")
+        }
+        self.resetting = np.zeros(num_envs, dtype=bool)
+        """Per world: whether the next step only resets it (its episode ended at the last step)."""
+        self._goal_percentage = np.zeros(num_envs)
+        self._terminated = np.zeros(num_envs, dtype=bool)
+
+    def step(
+        self,
+        rewards: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        infos: Mapping[str, Any],
+        finished: Mapping[str, list[float]] | None = None,
+    ) -> np.ndarray:
+        """Count one step of every world (``infos`` from the env holds ``human_action`` and
+        ``goal_percentage``); append each episode that ended at it to those lists of ``finished`` whose
+        key is a statistic of :meth:`episode`.
+
+        Returns:
+            Per world, whether its episode ended at this step (:meth:`episode` gives its statistics
+            until the next call).
+        """
+        for counter in self.counters.values():
+            counter[self.resetting] = 0
+        stepped = ~self.resetting
+        self.counters["return"] += np.where(stepped, rewards, 0.0)
+        self.counters["length"] += stepped
+        human = np.asarray(infos["human_action"])
+        self.counters["human_actions"] += stepped & (human != NOOP)
+        self.counters["human_place_break"] += stepped & (human >= FIRST_PLACE)
+        ended = (np.asarray(terminated) | np.asarray(truncated)) & stepped
+        self._goal_percentage = np.asarray(infos["goal_percentage"])
+        self._terminated = np.asarray(terminated)
+        self.resetting = ended
+        if finished is not None:
+            for world in np.flatnonzero(ended):
+                for key, value in self.episode(int(world)).items():
+                    if key in finished:
+                        finished[key].append(value)
+        return ended
+
+    def episode(self, world: int) -> dict[str, float]:
+        """The statistics (:data:`EPISODE_KEYS`) of the episode that ``world`` ended at the last step."""
+        return {
+            "return": float(self.counters["return"][world]),
+            "length": float(self.counters["length"][world]),
+            "goal_percentage": float(self._goal_percentage[world]),
+            "completed": float(self._terminated[world]),
+            "human_actions": float(self.counters["human_actions"][world]),
+            "human_place_break": float(self.counters["human_place_break"][world]),
+        }
+
+
+def open_training_log(run_dir: str | Path, config: Any, resume_step: int | None = None) -> TrainingLog:
+    """Create the run folder, write ``config`` (a dataclass with a ``tensorboard`` field) to its
+    ``config.json`` and open its :class:`TrainingLog` (``resume_step``: see there)."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(json.dumps(to_plain(asdict(config)), indent=2))
+    return TrainingLog(run_dir, tensorboard=config.tensorboard, resume_step=resume_step)
+
+
+def episode_metrics(finished: Mapping[str, Sequence[float]], has_human: bool = True) -> dict[str, float]:
+    """``episode/<key>``: the mean of each statistic over the episodes that ended (NaN when none did;
+    the ``human`` ones only with ``has_human``), and ``episode/count``."""
+    metrics = {
+        f"episode/{key}": float(np.mean(values)) if values else float("nan")
+        for key, values in finished.items()
+        if has_human or not key.startswith("human")
+    }
+    metrics["episode/count"] = len(finished["return"])
+    return metrics
+
+
+def throughput_metrics(
+    steps: int, collect_seconds: float, update_seconds: float, env_seconds: float
+) -> dict[str, float]:
+    """An iteration's ``throughput/*`` scalars (the columns :func:`throughput_summary` reads): ``steps``
+    env steps collected in ``collect_seconds`` (of which ``env_seconds`` inside the env) and learned
+    from in ``update_seconds``."""
+    return {
+        "throughput/sps_total": steps / (collect_seconds + update_seconds),
+        "throughput/sps_collect": steps / collect_seconds,
+        "throughput/sps_env_only": steps / max(env_seconds, 1e-9),
+        "throughput/collect_seconds": collect_seconds,
+        "throughput/env_seconds": env_seconds,
+        "throughput/update_seconds": update_seconds,
+    }
+
+
 def read_csv(path: str | Path) -> list[dict[str, float]]:
     """Rows of a ``progress.csv`` as floats (empty cells become NaN)."""
     rows: list[dict[str, float]] = []
@@ -136,16 +250,30 @@ def plot_learning_curve(
         axis.plot(steps, _smooth(values), color="tab:blue", linewidth=2, label="smoothed")
         for index, (label, level) in enumerate((reference_lines or {}).get(metric, {}).items()):
             axis.axhline(level, color=f"C{index + 1}", linestyle="--", label=label)
-        axis.set_xlabel("environment steps")
-        axis.set_ylabel(metric)
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=8)
+        label_step_axis(axis, metric, legend_fontsize=8)
     if title:
         figure.suptitle(title)
+    return save_figure(figure, png_path, dpi=110)
+
+
+def label_step_axis(axis: Any, ylabel: str, legend_fontsize: int) -> None:
+    """Label a panel of curves over training: environment steps across, ``ylabel`` up, a light grid and
+    a legend."""
+    axis.set_xlabel("environment steps")
+    axis.set_ylabel(ylabel)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=legend_fontsize)
+
+
+def save_figure(figure: Any, png_path: str | Path, dpi: int) -> Path:
+    """Lay out a matplotlib ``figure``, write it as a PNG to ``png_path`` (creating its folder), close it
+    and return the path."""
+    import matplotlib.pyplot as plt
+
     figure.tight_layout()
     png_path = Path(png_path)
     png_path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(png_path, dpi=110)
+    figure.savefig(png_path, dpi=dpi)
     plt.close(figure)
     return png_path
 

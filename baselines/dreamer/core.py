@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from baselines.common.config_checks import require_in_range, require_positive_ints
 from baselines.common.masking import masked_logits
 
 # ----------------------------------------------------------------------------------------- config
@@ -114,29 +115,27 @@ class DreamerConfig:
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
             raise ValueError(f"DreamerConfig.preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
-        for name in (
-            "total_steps",
-            "num_envs",
-            "deter",
-            "stoch",
-            "classes",
-            "hidden",
-            "mlp_layers",
-            "cnn_depth",
-            "cnn_stages",
-            "batch_size",
-            "batch_length",
-            "imagination_horizon",
-            "log_every",
-            "checkpoint_every",
-            "replay_capacity",
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"DreamerConfig.{name} must be a positive integer, got {value!r}")
-        for name in ("gamma", "lambda_", "unimix", "return_scale_decay", "slow_critic_rate"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"DreamerConfig.{name}={getattr(self, name)} is outside [0, 1]")
+        require_positive_ints(
+            self,
+            (
+                "total_steps",
+                "num_envs",
+                "deter",
+                "stoch",
+                "classes",
+                "hidden",
+                "mlp_layers",
+                "cnn_depth",
+                "cnn_stages",
+                "batch_size",
+                "batch_length",
+                "imagination_horizon",
+                "log_every",
+                "checkpoint_every",
+                "replay_capacity",
+            ),
+        )
+        require_in_range(self, ("gamma", "lambda_", "unimix", "return_scale_decay", "slow_critic_rate"), 0, 1)
         if self.kl_scales not in ("paper", "official"):
             raise ValueError(f"DreamerConfig.kl_scales must be 'paper' or 'official', got {self.kl_scales!r}")
         if self.imagination_mask not in IMAGINATION_MASKS:

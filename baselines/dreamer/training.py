@@ -19,26 +19,36 @@ import numpy as np
 import torch
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
-from baselines.common.checkpoint import from_plain, load_checkpoint, save_checkpoint, to_plain
+from baselines.common.checkpoint import (
+    from_plain,
+    load_checkpoint,
+    resume_checkpoint,
+    save_checkpoint,
+    to_plain,
+)
 from baselines.common.cli import add_config_options
 from baselines.common.evaluation import random_valid_policy
 from baselines.common.networks import ObservationSpec
+from baselines.common.policy import BatchedPolicy
 from baselines.common.seeding import (
     rng_state,
-    sampling_generator,
     seed_everything,
     select_device,
-    set_rng_state,
     set_torch_threads,
 )
-from baselines.common.training_log import TrainingLog, plot_learning_curve, progress_bar
+from baselines.common.training_log import (
+    EPISODE_KEYS,
+    EpisodeTracker,
+    episode_metrics,
+    open_training_log,
+    plot_learning_curve,
+    progress_bar,
+)
 from baselines.dreamer.core import PRESETS, DreamerConfig, config_for_preset
 from baselines.dreamer.networks import DreamerAgent, observation_tensors
 from baselines.dreamer.replay import ReplayBuffer
-from mbag_env.core.actions import FIRST_PLACE, NOOP
 
 # --------------------------------------------------------------------------------------- training
-EPISODE_KEYS = ("return", "length", "goal_percentage", "completed", "human_actions", "human_place_break")
 
 
 def make_envs(config: DreamerConfig) -> gym.vector.VectorEnv:
@@ -127,14 +137,8 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
     )
     run_dir, checkpoint_dir = Path(config.run_dir), Path(config.run_dir) / "checkpoints"
     env_step, updates, update_budget = 0, 0, 0.0
-    if resume is None and (run_dir / "progress.csv").exists():
-        raise FileExistsError(
-            f"{run_dir} already holds a run; pass another --run-dir or --resume {checkpoint_dir / 'last.pt'}"
-        )
-    if resume is not None:
-        payload = load_checkpoint(resume, map_location=device)
-        if ObservationSpec.from_dict(payload["observation_spec"]) != spec:
-            raise ValueError(f"checkpoint {resume} was trained on other spaces than {config.env_id} has now")
+    payload = resume_checkpoint(run_dir, resume, spec, config.env_id, device)
+    if payload is not None and resume is not None:
         agent.load_state_dict(payload["model"])
         agent.load_optimizer_state(payload["optimizer"])
         env_step, updates, update_budget = (
@@ -142,7 +146,6 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
             int(payload["updates"]),
             float(payload["update_budget"]),
         )
-        set_rng_state(payload["rng"])
         replay_path = Path(resume).parent / "replay.npz"
         if replay_path.is_file():
             with np.load(replay_path) as arrays:
@@ -153,9 +156,7 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
                 f"no {replay_path}: the replay buffer starts empty (random prefill runs again)",
                 file=sys.stderr,
             )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(to_plain(asdict(config)), indent=2))
-    log = TrainingLog(run_dir, tensorboard=config.tensorboard, resume_step=env_step if resume else None)
+    log = open_training_log(run_dir, config, env_step if payload is not None else None)
 
     def save(name: str) -> Path:
         # Each file is written atomically, and both record env_step, so a kill between the two
@@ -186,12 +187,9 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
     observation, _ = envs.reset(seed=config.seed + env_step)
     reward = np.zeros(config.num_envs, np.float32)
     terminal = np.zeros(config.num_envs, bool)
-    resetting = np.zeros(config.num_envs, bool)
     state = agent.initial_state(config.num_envs, device)
     has_human = getattr(envs.unwrapped, "agent", 0) != 0
-    counters = {
-        key: np.zeros(config.num_envs) for key in ("return", "length", "human_actions", "human_place_break")
-    }
+    episodes = EpisodeTracker(config.num_envs)
     finished: dict[str, list[float]] = {key: [] for key in EPISODE_KEYS}
     stats_sum: dict[str, float] = {}
     timing = {"env": 0.0, "act": 0.0, "train": 0.0, "start": time.perf_counter(), "steps": 0, "updates": 0}
@@ -201,12 +199,7 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
         nonlocal finished, stats_sum
         wall = time.perf_counter() - timing["start"]
         count = max(1, int(timing["updates"]))
-        row = {
-            f"episode/{key}": float(np.mean(value)) if value else float("nan")
-            for key, value in finished.items()
-            if has_human or not key.startswith("human")
-        }
-        row["episode/count"] = len(finished["return"])
+        row = episode_metrics(finished, has_human)
         row.update({key: stats_sum.get(key, float("nan")) / count for key in LOSS_KEYS})
         row.update(
             {
@@ -251,19 +244,7 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
             observation, reward, term, trunc, infos = envs.step(action)
             timing["env"] += time.perf_counter() - start
             reward, terminal = np.asarray(reward, np.float32), np.asarray(term, bool)
-            stepped = ~resetting
-            counters["return"] += np.where(stepped, reward, 0.0)
-            counters["length"] += stepped
-            human = np.asarray(infos["human_action"])
-            counters["human_actions"] += stepped & (human != NOOP)
-            counters["human_place_break"] += stepped & (human >= FIRST_PLACE)
-            resetting = (term | trunc) & stepped
-            for world in np.flatnonzero(resetting):
-                for key in ("return", "length", "human_actions", "human_place_break"):
-                    finished[key].append(float(counters[key][world]))
-                    counters[key][world] = 0
-                finished["goal_percentage"].append(float(infos["goal_percentage"][world]))
-                finished["completed"].append(float(term[world]))
+            episodes.step(reward, term, trunc, infos, finished)
             env_step += config.num_envs
             timing["steps"] += config.num_envs
             bar.update(config.num_envs)
@@ -328,7 +309,7 @@ LOSS_KEYS = (
 
 
 # ------------------------------------------------------------------------------------ the policy
-class DreamerPolicy:
+class DreamerPolicy(BatchedPolicy):
     """A trained Dreamer agent as an env policy (filters observations with the world model).
 
     It keeps the recurrent state between calls and resets a row when its ``timestep`` is 0 (a new
@@ -342,10 +323,8 @@ class DreamerPolicy:
         deterministic: bool = False,
         seed: int | None = None,
     ) -> None:
-        self.device = torch.device(device)
+        super().__init__(device, deterministic, seed)
         self.agent = agent.to(self.device).eval()
-        self.deterministic = deterministic
-        self.generator = sampling_generator(self.device, seed)
         self.state: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
     @property
@@ -362,22 +341,6 @@ class DreamerPolicy:
         # The action draw uses the seeded generator; the latent draws use torch's global RNG.
         action, self.state = self.agent.act(tensors, self.state, self.deterministic, self.generator)
         return action.cpu().numpy().astype(np.int64)
-
-    def act(self, observation: Mapping[str, np.ndarray]) -> int:
-        """The action for one env's observation dict."""
-        world = np.asarray(observation["world"])
-        if world.shape != self.spec.world_shape:
-            raise ValueError(
-                f"observation world has shape {world.shape}, "
-                f"the policy was trained on {self.spec.world_shape}"
-            )
-        return int(
-            self.act_batch(
-                {key: np.asarray(value)[None] for key, value in observation.items() if key != "info"}
-            )[0]
-        )
-
-    __call__ = act
 
 
 def agent_from_checkpoint(payload: Mapping[str, Any], device: torch.device | str = "cpu") -> DreamerAgent:

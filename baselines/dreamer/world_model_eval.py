@@ -45,6 +45,7 @@ import torch
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.common.checkpoint import load_checkpoint
+from baselines.common.training_log import save_figure
 from baselines.dreamer import DreamerPolicy, agent_from_checkpoint, sample_categorical, vector_input
 from mbag_env.render.iso import render_isometric
 
@@ -277,10 +278,7 @@ def save_strip(strip: dict[str, np.ndarray], path: Path, title: str) -> None:
             axes[row, column].set_axis_off()
             axes[row, column].set_title(f"{key} t+{step}", fontsize=8)
     figure.suptitle(title, fontsize=9)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
+    save_figure(figure, path, dpi=90)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

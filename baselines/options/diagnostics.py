@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from baselines.common.training_log import read_csv
+from baselines.common.training_log import label_step_axis, read_csv, save_figure
 from mbag_env.core.actions import KIND_BREAK, KIND_PLACE, decode_action
 
 
@@ -131,11 +131,7 @@ def plot_option_maps(
             figure.colorbar(shown, ax=axis, fraction=0.046)
         total = int(cells.sum())
         figure.suptitle(f"{title} option {index} '{name}': {total} place/break, {int(positions.sum())} steps")
-        figure.tight_layout()
-        path = out_dir / f"{prefix}_{index}_{name}.png"
-        figure.savefig(path, dpi=80)
-        plt.close(figure)
-        paths.append(path)
+        paths.append(save_figure(figure, out_dir / f"{prefix}_{index}_{name}.png", dpi=80))
     return paths
 
 
@@ -164,18 +160,10 @@ def plot_option_curves(
         for column in columns:
             if rows and column in rows[0]:
                 axis.plot(steps, [row[column] for row in rows], label=column.split("/")[-1], linewidth=1.5)
-        axis.set_xlabel("environment steps")
-        axis.set_ylabel(label)
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=6)
+        label_step_axis(axis, label, legend_fontsize=6)
     if title:
         figure.suptitle(title)
-    figure.tight_layout()
-    png_path = Path(png_path)
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(png_path, dpi=90)
-    plt.close(figure)
-    return png_path
+    return save_figure(figure, png_path, dpi=90)
 
 
 def plot_method_curves(
@@ -228,15 +216,7 @@ def plot_method_curves(
         axis.fill_between(
             centres, np.nanmin(curves_array, axis=0), np.nanmax(curves_array, axis=0), color=colour, alpha=0.2
         )
-    axis.set_xlabel("environment steps")
-    axis.set_ylabel(metric)
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
+    label_step_axis(axis, metric, legend_fontsize=8)
     if title:
         axis.set_title(title, fontsize=9)
-    figure.tight_layout()
-    png_path = Path(png_path)
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(png_path, dpi=90)
-    plt.close(figure)
-    return png_path
+    return save_figure(figure, png_path, dpi=90)

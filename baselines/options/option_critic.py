@@ -56,7 +56,6 @@ for the leaderboard and the play window.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -71,32 +70,40 @@ from torch import nn
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.common.checkpoint import config_from_checkpoint as stored_config
-from baselines.common.checkpoint import load_checkpoint, save_checkpoint, to_plain
+from baselines.common.checkpoint import resume_checkpoint, save_checkpoint, to_plain
 from baselines.common.cli import run_training, training_parser
+from baselines.common.config_checks import require_in_range, require_positive_ints
+from baselines.common.losses import clipped_policy_loss, clipped_value_loss, normalize_advantages
 from baselines.common.masking import masked_entropy, masked_log_probs, masked_logits, sample_masked
 from baselines.common.networks import (
-    INVENTORY_SCALE,
     NUM_GLOBAL_ACTIONS,
     NetworkConfig,
     ObservationSpec,
     WorldEncoder,
     flatten_action_logits,
+    global_mlp,
     layer_init,
     observation_to_tensors,
-    time_fraction,
+    trunk_features,
 )
+from baselines.common.policy import BatchedPolicy
 from baselines.common.seeding import (
     rng_state,
-    sampling_generator,
     seed_everything,
     select_device,
-    set_rng_state,
     set_torch_threads,
 )
-from baselines.common.training_log import TrainingLog, plot_learning_curve, progress_bar, throughput_summary
+from baselines.common.training_log import (
+    EpisodeTracker,
+    episode_metrics,
+    open_training_log,
+    plot_learning_curve,
+    progress_bar,
+    throughput_metrics,
+    throughput_summary,
+)
 from baselines.options.diagnostics import OptionUsage, plot_option_curves
 from baselines.ppo import compute_gae
-from mbag_env.core.actions import FIRST_PLACE
 
 __all__ = [
     "OptionCriticConfig",
@@ -159,25 +166,22 @@ class OptionCriticConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        for name in (
-            "total_steps",
-            "num_envs",
-            "num_steps",
-            "num_minibatches",
-            "update_epochs",
-            "checkpoint_every",
-            "num_options",
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"OptionCriticConfig.{name} must be a positive integer, got {value!r}")
+        require_positive_ints(
+            self,
+            (
+                "total_steps",
+                "num_envs",
+                "num_steps",
+                "num_minibatches",
+                "update_epochs",
+                "checkpoint_every",
+                "num_options",
+            ),
+        )
         if self.batch_size < self.num_minibatches:
             raise ValueError(f"OptionCriticConfig: batch size {self.batch_size} < num_minibatches")
-        for name, low, high in (("gamma", 0.0, 1.0), ("gae_lambda", 0.0, 1.0), ("clip_coef", 0.0, 10.0)):
-            if not low <= getattr(self, name) <= high:
-                raise ValueError(
-                    f"OptionCriticConfig.{name}={getattr(self, name)} is outside [{low}, {high}]"
-                )
+        require_in_range(self, ("gamma", "gae_lambda"), 0.0, 1.0)
+        require_in_range(self, ("clip_coef",), 0.0, 10.0)
         if self.deliberation_cost < 0:
             raise ValueError(
                 f"OptionCriticConfig.deliberation_cost must be >= 0, got {self.deliberation_cost}"
@@ -231,9 +235,7 @@ class OptionCriticNetwork(nn.Module):
         self.spec, self.config, self.num_options = spec, config, num_options
         hidden = config.hidden_channels
         self.encoder = WorldEncoder(spec, config)
-        self.global_mlp = nn.Sequential(
-            layer_init(nn.Linear(2 * hidden + spec.inventory_size + 1, config.global_hidden)), nn.ReLU()
-        )
+        self.global_mlp = global_mlp(spec, config)
         self.context = layer_init(nn.Linear(config.global_hidden, hidden))
         # One spatial head per option, computed together: K * (7 global + kinds per cell) logits.
         self.global_policy = layer_init(
@@ -248,16 +250,11 @@ class OptionCriticNetwork(nn.Module):
 
     def forward(self, observation: Mapping[str, torch.Tensor]) -> OptionCriticOutput:
         """See :class:`OptionCriticOutput`."""
-        fraction = time_fraction(observation["timestep"], self.spec.horizon)
-        inputs = self.encoder.inputs(observation["world"], fraction)
-        cells = self.encoder(inputs)
-        pooled = torch.cat([cells.mean(dim=(2, 3, 4)), cells.amax(dim=(2, 3, 4))], dim=1)
-        inventory = torch.log1p(observation["inventory"].float().clamp(min=0)) / INVENTORY_SCALE
-        hidden = self.global_mlp(torch.cat([pooled, inventory, fraction.unsqueeze(1)], dim=1))
-        context = self.context(hidden)[:, :, None, None, None]
-        cell_logits = self.cell_policy(torch.cat([torch.relu(cells + context), inputs], dim=1))
+        features = trunk_features(self.encoder, self.global_mlp, observation)
+        hidden = features.hidden
+        cell_logits = features.cell_logits(self.context, self.cell_policy)
         batch, kinds = hidden.shape[0], self.spec.cell_action_kinds
-        cell_logits = cell_logits.view(batch * self.num_options, kinds, *cells.shape[2:])
+        cell_logits = cell_logits.view(batch * self.num_options, kinds, *features.cells.shape[2:])
         global_logits = self.global_policy(hidden).view(batch * self.num_options, NUM_GLOBAL_ACTIONS)
         logits = flatten_action_logits(global_logits, cell_logits).view(batch, self.num_options, -1)
         return OptionCriticOutput(
@@ -357,13 +354,10 @@ class RolloutCollector:
         self.envs, self.config, self.device = envs, config, device
         self.next_obs, _ = envs.reset(seed=seed)
         count = config.num_envs
-        self.next_resetting = np.zeros(count, dtype=bool)
+        self.episodes = EpisodeTracker(count)
         self.next_episode_start = np.ones(count, dtype=bool)
         self.current_option = torch.full((count,), -1, dtype=torch.long)
         self.option_duration = np.zeros(count, dtype=np.int64)
-        self.episode_return = np.zeros(count)
-        self.episode_length = np.zeros(count, dtype=np.int64)
-        self.episode_human_place_break = np.zeros(count, dtype=np.int64)
 
     @torch.no_grad()
     def collect(
@@ -386,13 +380,12 @@ class RolloutCollector:
         values, state_values, betas, rewards, env_rewards = (np.zeros((T, N), np.float32) for _ in range(5))
         terminated, truncated, resetting = (np.zeros((T, N), bool) for _ in range(3))
         env_seconds = 0.0
-        has_human = getattr(self.envs.unwrapped, "agent", 0) != 0
         network.eval()
         for step in range(T):
             tensors = observation_to_tensors(self.next_obs, device)
             world[step], inventory[step] = tensors["world"], tensors["inventory"]
             timestep[step], action_mask[step] = tensors["timestep"], tensors["action_mask"]
-            resetting[step] = self.next_resetting
+            resetting[step] = self.episodes.resetting
             output = network(tensors)
             state_value = option_values(output)
             previous = self.current_option.to(device)
@@ -412,7 +405,7 @@ class RolloutCollector:
                 1, previous.clamp(min=0)[:, None]
             ).squeeze(1)
             final_value = torch.where(start, state_value, continuing + beta_previous * state_value)
-            resetting_now = torch.as_tensor(self.next_resetting, device=device)
+            resetting_now = torch.as_tensor(self.episodes.resetting, device=device)
             values[step] = torch.where(resetting_now, final_value, q_taken).cpu().numpy()
             state_values[step] = state_value.cpu().numpy()
             betas[step] = beta_previous.cpu().numpy()
@@ -426,7 +419,7 @@ class RolloutCollector:
             env_start = time.perf_counter()
             self.next_obs, reward, term, trunc, infos = self.envs.step(action.cpu().numpy())
             env_seconds += time.perf_counter() - env_start
-            stepped = ~self.next_resetting
+            stepped = ~self.episodes.resetting
             switched = (chose[step] & ~episode_start[step]).cpu().numpy()
             env_rewards[step] = reward
             rewards[step] = reward - config.deliberation_cost * switched
@@ -448,34 +441,17 @@ class RolloutCollector:
                     feet[np.argmin(feet[:, 1])] if len(feet) else None,
                 )
             self.option_duration += stepped
-            self.episode_return += np.where(stepped, reward, 0.0)
-            self.episode_length += stepped
-            human = np.asarray(infos["human_action"])
-            self.episode_human_place_break += stepped & (human >= FIRST_PLACE)
-            ending = (term | trunc) & stepped
+            # After a resetting step no option runs; at an episode's last step the option stays, so
+            # the resetting step can value the final state with it (U(s_final, ω)).
+            self.current_option = torch.where(torch.as_tensor(self.episodes.resetting), -1, option.cpu())
+            # The first state after a resetting step starts an episode.
+            self.next_episode_start = self.episodes.resetting.copy()
+            ending = self.episodes.step(reward, term, trunc, infos, finished)
             for world_index in np.flatnonzero(ending):
                 usage.record_end(
                     int(option_numpy[world_index]), int(self.option_duration[world_index]), False
                 )
-                finished["return"].append(float(self.episode_return[world_index]))
-                finished["length"].append(float(self.episode_length[world_index]))
-                finished["goal_percentage"].append(float(infos["goal_percentage"][world_index]))
-                finished["completed"].append(float(term[world_index]))
-                if has_human:
-                    finished["human_place_break"].append(float(self.episode_human_place_break[world_index]))
-            for counter in (
-                self.episode_return,
-                self.episode_length,
-                self.episode_human_place_break,
-                self.option_duration,
-            ):
-                counter[ending] = 0
-            # After a resetting step no option runs; at an episode's last step the option stays, so
-            # the resetting step can value the final state with it (U(s_final, ω)).
-            self.current_option = torch.where(torch.as_tensor(self.next_resetting), -1, option.cpu())
-            # The first state after a resetting step starts an episode.
-            self.next_episode_start = self.next_resetting.copy()
-            self.next_resetting = ending
+            self.option_duration[ending] = 0
 
         output = network(observation_to_tensors(self.next_obs, device))
         state_value = option_values(output)
@@ -515,11 +491,9 @@ def minibatch_losses(
     new_logprob = log_probs.gather(1, rollout.actions.flatten()[index][:, None]).squeeze(1)
     log_ratio = new_logprob - rollout.action_logprobs.flatten()[index]
     ratio = log_ratio.exp()
-    advantage = advantages[index]
-    if config.norm_adv and len(index) > 1:
-        advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
+    advantage = normalize_advantages(advantages[index], config.norm_adv)
     clip = config.clip_coef
-    policy_loss = torch.max(-advantage * ratio, -advantage * torch.clamp(ratio, 1 - clip, 1 + clip)).mean()
+    policy_loss = clipped_policy_loss(advantage, ratio, clip)
 
     # Policy over options, at the states where an option was chosen.
     chose = rollout.chose.flatten()[index]
@@ -530,25 +504,15 @@ def minibatch_losses(
     stored_state_value = torch.as_tensor(rollout.state_values.reshape(-1), device=index.device)[index]
     option_advantage = returns[index] - stored_state_value
     if chose.any():
-        chosen_advantage = option_advantage[chose]
-        if config.norm_adv and chose.sum() > 1:
-            chosen_advantage = (chosen_advantage - chosen_advantage.mean()) / (chosen_advantage.std() + 1e-8)
-        chosen_ratio = option_ratio[chose]
-        option_policy_loss = torch.max(
-            -chosen_advantage * chosen_ratio,
-            -chosen_advantage * torch.clamp(chosen_ratio, 1 - clip, 1 + clip),
-        ).mean()
+        chosen_advantage = normalize_advantages(option_advantage[chose], config.norm_adv)
+        option_policy_loss = clipped_policy_loss(chosen_advantage, option_ratio[chose], clip)
     else:
         option_policy_loss = torch.zeros((), device=index.device)
 
     # Critic Q_Ω(s, ω) of the option run from s.
     q_taken = output.option_q.gather(1, option[:, None]).squeeze(1)
     old_value = torch.as_tensor(rollout.values.reshape(-1), device=index.device)[index]
-    if config.clip_vloss:
-        clipped = old_value + torch.clamp(q_taken - old_value, -clip, clip)
-        value_loss = 0.5 * torch.max((q_taken - returns[index]) ** 2, (clipped - returns[index]) ** 2).mean()
-    else:
-        value_loss = 0.5 * ((q_taken - returns[index]) ** 2).mean()
+    value_loss = clipped_value_loss(q_taken, old_value, returns[index], clip, config.clip_vloss)
 
     # Termination of the option that was running when s (= s' of the previous step) was reached.
     termination = termination_loss(
@@ -658,19 +622,12 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
     world_size = tuple(spec.world_shape[1:])
 
     global_step, start_iteration = 0, 1
-    if resume is None and (run_dir / "progress.csv").exists():
-        raise FileExistsError(f"{run_dir} already holds a run; pass another --run-dir or --resume")
-    if resume is not None:
-        payload = load_checkpoint(resume, map_location=device)
-        if ObservationSpec.from_dict(payload["observation_spec"]) != spec:
-            raise ValueError(f"checkpoint {resume} was trained on other spaces than {config.env_id} has now")
+    payload = resume_checkpoint(run_dir, resume, spec, config.env_id, device)
+    if payload is not None:
         network.load_state_dict(payload["model"])
         optimizer.load_state_dict(payload["optimizer"])
         global_step, start_iteration = int(payload["global_step"]), int(payload["iteration"]) + 1
-        set_rng_state(payload["rng"])
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(to_plain(asdict(config)), indent=2))
-    log = TrainingLog(run_dir, tensorboard=config.tensorboard, resume_step=global_step if resume else None)
+    log = open_training_log(run_dir, config, global_step if payload is not None else None)
 
     def save(name: str, iteration: int) -> Path:
         return save_checkpoint(
@@ -753,8 +710,7 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
                 global_step,
                 {
                     "iteration": iteration,
-                    **{f"episode/{k}": float(np.mean(v)) if v else float("nan") for k, v in finished.items()},
-                    "episode/count": len(finished["return"]),
+                    **episode_metrics(finished),
                     **{
                         f"losses/{key}": float(np.mean(values))
                         for key, values in sums.items()
@@ -763,12 +719,7 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
                     **usage.metrics(),
                     **diagnostics,
                     "charts/learning_rate": optimizer.param_groups[0]["lr"],
-                    "throughput/sps_total": steps / (collect_seconds + update_seconds),
-                    "throughput/sps_collect": steps / collect_seconds,
-                    "throughput/sps_env_only": steps / max(env_seconds, 1e-9),
-                    "throughput/collect_seconds": collect_seconds,
-                    "throughput/env_seconds": env_seconds,
-                    "throughput/update_seconds": update_seconds,
+                    **throughput_metrics(steps, collect_seconds, update_seconds, env_seconds),
                 },
             )
             bar.update(steps)
@@ -808,7 +759,7 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
 
 
 # ------------------------------------------------------------------------------------------ policy
-class OptionCriticPolicy:
+class OptionCriticPolicy(BatchedPolicy):
     """Plays a trained option-critic: ``act(observation) -> int`` (one env) and ``act_batch``.
 
     The running option of each world persists between calls until its termination ``β`` fires
@@ -829,10 +780,8 @@ class OptionCriticPolicy:
         deterministic: bool = False,
         seed: int | None = None,
     ) -> None:
-        self.device = torch.device(device)
+        super().__init__(device, deterministic, seed)
         self.network = network.to(self.device).eval()
-        self.deterministic = deterministic
-        self.generator = sampling_generator(self.device, seed)
         self.current_option = torch.zeros(0, dtype=torch.long, device=self.device)
         self.last_beta = torch.zeros(0, device=self.device)
         self.last_terminated = torch.zeros(0, dtype=torch.bool, device=self.device)
@@ -871,22 +820,6 @@ class OptionCriticPolicy:
         else:
             actions = sample_masked(logits, mask, generator=self.generator)
         return actions.cpu().numpy().astype(np.int64)
-
-    def act(self, observation: Mapping[str, np.ndarray]) -> int:
-        """The action for one env's observation dict.
-
-        Raises:
-            ValueError: if the observation does not match the network's spec.
-        """
-        world = np.asarray(observation["world"])
-        if world.shape != self.spec.world_shape:
-            raise ValueError(
-                f"observation world has shape {world.shape}, the policy expects {self.spec.world_shape}"
-            )
-        batched = {key: np.asarray(value)[None] for key, value in observation.items() if key != "info"}
-        return int(self.act_batch(batched)[0])
-
-    __call__ = act
 
 
 def policy_from_checkpoint(

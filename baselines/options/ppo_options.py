@@ -29,7 +29,6 @@ and the play window.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -44,27 +43,35 @@ from torch import nn
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.common.checkpoint import config_from_checkpoint as stored_config
-from baselines.common.checkpoint import load_checkpoint, save_checkpoint, to_plain
+from baselines.common.checkpoint import resume_checkpoint, save_checkpoint, to_plain
 from baselines.common.cli import run_training, training_parser
+from baselines.common.config_checks import require_in_range, require_positive_ints
+from baselines.common.losses import clipped_policy_loss, clipped_value_loss, normalize_advantages
 from baselines.common.masking import masked_entropy, masked_log_probs, masked_logits, sample_masked
 from baselines.common.networks import (
-    INVENTORY_SCALE,
     NetworkConfig,
     ObservationSpec,
     WorldEncoder,
+    global_mlp,
     layer_init,
     observation_to_tensors,
-    time_fraction,
+    trunk_features,
 )
+from baselines.common.policy import BatchedPolicy
 from baselines.common.seeding import (
     rng_state,
-    sampling_generator,
     seed_everything,
     select_device,
-    set_rng_state,
     set_torch_threads,
 )
-from baselines.common.training_log import TrainingLog, plot_learning_curve, progress_bar, throughput_summary
+from baselines.common.training_log import (
+    episode_metrics,
+    open_training_log,
+    plot_learning_curve,
+    progress_bar,
+    throughput_metrics,
+    throughput_summary,
+)
 from baselines.options.diagnostics import OptionUsage, plot_option_curves
 from baselines.options.hand_designed import ROLE_OPTIONS, OptionRunner, role_for_env
 from baselines.options.smdp import OptionsEnv
@@ -124,22 +131,13 @@ class PPOOptionsConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        for name in (
-            "total_steps",
-            "num_envs",
-            "num_steps",
-            "num_minibatches",
-            "update_epochs",
-            "checkpoint_every",
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"PPOOptionsConfig.{name} must be a positive integer, got {value!r}")
+        require_positive_ints(
+            self,
+            ("total_steps", "num_envs", "num_steps", "num_minibatches", "update_epochs", "checkpoint_every"),
+        )
         if self.num_envs * self.num_steps < self.num_minibatches:
             raise ValueError("PPOOptionsConfig: num_envs*num_steps is smaller than num_minibatches")
-        for name in ("gamma", "gae_lambda"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"PPOOptionsConfig.{name}={getattr(self, name)} is outside [0, 1]")
+        require_in_range(self, ("gamma", "gae_lambda"), 0, 1)
         if not self.role:
             self.role = role_for_env(self.env_id)
         if self.role not in ROLE_OPTIONS:
@@ -168,21 +166,14 @@ class OptionPolicyNetwork(nn.Module):
         super().__init__()
         config = config or NetworkConfig()
         self.spec, self.config, self.num_options = spec, config, num_options
-        hidden = config.hidden_channels
         self.encoder = WorldEncoder(spec, config)
-        self.global_mlp = nn.Sequential(
-            layer_init(nn.Linear(2 * hidden + spec.inventory_size + 1, config.global_hidden)), nn.ReLU()
-        )
+        self.global_mlp = global_mlp(spec, config)
         self.option_head = layer_init(nn.Linear(config.global_hidden, num_options), std=0.01)
         self.value_head = layer_init(nn.Linear(config.global_hidden, 1), std=1.0)
 
     def forward(self, observation: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Unmasked option logits ``(B, num_options)`` and values ``(B,)``."""
-        fraction = time_fraction(observation["timestep"], self.spec.horizon)
-        cells = self.encoder(self.encoder.inputs(observation["world"], fraction))
-        pooled = torch.cat([cells.mean(dim=(2, 3, 4)), cells.amax(dim=(2, 3, 4))], dim=1)
-        inventory = torch.log1p(observation["inventory"].float().clamp(min=0)) / INVENTORY_SCALE
-        hidden = self.global_mlp(torch.cat([pooled, inventory, fraction.unsqueeze(1)], dim=1))
+        hidden = trunk_features(self.encoder, self.global_mlp, observation).hidden
         return self.option_head(hidden), self.value_head(hidden).squeeze(1)
 
 
@@ -254,19 +245,12 @@ def train(config: PPOOptionsConfig, resume: str | Path | None = None) -> dict[st
     usage_total = OptionUsage(names, world_size)  # type: ignore[arg-type]
 
     global_step, iteration = 0, 0
-    if resume is None and (run_dir / "progress.csv").exists():
-        raise FileExistsError(f"{run_dir} already holds a run; pass another --run-dir or --resume")
-    if resume is not None:
-        payload = load_checkpoint(resume, map_location=device)
-        if ObservationSpec.from_dict(payload["observation_spec"]) != spec:
-            raise ValueError(f"checkpoint {resume} was trained on other spaces than {config.env_id} has now")
+    payload = resume_checkpoint(run_dir, resume, spec, config.env_id, device)
+    if payload is not None:
         agent.load_state_dict(payload["model"])
         optimizer.load_state_dict(payload["optimizer"])
         global_step, iteration = int(payload["global_step"]), int(payload["iteration"])
-        set_rng_state(payload["rng"])
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(to_plain(asdict(config)), indent=2))
-    log = TrainingLog(run_dir, tensorboard=config.tensorboard, resume_step=global_step if resume else None)
+    log = open_training_log(run_dir, config, global_step if payload is not None else None)
 
     def save(name: str) -> Path:
         return save_checkpoint(
@@ -428,25 +412,11 @@ def train(config: PPOOptionsConfig, resume: str | Path | None = None) -> dict[st
                     entropy = masked_entropy(log_probs, b_option_mask[index]).mean()
                     log_ratio = new_logprob - b_logprobs[index]
                     ratio = log_ratio.exp()
-                    advantage = b_advantages[index]
-                    if config.norm_adv and len(index) > 1:
-                        advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
-                    policy_loss = torch.max(
-                        -advantage * ratio,
-                        -advantage * torch.clamp(ratio, 1 - config.clip_coef, 1 + config.clip_coef),
-                    ).mean()
-                    if config.clip_vloss:
-                        clipped = b_values[index] + torch.clamp(
-                            new_value - b_values[index], -config.clip_coef, config.clip_coef
-                        )
-                        value_loss = (
-                            0.5
-                            * torch.max(
-                                (new_value - b_returns[index]) ** 2, (clipped - b_returns[index]) ** 2
-                            ).mean()
-                        )
-                    else:
-                        value_loss = 0.5 * ((new_value - b_returns[index]) ** 2).mean()
+                    advantage = normalize_advantages(b_advantages[index], config.norm_adv)
+                    policy_loss = clipped_policy_loss(advantage, ratio, config.clip_coef)
+                    value_loss = clipped_value_loss(
+                        new_value, b_values[index], b_returns[index], config.clip_coef, config.clip_vloss
+                    )
                     loss = policy_loss - config.ent_coef * entropy + config.vf_coef * value_loss
                     optimizer.zero_grad()
                     loss.backward()
@@ -469,17 +439,11 @@ def train(config: PPOOptionsConfig, resume: str | Path | None = None) -> dict[st
                 global_step,
                 {
                     "iteration": iteration,
-                    **{f"episode/{k}": float(np.mean(v)) if v else float("nan") for k, v in finished.items()},
-                    "episode/count": len(finished["return"]),
+                    **episode_metrics(finished),
                     **stats,
                     **usage.metrics(),
                     "charts/learning_rate": optimizer.param_groups[0]["lr"],
-                    "throughput/sps_total": steps_this_iteration / total,
-                    "throughput/sps_collect": steps_this_iteration / collect_seconds,
-                    "throughput/sps_env_only": steps_this_iteration / max(env_seconds, 1e-9),
-                    "throughput/collect_seconds": collect_seconds,
-                    "throughput/env_seconds": env_seconds,
-                    "throughput/update_seconds": update_seconds,
+                    **throughput_metrics(steps_this_iteration, collect_seconds, update_seconds, env_seconds),
                 },
             )
             bar.update(min(steps_this_iteration, config.total_steps - bar.n))
@@ -518,7 +482,7 @@ def train(config: PPOOptionsConfig, resume: str | Path | None = None) -> dict[st
 
 
 # ------------------------------------------------------------------------------------------ policy
-class OptionsPolicy:
+class OptionsPolicy(BatchedPolicy):
     """Plays a trained policy over hand-designed options: ``act(observation) -> int`` for one env
     and ``act_batch(observations)`` for a vector env.
 
@@ -542,11 +506,9 @@ class OptionsPolicy:
         deterministic: bool = False,
         seed: int | None = None,
     ) -> None:
-        self.device = torch.device(device)
+        super().__init__(device, deterministic, seed)
         self.model = model.to(self.device).eval()
         self.role = role
-        self.deterministic = deterministic
-        self.generator = sampling_generator(self.device, seed)
         self.runners: list[OptionRunner] = []
         self.chosen: list[int] = []
         """The option that produced each world's last action (for diagnostics)."""
@@ -598,22 +560,6 @@ class OptionsPolicy:
             self.chosen[world] = int(self.runners[world].current)  # type: ignore[arg-type]
             actions[world] = self.runners[world].act()
         return actions
-
-    def act(self, observation: Mapping[str, np.ndarray]) -> int:
-        """The action for one env's observation dict.
-
-        Raises:
-            ValueError: if the observation does not match the network's spec.
-        """
-        world = np.asarray(observation["world"])
-        if world.shape != self.spec.world_shape:
-            raise ValueError(
-                f"observation world has shape {world.shape}, the policy expects {self.spec.world_shape}"
-            )
-        batched = {key: np.asarray(value)[None] for key, value in observation.items() if key != "info"}
-        return int(self.act_batch(batched)[0])
-
-    __call__ = act
 
 
 def policy_from_checkpoint(
