@@ -45,19 +45,14 @@ from torch import nn
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.common.checkpoint import config_from_checkpoint as stored_config
-from baselines.common.checkpoint import resume_checkpoint, save_checkpoint, to_plain
+from baselines.common.checkpoint import resume_checkpoint, save_training_checkpoint
 from baselines.common.cli import run_training, training_parser
 from baselines.common.losses import clipped_policy_loss, clipped_value_loss, normalize_advantages
 from baselines.common.masking import masked_entropy, masked_log_probs, sample_masked
 from baselines.common.mixed_humans import make_assist_vector_env, parse_humans, split_worlds
 from baselines.common.networks import ActorCritic, NetworkConfig, ObservationSpec, observation_to_tensors
 from baselines.common.policy import ActorCriticPolicy, load_policy
-from baselines.common.seeding import (
-    rng_state,
-    seed_everything,
-    select_device,
-    set_torch_threads,
-)
+from baselines.common.seeding import setup_torch
 from baselines.common.training_log import (
     EPISODE_KEYS,
     EpisodeTracker,
@@ -66,7 +61,7 @@ from baselines.common.training_log import (
     plot_learning_curve,
     progress_bar,
     throughput_metrics,
-    throughput_summary,
+    training_summary,
 )
 
 __all__ = ["PPOConfig", "compute_gae", "load_policy", "main", "train", "ActorCriticPolicy"]
@@ -250,9 +245,7 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
         ValueError: if the checkpoint does not match the env's observation and action spaces.
         FileExistsError: if a fresh run would write into a run folder that already has a log.
     """
-    set_torch_threads(config.torch_threads)
-    device = select_device(config.device)
-    seed_everything(config.seed)
+    device = setup_torch(config)
     envs = make_envs(config)
     spec = ObservationSpec.from_spaces(envs.single_observation_space, envs.single_action_space)
     if "action_mask" not in envs.single_observation_space.spaces:
@@ -272,19 +265,16 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
     log = open_training_log(run_dir, config, global_step if payload is not None else None)
 
     def save(name: str, iteration: int) -> Path:
-        return save_checkpoint(
+        return save_training_checkpoint(
             checkpoint_dir / name,
-            {
-                "algorithm": "ppo",
-                "config": to_plain(asdict(config)),
-                "observation_spec": spec.to_dict(),
-                "network_config": asdict(agent.config),
-                "model": agent.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "global_step": global_step,
-                "iteration": iteration,
-                "rng": rng_state(),
-            },
+            "ppo",
+            config,
+            spec,
+            asdict(agent.config),
+            agent,
+            optimizer.state_dict(),
+            global_step,
+            iteration=iteration,
         )
 
     # Rollout storage, (T, N, ...). World observations stay uint8 and masks bool.
@@ -467,13 +457,7 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
     save("last.pt", last_iteration)
     final = save("final.pt", last_iteration)
     plot_learning_curve(log.csv_path, run_dir / "learning_curve.png", title=f"PPO on {config.env_id}")
-    return {
-        "global_step": global_step,
-        "iteration": last_iteration,
-        "run_dir": str(run_dir),
-        "checkpoint": str(final),
-        **throughput_summary(log.csv_path),
-    }
+    return training_summary(global_step, last_iteration, run_dir, final, log.csv_path)
 
 
 def config_from_checkpoint(path: str | Path, overrides: dict[str, Any] | None = None) -> PPOConfig:

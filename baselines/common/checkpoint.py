@@ -9,7 +9,7 @@ turned back into arrays by :func:`from_plain`.
 from __future__ import annotations
 
 import os
-from dataclasses import fields
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from baselines.common.networks import ObservationSpec
-from baselines.common.seeding import set_rng_state
+from baselines.common.seeding import rng_state, set_rng_state
 
 CHECKPOINT_FORMAT = "mbag-baselines-checkpoint-v1"
 """Written into every checkpoint; :func:`load_checkpoint` refuses other files."""
@@ -86,6 +86,36 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     torch.save({"format": CHECKPOINT_FORMAT, **payload}, temporary)
     os.replace(temporary, path)
     return path
+
+
+def save_training_checkpoint(
+    path: str | Path,
+    algorithm: str,
+    config: Any,
+    spec: ObservationSpec,
+    network_config: dict[str, Any],
+    model: torch.nn.Module,
+    optimizer_state: dict[str, Any],
+    global_step: int,
+    **extra: Any,
+) -> Path:
+    """Save a training run's checkpoint (see :func:`save_checkpoint`): its ``algorithm``, ``config``
+    dataclass, observation spec, network sizes and weights, optimizer state, env step count and the
+    RNG states, plus the ``extra`` entries (the iteration, an algorithm's own counters or sizes)."""
+    return save_checkpoint(
+        path,
+        {
+            "algorithm": algorithm,
+            "config": to_plain(asdict(config)),
+            "observation_spec": spec.to_dict(),
+            "network_config": network_config,
+            **extra,
+            "model": model.state_dict(),
+            "optimizer": optimizer_state,
+            "global_step": global_step,
+            "rng": rng_state(),
+        },
+    )
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

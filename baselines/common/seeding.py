@@ -58,6 +58,16 @@ def set_torch_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+def setup_torch(config: Any) -> torch.device:
+    """The start of a training run: limit torch's CPU threads to ``config.torch_threads``, seed every
+    RNG with ``config.seed`` and return the device ``config.device`` names (see :func:`select_device`).
+    """
+    set_torch_threads(config.torch_threads)
+    device = select_device(config.device)
+    seed_everything(config.seed)
+    return device
+
+
 def rng_state() -> dict[str, Any]:
     """The global RNG states of ``random``, NumPy and torch (CPU, and CUDA when present)."""
     state: dict[str, Any] = {

@@ -256,6 +256,20 @@ def plot_learning_curve(
     return save_figure(figure, png_path, dpi=110)
 
 
+def training_summary(
+    global_step: int, iteration: int, run_dir: str | Path, checkpoint: str | Path, csv_path: str | Path
+) -> dict[str, Any]:
+    """What a baseline's ``train`` returns: the final env step and iteration, the run folder, the final
+    checkpoint and the whole run's :func:`throughput_summary`."""
+    return {
+        "global_step": global_step,
+        "iteration": iteration,
+        "run_dir": str(run_dir),
+        "checkpoint": str(checkpoint),
+        **throughput_summary(csv_path),
+    }
+
+
 def label_step_axis(axis: Any, ylabel: str, legend_fontsize: int) -> None:
     """Label a panel of curves over training: environment steps across, ``ylabel`` up, a light grid and
     a legend."""

@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +23,13 @@ from baselines.common.checkpoint import (
     from_plain,
     load_checkpoint,
     resume_checkpoint,
-    save_checkpoint,
-    to_plain,
+    save_training_checkpoint,
 )
 from baselines.common.cli import add_config_options
 from baselines.common.evaluation import random_valid_policy
 from baselines.common.networks import ObservationSpec
 from baselines.common.policy import BatchedPolicy
-from baselines.common.seeding import (
-    rng_state,
-    seed_everything,
-    select_device,
-    set_torch_threads,
-)
+from baselines.common.seeding import setup_torch
 from baselines.common.training_log import (
     EPISODE_KEYS,
     EpisodeTracker,
@@ -125,9 +119,7 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
         ValueError: if a resumed checkpoint does not match the env's spaces, or the ``replay.npz``
             beside it was saved at another global step (see :func:`check_replay_step`).
     """
-    set_torch_threads(config.torch_threads)
-    device = select_device(config.device)
-    seed_everything(config.seed)
+    device = setup_torch(config)
     envs = make_envs(config)
     spec = ObservationSpec.from_spaces(envs.single_observation_space, envs.single_action_space)
     agent = DreamerAgent(spec, config).to(device)
@@ -163,20 +155,17 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
         # writes leaves files that check_replay_step refuses to combine on resume.
         if config.save_replay:
             save_replay(checkpoint_dir / "replay.npz", replay.state(), env_step)
-        return save_checkpoint(
+        return save_training_checkpoint(
             checkpoint_dir / name,
-            {
-                "algorithm": "dreamer",
-                "config": to_plain(asdict(config)),
-                "observation_spec": spec.to_dict(),
-                "network_config": network_config(config),
-                "model": agent.state_dict(),
-                "optimizer": agent.optimizer_state(),
-                "global_step": env_step,
-                "updates": updates,
-                "update_budget": update_budget,
-                "rng": rng_state(),
-            },
+            "dreamer",
+            config,
+            spec,
+            network_config(config),
+            agent,
+            agent.optimizer_state(),
+            env_step,
+            updates=updates,
+            update_budget=update_budget,
         )
 
     def goals() -> np.ndarray | None:

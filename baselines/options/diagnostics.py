@@ -20,6 +20,16 @@ from baselines.common.training_log import label_step_axis, read_csv, save_figure
 from mbag_env.core.actions import KIND_BREAK, KIND_PLACE, decode_action
 
 
+def finished_episode_lists(has_human: bool) -> dict[str, list[float]]:
+    """Empty lists for the statistics an options run logs of each episode that ends: return, length,
+    goal percentage, completion and, beside a scripted human, the human's PLACE/BREAK count."""
+    keys = ("return", "length", "goal_percentage", "completed")
+    finished: dict[str, list[float]] = {key: [] for key in keys}
+    if has_human:
+        finished["human_place_break"] = []
+    return finished
+
+
 class OptionUsage:
     """Per-option counters over some stretch of experience (e.g. one training iteration).
 

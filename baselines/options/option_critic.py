@@ -70,7 +70,7 @@ from torch import nn
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.common.checkpoint import config_from_checkpoint as stored_config
-from baselines.common.checkpoint import resume_checkpoint, save_checkpoint, to_plain
+from baselines.common.checkpoint import resume_checkpoint, save_training_checkpoint
 from baselines.common.cli import run_training, training_parser
 from baselines.common.config_checks import require_in_range, require_positive_ints
 from baselines.common.losses import clipped_policy_loss, clipped_value_loss, normalize_advantages
@@ -87,12 +87,7 @@ from baselines.common.networks import (
     trunk_features,
 )
 from baselines.common.policy import BatchedPolicy
-from baselines.common.seeding import (
-    rng_state,
-    seed_everything,
-    select_device,
-    set_torch_threads,
-)
+from baselines.common.seeding import setup_torch
 from baselines.common.training_log import (
     EpisodeTracker,
     episode_metrics,
@@ -100,9 +95,9 @@ from baselines.common.training_log import (
     plot_learning_curve,
     progress_bar,
     throughput_metrics,
-    throughput_summary,
+    training_summary,
 )
-from baselines.options.diagnostics import OptionUsage, plot_option_curves
+from baselines.options.diagnostics import OptionUsage, finished_episode_lists, plot_option_curves
 from baselines.ppo import compute_gae
 
 __all__ = [
@@ -607,9 +602,7 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
         ValueError: if the checkpoint does not match the env's spaces.
         FileExistsError: if a fresh run would write into a folder that already holds a log.
     """
-    set_torch_threads(config.torch_threads)
-    device = select_device(config.device)
-    seed_everything(config.seed)
+    device = setup_torch(config)
     envs = make_envs(config)
     spec = ObservationSpec.from_spaces(envs.single_observation_space, envs.single_action_space)
     if "action_mask" not in envs.single_observation_space.spaces:
@@ -630,20 +623,17 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
     log = open_training_log(run_dir, config, global_step if payload is not None else None)
 
     def save(name: str, iteration: int) -> Path:
-        return save_checkpoint(
+        return save_training_checkpoint(
             checkpoint_dir / name,
-            {
-                "algorithm": "option_critic",
-                "config": to_plain(asdict(config)),
-                "observation_spec": spec.to_dict(),
-                "network_config": asdict(network.config),
-                "num_options": config.num_options,
-                "model": network.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "global_step": global_step,
-                "iteration": iteration,
-                "rng": rng_state(),
-            },
+            "option_critic",
+            config,
+            spec,
+            asdict(network.config),
+            network,
+            optimizer.state_dict(),
+            global_step,
+            num_options=config.num_options,
+            iteration=iteration,
         )
 
     collector = RolloutCollector(
@@ -663,14 +653,7 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
                 ) * config.learning_rate
             collect_start = time.perf_counter()
             usage = OptionUsage(names, world_size)  # type: ignore[arg-type]
-            finished: dict[str, list[float]] = {
-                "return": [],
-                "length": [],
-                "goal_percentage": [],
-                "completed": [],
-            }
-            if has_human:
-                finished["human_place_break"] = []
+            finished = finished_episode_lists(has_human)
             rollout, env_seconds = collector.collect(network, usage, finished)
             collect_seconds = time.perf_counter() - collect_start
             global_step += config.batch_size
@@ -749,13 +732,7 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
     plot_option_curves(log.csv_path, run_dir / "option_curves.png", names, extra, title=title)
     np.save(run_dir / "option_cell_maps.npy", total_usage.cell_maps)
     np.save(run_dir / "option_position_maps.npy", total_usage.position_maps)
-    return {
-        "global_step": global_step,
-        "iteration": last_iteration,
-        "run_dir": str(run_dir),
-        "checkpoint": str(final),
-        **throughput_summary(log.csv_path),
-    }
+    return training_summary(global_step, last_iteration, run_dir, final, log.csv_path)
 
 
 # ------------------------------------------------------------------------------------------ policy

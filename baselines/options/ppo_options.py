@@ -43,7 +43,7 @@ from torch import nn
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.common.checkpoint import config_from_checkpoint as stored_config
-from baselines.common.checkpoint import resume_checkpoint, save_checkpoint, to_plain
+from baselines.common.checkpoint import resume_checkpoint, save_training_checkpoint
 from baselines.common.cli import run_training, training_parser
 from baselines.common.config_checks import require_in_range, require_positive_ints
 from baselines.common.losses import clipped_policy_loss, clipped_value_loss, normalize_advantages
@@ -58,21 +58,16 @@ from baselines.common.networks import (
     trunk_features,
 )
 from baselines.common.policy import BatchedPolicy
-from baselines.common.seeding import (
-    rng_state,
-    seed_everything,
-    select_device,
-    set_torch_threads,
-)
+from baselines.common.seeding import setup_torch
 from baselines.common.training_log import (
     episode_metrics,
     open_training_log,
     plot_learning_curve,
     progress_bar,
     throughput_metrics,
-    throughput_summary,
+    training_summary,
 )
-from baselines.options.diagnostics import OptionUsage, plot_option_curves
+from baselines.options.diagnostics import OptionUsage, finished_episode_lists, plot_option_curves
 from baselines.options.hand_designed import ROLE_OPTIONS, OptionRunner, role_for_env
 from baselines.options.smdp import OptionsEnv
 from mbag_env.core.actions import FIRST_PLACE
@@ -229,9 +224,7 @@ def train(config: PPOOptionsConfig, resume: str | Path | None = None) -> dict[st
         ValueError: if a checkpoint to resume does not match the env's spaces.
         FileExistsError: if a fresh run would write into a folder that already holds a log.
     """
-    set_torch_threads(config.torch_threads)
-    device = select_device(config.device)
-    seed_everything(config.seed)
+    device = setup_torch(config)
     envs = make_option_envs(config)
     base_space = envs[0].env.observation_space
     spec = ObservationSpec.from_spaces(base_space, envs[0].env.action_space)
@@ -253,21 +246,18 @@ def train(config: PPOOptionsConfig, resume: str | Path | None = None) -> dict[st
     log = open_training_log(run_dir, config, global_step if payload is not None else None)
 
     def save(name: str) -> Path:
-        return save_checkpoint(
+        return save_training_checkpoint(
             checkpoint_dir / name,
-            {
-                "algorithm": "ppo_options",
-                "config": to_plain(asdict(config)),
-                "observation_spec": spec.to_dict(),
-                "network_config": asdict(agent.config),
-                "option_names": names,
-                "role": config.role,
-                "model": agent.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "global_step": global_step,
-                "iteration": iteration,
-                "rng": rng_state(),
-            },
+            "ppo_options",
+            config,
+            spec,
+            asdict(agent.config),
+            agent,
+            optimizer.state_dict(),
+            global_step,
+            option_names=names,
+            role=config.role,
+            iteration=iteration,
         )
 
     N = config.num_envs
@@ -289,14 +279,7 @@ def train(config: PPOOptionsConfig, resume: str | Path | None = None) -> dict[st
             collect_start = time.perf_counter()
             env_seconds = 0.0
             usage = OptionUsage(names, world_size)  # type: ignore[arg-type]
-            finished: dict[str, list[float]] = {
-                "return": [],
-                "length": [],
-                "goal_percentage": [],
-                "completed": [],
-            }
-            if has_human:
-                finished["human_place_break"] = []
+            finished = finished_episode_lists(has_human)
             keys = ("obs", "option_mask", "options", "logprobs", "values", "rewards", "discounts")
             keys += ("terminated", "truncated", "final_obs")
             buffers: dict[str, list[Any]] = {key: [] for key in keys}
@@ -472,13 +455,7 @@ def train(config: PPOOptionsConfig, resume: str | Path | None = None) -> dict[st
         log.csv_path, run_dir / "option_curves.png", names, ("losses/option_entropy",), title=title
     )
     np.save(run_dir / "option_cell_maps.npy", usage_total.cell_maps)
-    return {
-        "global_step": global_step,
-        "iteration": iteration,
-        "run_dir": str(run_dir),
-        "checkpoint": str(final),
-        **throughput_summary(log.csv_path),
-    }
+    return training_summary(global_step, iteration, run_dir, final, log.csv_path)
 
 
 # ------------------------------------------------------------------------------------------ policy
