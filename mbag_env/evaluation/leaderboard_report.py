@@ -33,6 +33,18 @@ def _format_difference(estimate: dict[str, Any], scale: float = 1.0) -> str:
     return f"{estimate['mean'] * scale:+.1f} ± {half:.1f}"
 
 
+def _per_human_table_head(title: str, humans: Sequence[str]) -> list[str]:
+    """The lines that open a table of one column per scripted human: a blank line, ``title``, a blank
+    line, the header row and the alignment row."""
+    return [
+        "",
+        title,
+        "",
+        "| assistant | " + " | ".join(f"`{h}`" for h in humans) + " |",
+        "|---|" + "---:|" * len(humans),
+    ]
+
+
 def _paired_markdown(paired: dict[str, Any] | None, humans: Sequence[str], step: int) -> list[str]:
     """The paired-differences tables of :func:`markdown_table` (no lines when there is nothing)."""
     if not paired or not paired["assistants"]:
@@ -67,13 +79,7 @@ def _paired_markdown(paired: dict[str, Any] | None, humans: Sequence[str], step:
             str(overall.get(HEADLINE, {}).get("n", 0)),
         ]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        f"Δ human actions vs `{reference}` per scripted human:",
-        "",
-        "| assistant | " + " | ".join(f"`{h}`" for h in humans) + " |",
-        "|---|" + "---:|" * len(humans),
-    ]
+    lines += _per_human_table_head(f"Δ human actions vs `{reference}` per scripted human:", humans)
     for label, values in compared.items():
         cells = [_format_difference(values["per_human"].get(h, {}).get(SECOND, {})) for h in humans]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
@@ -118,13 +124,7 @@ def markdown_table(board: dict[str, Any]) -> str:
             f"{row['episodes']} ({row['failed']}) |"
         )
     humans = suite["humans"]
-    lines += [
-        "",
-        f"Goal % at step {step} per scripted human:",
-        "",
-        "| assistant | " + " | ".join(f"`{h}`" for h in humans) + " |",
-        "|---|" + "---:|" * len(humans),
-    ]
+    lines += _per_human_table_head(f"Goal % at step {step} per scripted human:", humans)
     for row in board["assistants"]:
         cells = [
             _format_estimate(row["per_human"].get(h, {}).get(HEADLINE, {}), percent=True) for h in humans
