@@ -31,7 +31,6 @@ A run folder holds ``progress.csv``, TensorBoard events, ``learning_curve.png`` 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -57,6 +56,7 @@ from baselines.common.training_log import (
     EPISODE_KEYS,
     EpisodeTracker,
     episode_metrics,
+    interruptible,
     open_training_log,
     plot_learning_curve,
     progress_bar,
@@ -302,7 +302,14 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
     )
     last_iteration = start_iteration - 1
     updating = False
-    try:
+
+    def save_if_whole() -> None:
+        # Interrupted while collecting: the network and optimizer are exactly as after the last
+        # finished iteration, so save them. Mid-update they are half-way, so keep the older file.
+        if not updating:
+            save("last.pt", last_iteration)
+
+    with interruptible(save_if_whole, checkpoint_dir / "last.pt", bar, log, envs):
         for iteration in range(start_iteration, config.num_iterations + 1):
             if config.anneal_lr:
                 fraction = 1.0 - (iteration - 1.0) / config.num_iterations
@@ -442,18 +449,6 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
                 plot_learning_curve(
                     log.csv_path, run_dir / "learning_curve.png", title=f"PPO on {config.env_id}"
                 )
-    except KeyboardInterrupt:
-        # Interrupted while collecting: the network and optimizer are exactly as after the last
-        # finished iteration, so save them. Mid-update they are half-way, so keep the older file.
-        path = checkpoint_dir / "last.pt"
-        if not updating:
-            save("last.pt", last_iteration)
-        print(f"\ninterrupted: continue with --resume {path}", file=sys.stderr)
-        raise
-    finally:
-        bar.close()
-        log.close()
-        envs.close()
     save("last.pt", last_iteration)
     final = save("final.pt", last_iteration)
     plot_learning_curve(log.csv_path, run_dir / "learning_curve.png", title=f"PPO on {config.env_id}")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -162,6 +164,24 @@ class EpisodeTracker:
             "human_actions": float(self.counters["human_actions"][world]),
             "human_place_break": float(self.counters["human_place_break"][world]),
         }
+
+
+@contextmanager
+def interruptible(
+    save_last: Callable[[], object], last_checkpoint: str | Path, *resources: Any
+) -> Iterator[None]:
+    """Run a training loop inside this block: on Ctrl-C, call ``save_last`` (which saves the last
+    checkpoint when the network and optimizer are whole), say how to resume from ``last_checkpoint``
+    and re-raise; in any case close ``resources`` (the progress bar, the log, the envs) in order."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        save_last()
+        print(f"\ninterrupted: continue with --resume {last_checkpoint}", file=sys.stderr)
+        raise
+    finally:
+        for resource in resources:
+            resource.close()
 
 
 def open_training_log(run_dir: str | Path, config: Any, resume_step: int | None = None) -> TrainingLog:

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from baselines.common.training_log import (
     EPISODE_KEYS,
     EpisodeTracker,
     episode_metrics,
+    interruptible,
     open_training_log,
     plot_learning_curve,
     progress_bar,
@@ -215,7 +217,7 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
     bar = progress_bar(config.total_steps, env_step, f"dreamer {config.env_id}", not config.progress)
     next_log = (env_step // config.log_every + 1) * config.log_every
     next_checkpoint = (env_step // config.checkpoint_every + 1) * config.checkpoint_every
-    try:
+    with interruptible(partial(save, "last.pt"), checkpoint_dir / "last.pt", bar, log, envs):
         deadline = (
             time.perf_counter() + 60 * config.max_wall_minutes if config.max_wall_minutes > 0 else math.inf
         )
@@ -258,14 +260,6 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
             if env_step >= next_checkpoint:
                 next_checkpoint += config.checkpoint_every
                 save("last.pt")
-    except KeyboardInterrupt:
-        save("last.pt")
-        print(f"\ninterrupted: continue with --resume {checkpoint_dir / 'last.pt'}", file=sys.stderr)
-        raise
-    finally:
-        bar.close()
-        log.close()
-        envs.close()
     if timing["steps"]:
         write_log()
     save("last.pt")

@@ -56,7 +56,6 @@ for the leaderboard and the play window.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -91,6 +90,7 @@ from baselines.common.seeding import setup_torch
 from baselines.common.training_log import (
     EpisodeTracker,
     episode_metrics,
+    interruptible,
     open_training_log,
     plot_learning_curve,
     progress_bar,
@@ -645,7 +645,12 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
         config.num_iterations * config.batch_size, global_step, config.env_id, not config.progress
     )
     last_iteration, updating = start_iteration - 1, False
-    try:
+
+    def save_if_whole() -> None:
+        if not updating:  # mid-update the network and optimizer are half-way: keep the older file
+            save("last.pt", last_iteration)
+
+    with interruptible(save_if_whole, checkpoint_dir / "last.pt", bar, log, envs):
         for iteration in range(start_iteration, config.num_iterations + 1):
             if config.anneal_lr:
                 optimizer.param_groups[0]["lr"] = (
@@ -715,15 +720,6 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
             last_iteration = iteration
             if iteration % config.checkpoint_every == 0:
                 save("last.pt", iteration)
-    except KeyboardInterrupt:
-        if not updating:
-            save("last.pt", last_iteration)
-        print(f"\ninterrupted: continue with --resume {checkpoint_dir / 'last.pt'}", file=sys.stderr)
-        raise
-    finally:
-        bar.close()
-        log.close()
-        envs.close()
     save("last.pt", last_iteration)
     final = save("final.pt", last_iteration)
     title = f"Option-critic (K={config.num_options}) on {config.env_id}"

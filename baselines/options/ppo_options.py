@@ -29,7 +29,6 @@ and the play window.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -61,6 +60,7 @@ from baselines.common.policy import BatchedPolicy
 from baselines.common.seeding import setup_torch
 from baselines.common.training_log import (
     episode_metrics,
+    interruptible,
     open_training_log,
     plot_learning_curve,
     progress_bar,
@@ -268,7 +268,12 @@ def train(config: PPOOptionsConfig, resume: str | Path | None = None) -> dict[st
     has_human = config.role == "assistant"
     bar = progress_bar(config.total_steps, global_step, config.env_id, not config.progress)
     updating = False
-    try:
+
+    def save_if_whole() -> None:
+        if not updating:  # mid-update the network and optimizer are half-way: keep the older file
+            save("last.pt")
+
+    with interruptible(save_if_whole, checkpoint_dir / "last.pt", bar, log, *envs):
         while global_step < config.total_steps:
             iteration += 1
             if config.anneal_lr:
@@ -437,16 +442,6 @@ def train(config: PPOOptionsConfig, resume: str | Path | None = None) -> dict[st
                 )
             if iteration % config.checkpoint_every == 0:
                 save("last.pt")
-    except KeyboardInterrupt:
-        if not updating:
-            save("last.pt")
-        print(f"\ninterrupted: continue with --resume {checkpoint_dir / 'last.pt'}", file=sys.stderr)
-        raise
-    finally:
-        bar.close()
-        log.close()
-        for env in envs:
-            env.close()
     save("last.pt")
     final = save("final.pt")
     title = f"PPO over {config.role} options on {config.env_id}"
