@@ -119,8 +119,17 @@ def profile_single_env(seconds: float) -> list[dict[str, Any]]:
 
     random_valid_loop, _ = random_valid_stepper(env, seed=3)
 
+    zero_copy = gym.make("mbag/Build-v0", copy_observations=False, disable_env_checker=True).unwrapped
+    play_into_episode(zero_copy, 40)  # type: ignore[arg-type]
+
+    def unwrapped_zero_copy() -> None:
+        _, _, terminated, truncated, _ = zero_copy.step(NOOP)
+        if terminated or truncated:
+            zero_copy.reset()
+
     timings["wrapped"] = per_call_us(wrapped, seconds)
     timings["unwrapped"] = per_call_us(unwrapped, seconds)
+    timings["unwrapped_zero_copy"] = per_call_us(unwrapped_zero_copy, seconds)
     timings["random_valid_loop"] = per_call_us(random_valid_loop, seconds)
     timings["sample"] = per_call_us(sample, seconds)
     play_into_episode(env, 40)
@@ -178,6 +187,10 @@ def profile_single_env(seconds: float) -> list[dict[str, Any]]:
     counted = sum(timings[key] for key in ("check", "fused_noop", "copies", "info", "flags"))
     parts.append(("  rest (Python glue in step)", unwrapped_us - counted))
     parts += [
+        (
+            "unwrapped MbagEnv.step, NOOP, opt-in zero-copy mode (copy_observations=False)",
+            timings["unwrapped_zero_copy"],
+        ),
         ("fused call after a change (world and mask written afresh)", timings["fused_rewrite"]),
         ("  compiled work: world write (4×11×10×10)", timings["world_compiled"]),
         ("  compiled work: action mask (9,907 entries)", timings["mask_compiled"]),
