@@ -60,7 +60,6 @@ import torch
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.assistance_zero.config import PRESETS, AZConfig, preset
-from baselines.assistance_zero.losses import LossWeights
 from baselines.assistance_zero.mcts import BatchedMCTS, network_evaluator, tree_kernels
 from baselines.assistance_zero.network import AssistanceZeroNetwork
 from baselines.assistance_zero.policy import model_from_payload
@@ -258,13 +257,7 @@ class TrainingLoop:
         if len(self.replay) == 0:
             raise RuntimeError("the replay is empty: nothing to update on")
         self.model.train()
-        weights = LossWeights(
-            policy=config.lambda_policy,
-            value=config.lambda_value,
-            reward=config.lambda_reward,
-            prev=config.lambda_prev_at(iteration),
-            action=config.lambda_action,
-        )
+        weights = config.loss_weights(iteration)
         for _ in range(updates):
             with self.watch.time("update/sample"):
                 batch = sample_batch(self.replay, config.batch_size, self.rng, self.device)

@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from baselines.assistance_zero.losses import LossWeights
 from baselines.assistance_zero.mcts import SearchConfig
 from baselines.assistance_zero.network import AZNetworkConfig
 from baselines.common.checkpoint import from_plain, load_checkpoint
@@ -275,6 +276,16 @@ class AZConfig:
     def lambda_prev_at(self, iteration: int) -> float:
         """The previous-goal KL weight at ``iteration`` (linear ramp from 0)."""
         return self.lambda_prev * min(1.0, max(0.0, iteration / self.prev_ramp_iterations))
+
+    def loss_weights(self, iteration: int) -> LossWeights:
+        """The λ's of loss (1) at ``iteration`` (the previous-goal KL's on its ramp)."""
+        return LossWeights(
+            policy=self.lambda_policy,
+            value=self.lambda_value,
+            reward=self.lambda_reward,
+            prev=self.lambda_prev_at(iteration),
+            action=self.lambda_action,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python form."""

@@ -190,13 +190,7 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
             if len(replay) >= config.min_replay:
                 updating = True
                 model.train()
-                weights = LossWeights(
-                    policy=config.lambda_policy,
-                    value=config.lambda_value,
-                    reward=config.lambda_reward,
-                    prev=config.lambda_prev_at(iteration),
-                    action=config.lambda_action,
-                )
+                weights = config.loss_weights(iteration)
                 sums: dict[str, float] = {}
                 for _ in range(config.updates_per_iteration):
                     batch = sample_batch(replay, config.batch_size, rng, device)
