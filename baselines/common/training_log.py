@@ -276,6 +276,51 @@ def plot_learning_curve(
     return save_figure(figure, png_path, dpi=110)
 
 
+def plot_run_comparison(
+    runs: Mapping[str, str | Path],
+    png_path: str | Path,
+    metrics: Sequence[str],
+    title: str = "",
+    window: int = 50,
+) -> Path:
+    """Plot ``metrics`` of several runs' ``progress.csv`` files against environment steps, one panel per
+    metric and one curve per run (trailing mean over ``window`` logged values), into a PNG.
+
+    Args:
+        runs: label -> a ``progress.csv`` (or the run folder holding one).
+        png_path: where to write the image.
+        metrics: CSV columns, one panel each.
+        title: figure title.
+        window: the smoothing window, in logged rows.
+
+    Raises:
+        ValueError: for no runs, or a metric that is not a column of a run's CSV.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not runs:
+        raise ValueError("plot_run_comparison needs at least one run")
+    figure, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
+    for index, (label, source) in enumerate(runs.items()):
+        csv_path = Path(source) / "progress.csv" if Path(source).is_dir() else Path(source)
+        rows = read_csv(csv_path)
+        unknown = [metric for metric in metrics if rows and metric not in rows[0]]
+        if unknown:
+            raise ValueError(f"metrics {unknown} are not columns of {csv_path}")
+        for axis, metric in zip(axes[0], metrics, strict=True):
+            points = [(row["global_step"], row[metric]) for row in rows if math.isfinite(row[metric])]
+            steps, values = [step for step, _ in points], [value for _, value in points]
+            axis.plot(steps, _smooth(values, window), color=f"C{index}", linewidth=1.8, label=label)
+    for axis, metric in zip(axes[0], metrics, strict=True):
+        label_step_axis(axis, metric, legend_fontsize=7)
+    if title:
+        figure.suptitle(title)
+    return save_figure(figure, png_path, dpi=110)
+
+
 def training_summary(
     global_step: int, iteration: int, run_dir: str | Path, checkpoint: str | Path, csv_path: str | Path
 ) -> dict[str, Any]:
