@@ -289,7 +289,8 @@ class BatchedMCTS:
         outputs = evaluate(self.out_world, self.out_timestep, self.out_mask, self.out_human_mask)
         self._expand_and_backup(active, outputs)
         root_belief = self.node_belief[:, 0].reshape(B, NUM_BLOCK_TYPES, *self.world_size).copy()
-        root_prior = self.node_prior[:, 0].copy()  # the network's, before the noise
+        # The network's prior before the noise, for the completed-Q policy only.
+        root_prior = self.node_prior[:, 0].copy() if cfg.completed_q_scale > 0 else None
         if cfg.dirichlet_epsilon > 0:
             self._add_root_noise(active, rng)
         for _ in range(cfg.num_simulations):
@@ -353,7 +354,7 @@ class BatchedMCTS:
         with np.errstate(divide="ignore", invalid="ignore"):
             q = np.where(visits > 0, self.edge_value[:, 0] / np.maximum(visits, 1), -np.inf)
         improved = None
-        if cfg.completed_q_scale > 0:
+        if root_prior is not None:
             improved = completed_q_policy(
                 root_prior,
                 root_mask & active[:, None],

@@ -125,7 +125,7 @@ class ConcatVectorEnv(gym.vector.VectorEnv):
         """Reset every sub-env (sub-env ``j`` with ``seed + offset_j``)."""
         results = [
             env.reset(seed=None if seed is None else seed + int(offset), options=options)
-            for env, offset in zip(self.envs, self.offsets, strict=False)
+            for env, offset in zip(self.envs, self.offsets[:-1], strict=True)
         ]
         return _concat_observations([obs for obs, _ in results]), _concat_infos([info for _, info in results])
 

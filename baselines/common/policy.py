@@ -7,6 +7,7 @@ be handed to ``gymnasium.make(..., human_policy=...)``.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -21,7 +22,7 @@ from baselines.common.networks import ActorCritic, NetworkConfig, ObservationSpe
 from baselines.common.seeding import sampling_generator
 
 
-class BatchedPolicy:
+class BatchedPolicy(ABC):
     """Base of the baselines' trained policies: subclasses give :attr:`spec` and ``act_batch`` (a vector
     env's batched observations to actions ``(N,)``); this class adds ``act(observation) -> int`` for one
     env, with the shape check, and the device, greedy switch and sampling generator they all keep.
@@ -40,13 +41,13 @@ class BatchedPolicy:
         self.generator = sampling_generator(self.device, seed)
 
     @property
+    @abstractmethod
     def spec(self) -> ObservationSpec:
         """The observation spec the network was built for."""
-        raise NotImplementedError
 
+    @abstractmethod
     def act_batch(self, observations: Mapping[str, np.ndarray]) -> np.ndarray:
         """Actions ``(N,)`` for batched observations (a vector env's observation dict)."""
-        raise NotImplementedError
 
     def act(self, observation: Mapping[str, np.ndarray]) -> int:
         """The action for one env's observation dict (``world``, ``inventory``, ``timestep``,

@@ -256,16 +256,10 @@ def plot_learning_curve(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = read_csv(csv_path)
-    if rows:
-        unknown = [metric for metric in metrics if metric not in rows[0]]
-        if unknown:
-            raise ValueError(f"metrics {unknown} are not columns of {csv_path}")
+    rows = _rows_with_metrics(csv_path, metrics)
     figure, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
     for axis, metric in zip(axes[0], metrics, strict=True):
-        # Episode statistics are NaN in iterations where no episode ended: plot the others.
-        points = [(row["global_step"], row[metric]) for row in rows if math.isfinite(row[metric])]
-        steps, values = [step for step, _ in points], [value for _, value in points]
+        steps, values = _finite_series(rows, metric)
         axis.plot(steps, values, color="tab:blue", alpha=0.3, linewidth=1, label="per iteration")
         axis.plot(steps, _smooth(values), color="tab:blue", linewidth=2, label="smoothed")
         for index, (label, level) in enumerate((reference_lines or {}).get(metric, {}).items()):
@@ -306,19 +300,31 @@ def plot_run_comparison(
     figure, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
     for index, (label, source) in enumerate(runs.items()):
         csv_path = Path(source) / "progress.csv" if Path(source).is_dir() else Path(source)
-        rows = read_csv(csv_path)
-        unknown = [metric for metric in metrics if rows and metric not in rows[0]]
-        if unknown:
-            raise ValueError(f"metrics {unknown} are not columns of {csv_path}")
+        rows = _rows_with_metrics(csv_path, metrics)
         for axis, metric in zip(axes[0], metrics, strict=True):
-            points = [(row["global_step"], row[metric]) for row in rows if math.isfinite(row[metric])]
-            steps, values = [step for step, _ in points], [value for _, value in points]
+            steps, values = _finite_series(rows, metric)
             axis.plot(steps, _smooth(values, window), color=f"C{index}", linewidth=1.8, label=label)
     for axis, metric in zip(axes[0], metrics, strict=True):
         label_step_axis(axis, metric, legend_fontsize=7)
     if title:
         figure.suptitle(title)
     return save_figure(figure, png_path, dpi=110)
+
+
+def _rows_with_metrics(csv_path: str | Path, metrics: Sequence[str]) -> list[dict[str, float]]:
+    """:func:`read_csv`, refusing ``metrics`` that are not its columns (an empty CSV has none to check)."""
+    rows = read_csv(csv_path)
+    unknown = [metric for metric in metrics if rows and metric not in rows[0]]
+    if unknown:
+        raise ValueError(f"metrics {unknown} are not columns of {csv_path}")
+    return rows
+
+
+def _finite_series(rows: Sequence[Mapping[str, float]], metric: str) -> tuple[list[float], list[float]]:
+    """``(steps, values)`` of ``metric`` over the rows where it is finite (episode statistics are NaN in
+    iterations where no episode ended)."""
+    points = [(row["global_step"], row[metric]) for row in rows if math.isfinite(row[metric])]
+    return [step for step, _ in points], [value for _, value in points]
 
 
 def training_summary(
