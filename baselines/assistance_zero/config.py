@@ -18,6 +18,11 @@ stored in every checkpoint. :data:`PRESETS` names the two shipped configurations
 * ``cpu-2h-completed-q``: ``cpu-2h`` with Gumbel MuZero's completed-Q policy as the policy
   target (``completed_q_scale`` 0.1, ``c_visit`` 50, Danihelka et al., 2022) instead of the
   16-simulation visit counts, which mostly repeat the prior.
+* ``cpu-2h-careful``: ``cpu-2h-completed-q`` with the env's incorrect-action shaping for the
+  assistant (``reward_shaping``: −1 more whenever its place or break raises the edit distance;
+  the human's reward unchanged). The leaderboard counts the human's actions, and each wrong block
+  costs the human a break; the search scores the term in expectation under the goal belief, so a
+  PLACE pays only above p̂ = 2/3 instead of 1/2.
 * ``paper``: the released configuration of Laidlaw et al. (2025) as far as this code base has
   its parts: ``mbag/Assist-v0`` (11×10×10, horizon 1500), γ = 0.95, 8 convolution layers of
   5×5×5 filters with 64 channels (undilated, they reach 16 cells: the whole world), 100
@@ -354,6 +359,13 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 """Named configurations (overrides of the :class:`AZConfig` defaults); see the module docstring."""
 PRESETS["cpu-2h-completed-q"] = {**PRESETS["cpu-2h"], "completed_q_scale": 0.1}
+PRESETS["cpu-2h-careful"] = {
+    **PRESETS["cpu-2h-completed-q"],
+    "env_kwargs": {
+        **PRESETS["cpu-2h"]["env_kwargs"],
+        "reward_shaping": [{}, {"incorrect_action": -1.0}],
+    },
+}
 
 
 def preset(name: str, **overrides: Any) -> AZConfig:

@@ -25,6 +25,7 @@ import torch
 from mbag_env.blocks import NUM_BLOCK_TYPES
 from mbag_env.compile_cache import package_kernel_cache
 from mbag_env.config import MbagConfig
+from mbag_env.core.reward import SHAPING_OWN_PROP
 from mbag_env.core.state import NUM_ENV_FIELDS, NUM_PLAYER_FIELDS
 from mbag_env.envs.batch import WorldBatch
 
@@ -160,6 +161,12 @@ class BatchedMCTS:
         batch = WorldBatch(env_config, num_envs=1)
         self.params = batch.params
         self.shaping = batch.shaping
+        if self.shaping[agent, SHAPING_OWN_PROP] != 0.0:
+            raise ValueError(
+                "the search scores the shared reward and supports the noop, action and incorrect_action "
+                f"shaping terms only; got own_reward_prop={self.shaping[agent, SHAPING_OWN_PROP]} "
+                f"for agent {agent}"
+            )
         self.num_actions = batch.actions.n
         width, height, depth = env_config.world_size
         self.world_size = (width, height, depth)
@@ -391,6 +398,7 @@ class BatchedMCTS:
             np.ascontiguousarray(human_probs, dtype=np.float32),
             self.search_config.gamma,
             self.search_config.first_play,
+            self.shaping[self.agent],
             self.node_blocks,
             self.node_reward,
             self.node_human_cell,

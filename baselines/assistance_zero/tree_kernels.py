@@ -63,7 +63,7 @@ from mbag_env.core.actions import (
 )
 from mbag_env.core.masks import write_action_mask
 from mbag_env.core.observe import label_owner, write_world
-from mbag_env.core.reward import cell_cost
+from mbag_env.core.reward import SHAPING_ACTION, SHAPING_INCORRECT, SHAPING_NOOP, cell_cost
 from mbag_env.core.state import (
     ENV_BEST_EDIT_DISTANCE,
     ENV_EDIT_DISTANCE,
@@ -72,6 +72,7 @@ from mbag_env.core.state import (
     ENV_TIMESTEP,
     PARAM_HORIZON,
     PARAM_NUM_PLAYERS,
+    PLAYER_LAST_VALID,
     PLAYER_X,
     PLAYER_Y,
     PLAYER_Z,
@@ -124,15 +125,48 @@ def expected_cell_change(belief: np.ndarray, cell: int, old: int, new: int) -> f
 
 
 @numba.njit(cache=True)
-def expected_action_reward(blocks_flat: np.ndarray, belief: np.ndarray, action: int, num_cells: int) -> float:
-    """Expected reward of a PLACE/BREAK ``action`` on the world ``blocks_flat`` ``(V,)`` if it succeeds
-    (0 for NOOP and moves)."""
+def probability_increase(belief: np.ndarray, cell: int, old: int, new: int) -> float:
+    """``P[cost(new, θ_c) > cost(old, θ_c)]`` under ``belief`` ``(NUM_BLOCK_TYPES, V)``: the chance
+    that changing ``cell`` from ``old`` to ``new`` raises the edit distance (an incorrect action)."""
+    if old == new:
+        return 0.0
+    total = 0.0
+    for block in range(NUM_BLOCK_TYPES):
+        if cell_cost(new, block) > cell_cost(old, block):
+            total += belief[block, cell]
+    return total
+
+
+@numba.njit(cache=True)
+def expected_shaping(
+    shaping_row: np.ndarray, belief: np.ndarray, valid: bool, action: int, cell: int, old: int, new: int
+) -> float:
+    """The expected shaping term of the acting player's step (the env's
+    :func:`~mbag_env.core.reward.shaped_rewards` under ``belief``): for a valid non-NOOP action the
+    action term plus the incorrect-action term times :func:`probability_increase` of its change of
+    ``cell`` (``-1``: none) from ``old`` to ``new``; else the NOOP term. ``shaping_row`` is the
+    player's ``SHAPING_*`` row."""
+    if not valid or action == 0:
+        return shaping_row[SHAPING_NOOP]
+    total = shaping_row[SHAPING_ACTION]
+    if cell >= 0 and shaping_row[SHAPING_INCORRECT] != 0.0:
+        total += shaping_row[SHAPING_INCORRECT] * probability_increase(belief, cell, old, new)
+    return total
+
+
+@numba.njit(cache=True)
+def expected_action_reward(
+    blocks_flat: np.ndarray, belief: np.ndarray, action: int, num_cells: int, shaping_row: np.ndarray
+) -> float:
+    """Expected reward of a valid ``action`` on the world ``blocks_flat`` ``(V,)`` if it succeeds: the
+    edit-distance drop of a PLACE/BREAK (0 for NOOP and moves) plus :func:`expected_shaping`."""
     kind, slot, cell = decode_action(action, num_cells)
-    if kind == KIND_PLACE:
-        return expected_cell_change(belief, cell, blocks_flat[cell], FIRST_PLACEABLE + slot)
-    if kind == KIND_BREAK:
-        return expected_cell_change(belief, cell, blocks_flat[cell], AIR)
-    return 0.0
+    if kind == KIND_PLACE or kind == KIND_BREAK:
+        new = FIRST_PLACEABLE + slot if kind == KIND_PLACE else AIR
+        old = blocks_flat[cell]
+        change = expected_cell_change(belief, cell, old, new)
+        return change + expected_shaping(shaping_row, belief, True, action, cell, old, new)
+    return expected_shaping(shaping_row, belief, True, action, -1, 0, 0)
 
 
 @numba.njit(cache=True)
@@ -350,6 +384,7 @@ def expand_node(
     human_probs: np.ndarray,
     num_cells: int,
     first_play: int,
+    shaping_row: np.ndarray,
     node_blocks: np.ndarray,
     node_mask: np.ndarray,
     node_prior: np.ndarray,
@@ -382,7 +417,7 @@ def expand_node(
             node_type_prior[b, node, kind] += prior[action]
             node_type_valid[b, node, kind] = True
             if first_play != FIRST_PLAY_REFERENCE:
-                fpu = base + expected_action_reward(blocks_flat, belief, action, num_cells)
+                fpu = base + expected_action_reward(blocks_flat, belief, action, num_cells, shaping_row)
                 node_fpu[b, node, action] = fpu
                 node_type_fpu[b, node, kind] = max(node_type_fpu[b, node, kind], fpu)
 
@@ -643,10 +678,20 @@ def select_leaves(
             )
             before = node_blocks[b, node].ravel()
             own_cell = action_cell(action, num_cells)
-            node_reward[b, child] = 0.0
+            own_old = before[own_cell] if own_cell >= 0 else 0
+            own_new = node_blocks[b, child].ravel()[own_cell] if own_cell >= 0 else 0
+            node_reward[b, child] = expected_shaping(
+                shaping[viewer],
+                node_belief[b, node],
+                node_players[b, child, viewer, PLAYER_LAST_VALID] != 0,
+                action,
+                own_cell,
+                own_old,
+                own_new,
+            )
             if own_cell >= 0:
-                node_reward[b, child] = expected_cell_change(
-                    node_belief[b, node], own_cell, before[own_cell], node_blocks[b, child].ravel()[own_cell]
+                node_reward[b, child] += expected_cell_change(
+                    node_belief[b, node], own_cell, own_old, own_new
                 )
             # The human's change (a cell the assistant did not act on: a shared cell changes once).
             human_cell = action_cell(human_action, num_cells) if human >= 0 else -1
@@ -705,6 +750,7 @@ def expand_and_backup(
     human_probs: np.ndarray,
     gamma: float,
     first_play: int,
+    shaping_row: np.ndarray,
     node_blocks: np.ndarray,
     node_reward: np.ndarray,
     node_human_cell: np.ndarray,
@@ -755,6 +801,7 @@ def expand_and_backup(
             human_probs[b],
             num_cells,
             first_play,
+            shaping_row,
             node_blocks,
             node_mask,
             node_prior,

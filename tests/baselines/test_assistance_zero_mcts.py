@@ -25,7 +25,7 @@ from baselines.assistance_zero.mcts import (  # mcts imports tree_kernels inside
 from baselines.assistance_zero.replay import ReplayBuffer
 from baselines.assistance_zero.train import _store_episode
 from mbag_env.blocks import AIR, BEDROCK, DIRT, FIRST_PLACEABLE, NUM_BLOCK_TYPES, NUM_PLACEABLE, PLANKS
-from mbag_env.config import MbagConfig
+from mbag_env.config import MbagConfig, RewardShaping
 from mbag_env.core.actions import FIRST_PLACE, NOOP
 from mbag_env.core.state import ENV_TIMESTEP
 from tests.baselines.conftest import one_block_goal
@@ -179,13 +179,23 @@ def _random_valid(mask: np.ndarray, rng: np.random.Generator) -> int:
     return int(rng.choice(np.flatnonzero(mask)))
 
 
-def test_perfect_goal_head_gives_the_env_reward() -> None:
+ASSISTANT_SHAPING = [{}, {"noop": 0.25, "action": -0.125, "incorrect_action": -1.5}]
+"""Shaping terms for the assistant only (the human's reward is not the tree's)."""
+
+
+@pytest.mark.parametrize("shaping", [None, ASSISTANT_SHAPING], ids=["unshaped", "shaped"])
+def test_perfect_goal_head_gives_the_env_reward(shaping: list[dict[str, float]] | None) -> None:
     """With p̂(θ|h) = the true θ, the tree's expected reward of a (human, assistant) step equals the env's
-    reward for the same two actions, and the tree's next state equals the env's (also when both act on
-    the same cell)."""
+    reward for the same two actions (with the assistant's shaping terms too: NOOP, action and
+    incorrect action), and the tree's next state equals the env's (also when both act on the same
+    cell)."""
     chosen = {"human": NOOP}
+    kwargs = {} if shaping is None else {"reward_shaping": shaping}
     env = gym.make(
-        "mbag/Assist-Small-v0", goal="houses:train", human_policy=lambda observation: chosen["human"]
+        "mbag/Assist-Small-v0",
+        goal="houses:train",
+        human_policy=lambda observation: chosen["human"],
+        **kwargs,
     )
     rng = np.random.default_rng(3)
     observation, _ = env.reset(seed=5)
@@ -216,6 +226,8 @@ def test_perfect_goal_head_gives_the_env_reward() -> None:
             cell = (human_action - FIRST_PLACE) % 216
             same = [a for a in cell_actions if (a - FIRST_PLACE) % 216 == cell]
             assistant_action = int(rng.choice(same)) if same else _random_valid(assistant_mask, rng)
+        elif trial % 5 == 1:
+            assistant_action = NOOP
         else:
             assistant_action = int(rng.choice(cell_actions)) if cell_actions else NOOP
 
@@ -257,10 +269,15 @@ def test_perfect_goal_head_gives_the_env_reward() -> None:
     assert compared >= 30 and nonzero >= 10 and same_cell >= 2
 
 
-def test_tree_reward_is_the_expected_edit_distance_change() -> None:
+@pytest.mark.parametrize("incorrect", [0.0, -1.0])
+def test_tree_reward_is_the_expected_edit_distance_change(incorrect: float) -> None:
     """A PLACE of block b on air is worth 2·p̂(b) − 1 and a BREAK of block o is worth 1 − 2·p̂(o) under the
-    factorised belief (edit distance per cell: 0 equal, 1 air vs block, 2 two different blocks)."""
-    env = gym.make("mbag/Assist-Small-v0", goal="houses:train")
+    factorised belief (edit distance per cell: 0 equal, 1 air vs block, 2 two different blocks); with
+    the assistant's incorrect-action term c, a PLACE adds c·(1 − p̂(b)) (it raises the distance unless
+    θ = b) and a BREAK c·p̂(o) (it raises it when θ = o), so c = −1 places only above p̂(b) = 2/3."""
+    env = gym.make(
+        "mbag/Assist-Small-v0", goal="houses:train", reward_shaping=[{}, {"incorrect_action": incorrect}]
+    )
     observation, _ = env.reset(seed=1)
     search = BatchedMCTS(
         env.unwrapped.config,
@@ -276,8 +293,13 @@ def test_tree_reward_is_the_expected_edit_distance_change() -> None:
     place = next(a for a in np.flatnonzero(mask) if FIRST_PLACE <= a < FIRST_PLACE + 8 * 216)
     brk = next(a for a in np.flatnonzero(mask) if a >= FIRST_PLACE + 8 * 216)
     for action, expected in (
-        (place, lambda cell: 2 * belief[0, DIRT + (place - FIRST_PLACE) // 216].ravel()[cell] - 1),
-        (brk, lambda cell: 1 - 2 * belief[0, DIRT].ravel()[cell]),
+        (
+            place,
+            lambda cell: (
+                (2 - incorrect) * belief[0, DIRT + (place - FIRST_PLACE) // 216].ravel()[cell] - 1 + incorrect
+            ),
+        ),
+        (brk, lambda cell: 1 - (2 - incorrect) * belief[0, DIRT].ravel()[cell]),
     ):
 
         def evaluate(world, timestep, m, hm, action=action):  # type: ignore[no-untyped-def]
@@ -290,8 +312,21 @@ def test_tree_reward_is_the_expected_edit_distance_change() -> None:
         search.search(observation["world"][None], np.array([0]), evaluate, rng)
         cell = (action - FIRST_PLACE) % 216
         assert search.node_reward[0, 1] == pytest.approx(expected(cell), abs=1e-6)
+        # The first-play values use the same expected reward (the action assumed to succeed).
+        blocks_flat = observation["world"][0].ravel().astype(np.uint8)
+        flat_belief = belief[0].reshape(NUM_BLOCK_TYPES, 216)
+        assert tree_kernels.expected_action_reward(
+            blocks_flat, flat_belief, int(action), 216, search.shaping[1]
+        ) == pytest.approx(expected(cell), abs=1e-6)
         assert observation["world"][0].ravel()[cell] in ((AIR,) if action == place else (DIRT,))
     assert BEDROCK not in observation["world"][0][:, 2:]
+
+
+def test_search_refuses_an_own_reward_proportion_it_cannot_score() -> None:
+    """The tree scores the shared reward: an assistant shaping with own_reward_prop is refused."""
+    config = MbagConfig(world_size=WORLD, num_players=2, reward_shaping=RewardShaping(own_reward_prop=0.5))
+    with pytest.raises(ValueError, match="own_reward_prop"):
+        BatchedMCTS(config, 1, 1, SearchConfig(num_simulations=1), goal_visible=False)
 
 
 def test_batched_search_is_independent_per_tree_and_respects_active() -> None:

@@ -22,13 +22,14 @@ from baselines.assistance_zero.config import (
 )
 from baselines.assistance_zero.losses import LossWeights, az_loss, dense_policy, loss_terms
 from baselines.assistance_zero.network import AssistanceZeroNetwork, AZNetworkConfig, NetworkOutput
-from baselines.assistance_zero.policy import AssistanceZeroPolicy, policy_from_checkpoint
+from baselines.assistance_zero.policy import AssistanceZeroPolicy, env_config_of, policy_from_checkpoint
 from baselines.assistance_zero.train import train
 from baselines.common.checkpoint import load_checkpoint
 from baselines.common.evaluation import evaluate_policy
 from baselines.common.networks import ObservationSpec
 from baselines.common.policy import load_policy
 from mbag_env.blocks import BEDROCK, DIRT, GLASS, NUM_BLOCK_TYPES, PLANKS
+from mbag_env.config import RewardShaping
 
 TINY_WORLD = (4, 5, 4)
 TINY = dict(
@@ -385,7 +386,7 @@ def test_checkpoint_plays_in_the_leaderboard(tmp_path: Path) -> None:
 
 
 def test_presets_build_and_the_paper_network_runs() -> None:
-    assert set(PRESETS) == {"cpu-small", "cpu-2h", "cpu-2h-completed-q", "paper"}
+    assert set(PRESETS) == {"cpu-small", "cpu-2h", "cpu-2h-completed-q", "cpu-2h-careful", "paper"}
     small = preset("cpu-small")
     assert small.env_id == "mbag/Assist-Small-v0" and small.bilevel
     two_hours = preset("cpu-2h")
@@ -395,6 +396,10 @@ def test_presets_build_and_the_paper_network_runs() -> None:
     assert two_hours.time_budget_minutes == 120.0 and two_hours.completed_q_scale == 0.0
     assert preset("cpu-2h-completed-q") == two_hours.replace(completed_q_scale=0.1)
     assert preset("cpu-2h-completed-q").search_config().completed_q_scale == 0.1
+    careful = preset("cpu-2h-careful")
+    assert careful.replace(env_kwargs=two_hours.env_kwargs) == preset("cpu-2h-completed-q")
+    shaping = env_config_of(careful)[0].reward_shaping
+    assert shaping == (RewardShaping(), RewardShaping(incorrect_action=-1.0))
     paper = preset("paper")
     assert (paper.num_simulations, paper.eval_simulations, paper.conv_layers, paper.kernel_size) == (
         100,
