@@ -11,6 +11,12 @@ Usage::
 
     python scripts/benchmark_env.py            # full run (about two minutes)
     python scripts/benchmark_env.py --quick    # a few seconds per row
+    python scripts/benchmark_env.py --batched-assist-only   # the batched Assist rows alone
+
+``--batched-assist-only`` times only the vector ``mbag/Assist-v0`` and ``mbag/Assist-Small-v0``
+envs at N = 1024 with masks off and on (the scripted human inside, idle assistant); with
+``PYTHONPATH`` set to another source tree of ``mbag_env`` it times that tree, for before/after
+runs one after the other on the same machine.
 """
 
 from __future__ import annotations
@@ -114,11 +120,34 @@ def memory_per_env(env_id: str, num_envs: int = 256) -> int:
     return int(sum(array.nbytes for array in arrays) / num_envs)
 
 
+def run_all_rows(seconds: float, record: Callable[..., None]) -> None:
+    """The full benchmark's rows (single env, vector env, reset, memory), each passed to ``record``."""
+    for env_id in ("mbag/Assist-v0", "mbag/Build-v0"):
+        for policy in ("idle", "random-valid"):
+            wall, cpu = single_env_rate(env_id, policy, seconds)
+            record("single env, gym.make, masks on", env_id, policy, wall, "steps/s", cpu)
+    for env_id in ("mbag/Build-v0", "mbag/Assist-v0"):
+        for num_envs in (1, 64, 1024):
+            for masks in (False, True):
+                policy = "random" if env_id == "mbag/Build-v0" else "idle"
+                wall, cpu = vector_env_rate(env_id, num_envs, masks, policy, seconds)
+                detail = f"N={num_envs}, masks {'on' if masks else 'off'}, {policy}"
+                record("vector env", env_id, detail, wall, "steps/s", cpu)
+    for env_id in ("mbag/Assist-v0", "mbag/Assist-Small-v0"):
+        record("reset", env_id, "mean time", reset_time(env_id) * 1e6, "µs")
+        record("memory", env_id, "per world in the vector env", memory_per_env(env_id) / 1024, "KiB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="time each row for 1 s instead of 5 s")
+    parser.add_argument(
+        "--batched-assist-only",
+        action="store_true",
+        help="time only the vector Assist envs (N=1024, masks off/on, both sizes)",
+    )
     parser.add_argument("--output", type=Path, default=Path("results/benchmark_env.json"))
     args = parser.parse_args()
     seconds = 1.0 if args.quick else 5.0
@@ -136,25 +165,21 @@ def main() -> None:
         print(f"| {kind} | {env_id} | {detail} | {rate:,.0f} {unit} | {cpu_text} |", flush=True)
 
     print(f"load average before: {os.getloadavg()[0]:.2f}")
+    print(f"mbag_env from {Path(mbag_env.__file__).parent}")
     print("| benchmark | env | setting | result | per CPU second |\n|---|---|---|---|---|")
-    for env_id in ("mbag/Assist-v0", "mbag/Build-v0"):
-        for policy in ("idle", "random-valid"):
-            wall, cpu = single_env_rate(env_id, policy, seconds)
-            record("single env, gym.make, masks on", env_id, policy, wall, "steps/s", cpu)
-    for env_id in ("mbag/Build-v0", "mbag/Assist-v0"):
-        for num_envs in (1, 64, 1024):
+    if args.batched_assist_only:
+        for env_id in ("mbag/Assist-v0", "mbag/Assist-Small-v0"):
             for masks in (False, True):
-                policy = "random" if env_id == "mbag/Build-v0" else "idle"
-                wall, cpu = vector_env_rate(env_id, num_envs, masks, policy, seconds)
-                detail = f"N={num_envs}, masks {'on' if masks else 'off'}, {policy}"
+                wall, cpu = vector_env_rate(env_id, 1024, masks, "idle", seconds)
+                detail = f"N=1024, masks {'on' if masks else 'off'}, idle"
                 record("vector env", env_id, detail, wall, "steps/s", cpu)
-    for env_id in ("mbag/Assist-v0", "mbag/Assist-Small-v0"):
-        record("reset", env_id, "mean time", reset_time(env_id) * 1e6, "µs")
-        record("memory", env_id, "per world in the vector env", memory_per_env(env_id) / 1024, "KiB")
+    else:
+        run_all_rows(seconds, record)
     load_after = os.getloadavg()[0]
     print(f"load average after: {load_after:.2f}")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     machine = {
+        "mbag_env": str(Path(mbag_env.__file__).parent),
         "cpu_count": os.cpu_count(),
         "load_average_after": load_after,
         "platform": platform.platform(),

@@ -35,6 +35,7 @@ from mbag_env.core.random import random_below
 from mbag_env.core.rules import (
     EYE_HEIGHT,
     MAX_ACT_DISTANCE_SQUARED,
+    REACH,
     body_fits,
     can_break,
     can_move,
@@ -58,6 +59,12 @@ NO_CELL = -1
 
 EYE_ABOVE_CENTRE_TENTHS = round(10 * (EYE_HEIGHT - 0.5))
 """How far the eye is above the centre of the feet cell, in tenths of a cell (11)."""
+
+MAX_ACT_CENTRE_HUNDREDTHS = round(100 * (REACH + 0.5) ** 2)
+"""The largest squared eye-to-centre distance, in hundredths of a cell² (2500), of a cell the human
+can break or place without teleportation: a usable face is within ``REACH`` of the eye and 0.5
+from its cell's centre. Candidates are tried nearest first, so the first one beyond it ends the
+tries (the rules would refuse it and every farther one)."""
 
 
 def human_scratch_size(world_size: tuple[int, int, int]) -> int:
@@ -132,17 +139,20 @@ def goal_seeking_action(
                 count += 1
         if count == 0:
             continue
-        nearest = _take_nearest(candidate_distances, count)
+        # Without teleportation a candidate beyond reach (and every farther one) cannot be acted on.
+        limit = -1 if teleportation else MAX_ACT_CENTRE_HUNDREDTHS
+        nearest = _take_nearest(candidate_distances, count, limit)
         while nearest >= 0:
             action = _action_on(
                 blocks, goal, player_ints, params, player, candidate_cells[nearest], scratch, keep_sky
             )
             if action >= 0:
                 return action
-            nearest = _take_nearest(candidate_distances, count)
+            nearest = _take_nearest(candidate_distances, count, limit)
         if not teleportation:
-            direction = path_to_work(
-                blocks, player_ints, params, player, scratch, candidate_cells[:count], keep_sky
+            # Every candidate was tried from where the human stands: the search need not again.
+            direction = _path_to_work(
+                blocks, player_ints, params, player, scratch, candidate_cells[:count], keep_sky, False
             )
             if 0 <= direction < 6:
                 return 1 + direction
@@ -219,6 +229,11 @@ def _reaches_sky(
     """Breadth-first search: can a human at ``start`` fly to a spot under open sky, with
     ``extra_solid`` (or ``NO_CELL``) treated as a block? Works in scratch ``region``."""
     _, height, depth = blocks.shape
+    # The search's first position is the start: answer for it without setting up the search.
+    if _under_open_sky(blocks, start_x, start_y, start_z) and (
+        extra_solid == NO_CELL or not _above_head(start_x, start_y, start_z, extra_solid, height, depth)
+    ):
+        return True
     first_move, queue = _start_search(
         scratch, blocks.size, region, (start_x * height + start_y) * depth + start_z
     )
@@ -258,6 +273,22 @@ def path_to_work(
     spot, or -1 when there is none. Works in scratch region 0 (region 1 for the nested sky
     checks); ``targets`` must lie beyond both regions.
     """
+    return _path_to_work(blocks, player_ints, params, player, scratch, targets, keep_sky, True)
+
+
+@kernel()
+def _path_to_work(
+    blocks: np.ndarray,
+    player_ints: np.ndarray,
+    params: np.ndarray,
+    player: int,
+    scratch: np.ndarray,
+    targets: np.ndarray,
+    keep_sky: bool,
+    check_start: bool,
+) -> int:
+    """:func:`path_to_work`; without ``check_start`` the caller knows that the human can act on
+    none of ``targets`` from where it stands (it tried them all), and the start is not checked."""
     _, height, depth = blocks.shape
     feet_x = player_ints[player, PLAYER_X]
     feet_y = player_ints[player, PLAYER_Y]
@@ -272,18 +303,19 @@ def path_to_work(
         x = position // (height * depth)
         y = (position // depth) % height
         z = position % depth
-        for target in targets:
-            if not can_act_from(blocks, player_ints, params, player, x, y, z, target):
-                continue
-            tx = target // (height * depth)
-            ty = (target // depth) % height
-            tz = target % depth
-            if (
-                not keep_sky
-                or blocks[tx, ty, tz] != AIR
-                or _keeps_sky(blocks, player_ints, params, player, scratch, x, y, z, target, 1)
-            ):
-                return first_move[position]
+        if check_start or position != start:
+            for target in targets:
+                if not can_act_from(blocks, player_ints, params, player, x, y, z, target):
+                    continue
+                tx = target // (height * depth)
+                ty = (target // depth) % height
+                tz = target % depth
+                if (
+                    not keep_sky
+                    or blocks[tx, ty, tz] != AIR
+                    or _keeps_sky(blocks, player_ints, params, player, scratch, x, y, z, target, 1)
+                ):
+                    return first_move[position]
         tail = _push_neighbours(
             blocks, player_ints, params, player, first_move, queue, tail, position, NO_CELL
         )
@@ -360,6 +392,11 @@ def can_act_from(
     tz = target % depth
     if (tx - x) ** 2 + (ty - y - 1) ** 2 + (tz - z) ** 2 > MAX_ACT_DISTANCE_SQUARED:
         return False  # too far for any face of the target to be within reach
+    if params[PARAM_TELEPORTATION] == 0 and (
+        (10 * (tx - x)) ** 2 + (10 * (ty - y) - EYE_ABOVE_CENTRE_TENTHS) ** 2 + (10 * (tz - z)) ** 2
+        > MAX_ACT_CENTRE_HUNDREDTHS
+    ):
+        return False  # the tighter bound from the eye (MAX_ACT_CENTRE_HUNDREDTHS)
     saved_x = player_ints[player, PLAYER_X]
     saved_y = player_ints[player, PLAYER_Y]
     saved_z = player_ints[player, PLAYER_Z]
@@ -395,8 +432,9 @@ def _above_head(x: int, y: int, z: int, cell: int, height: int, depth: int) -> b
 
 
 @kernel()
-def _take_nearest(distances: np.ndarray, count: int) -> int:
-    """Index of the smallest of ``distances[:count]`` not yet taken (first on ties), or -1.
+def _take_nearest(distances: np.ndarray, count: int, limit: int) -> int:
+    """Index of the smallest of ``distances[:count]`` not yet taken (first on ties), or -1 when
+    none is left or (for ``limit >= 0``) the smallest exceeds ``limit``.
 
     Taken entries are marked with -1.
     """
@@ -404,8 +442,9 @@ def _take_nearest(distances: np.ndarray, count: int) -> int:
     for index in range(count):
         if distances[index] >= 0 and (best < 0 or distances[index] < distances[best]):
             best = index
-    if best >= 0:
-        distances[best] = -1
+    if best < 0 or (limit >= 0 and distances[best] > limit):
+        return -1
+    distances[best] = -1
     return best
 
 
