@@ -23,6 +23,9 @@ stored in every checkpoint. :data:`PRESETS` names the two shipped configurations
   the human's reward unchanged). The leaderboard counts the human's actions, and each wrong block
   costs the human a break; the search scores the term in expectation under the goal belief, so a
   PLACE pays only above p̂ = 2/3 instead of 1/2.
+* ``cpu-2h-careful-owner``: ``cpu-2h-careful`` with ``owner_goal_prior``: the goal head learns
+  how far to trust a block by who last placed or broke it (an assistant that rated a block the
+  human had just placed at p̂ = 0.35 broke it again and again in a leaderboard episode).
 * ``paper``: the released configuration of Laidlaw et al. (2025) as far as this code base has
   its parts: ``mbag/Assist-v0`` (11×10×10, horizon 1500), γ = 0.95, 8 convolution layers of
   5×5×5 filters with 64 channels (undilated, they reach 16 cells: the whole world), 100
@@ -101,6 +104,9 @@ class AZConfig:
         belief_tied_actions: the network adds the goal belief's log-probabilities to its PLACE and
             BREAK logits (policy and human-action heads; see
             :mod:`~baselines.assistance_zero.network`). Off by default for the same reason.
+        owner_goal_prior: the goal head's current-block prior gets one learnt scale per (last
+            owner of the cell, air or not) (:class:`~baselines.assistance_zero.network.AZNetworkConfig`).
+            Off by default for the same reason.
         learning_rate, weight_decay, max_grad_norm: the optimiser (``max_grad_norm``: the global
             gradient-norm clip, 10 as in the reference).
         lambda_policy, lambda_value, lambda_reward, lambda_prev, lambda_action: the weights of
@@ -148,6 +154,7 @@ class AZConfig:
     global_hidden: int = 128
     dilation_base: int = 1
     belief_tied_actions: bool = False
+    owner_goal_prior: bool = False
     learning_rate: float = 1e-3
     weight_decay: float = 0.0
     max_grad_norm: float = 10.0
@@ -249,6 +256,7 @@ class AZConfig:
             global_hidden=self.global_hidden,
             dilation_base=self.dilation_base,
             belief_tied_actions=self.belief_tied_actions and not self.goal_visible,
+            owner_goal_prior=self.owner_goal_prior and not self.goal_visible,
             goal_head=not self.goal_visible,
             human_head=not self.goal_visible,
         )
@@ -366,6 +374,7 @@ PRESETS["cpu-2h-careful"] = {
         "reward_shaping": [{}, {"incorrect_action": -1.0}],
     },
 }
+PRESETS["cpu-2h-careful-owner"] = {**PRESETS["cpu-2h-careful"], "owner_goal_prior": True}
 
 
 def preset(name: str, **overrides: Any) -> AZConfig:

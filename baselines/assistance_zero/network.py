@@ -43,10 +43,13 @@ from baselines.common.networks import (
     flatten_action_logits,
     time_fraction,
 )
-from mbag_env.blocks import FIRST_PLACEABLE, NUM_BLOCK_TYPES, NUM_PLACEABLE
+from mbag_env.blocks import AIR, FIRST_PLACEABLE, NUM_BLOCK_TYPES, NUM_PLACEABLE
 
 GOAL_PRIOR_SCALE = 4.0
 """Initial weight of the current block's one-hot in the goal logits (see the module docstring)."""
+
+LAST_INTERACTED_CHANNEL = 2
+"""The world observation's channel of who last placed or broke each cell (0 none, 1 self, 2.. others)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,12 @@ class AZNetworkConfig:
         belief_tied_actions: add the goal belief's log-probabilities to the PLACE/BREAK logits of
             the policy and human-action heads (module docstring; needs ``goal_head``). Off in
             checkpoints that predate it.
+        owner_goal_prior: the goal logits' current-block one-hot gets one learnt scale per
+            (who last placed or broke the cell, whether it is air) instead of one scale for all
+            cells, so the belief can learn at once how far to trust a block the human placed (a
+            goal-seeking human places goal blocks) apart from one the assistant placed or one no
+            one touched; every scale starts at :data:`GOAL_PRIOR_SCALE`. Off in checkpoints that
+            predate it.
     """
 
     hidden_channels: int = 32
@@ -76,6 +85,7 @@ class AZNetworkConfig:
     human_head: bool = True
     dilation_base: int = 1
     belief_tied_actions: bool = False
+    owner_goal_prior: bool = False
 
     def __post_init__(self) -> None:
         for name in ("hidden_channels", "kernel_size", "global_hidden", "dilation_base"):
@@ -194,6 +204,14 @@ class AssistanceZeroNetwork(nn.Module):
             else None
         )
         self.goal_prior_scale = nn.Parameter(torch.tensor(GOAL_PRIOR_SCALE)) if config.goal_head else None
+        owners = spec.channel_classes[LAST_INTERACTED_CHANNEL]
+        self.owner_prior_scales = (
+            nn.Parameter(torch.full((2, owners), GOAL_PRIOR_SCALE))
+            if config.goal_head and config.owner_goal_prior
+            else None
+        )
+        self.owner_offset = sum(spec.channel_classes[:LAST_INTERACTED_CHANNEL])
+        """Where the last-interacted channel's one-hot starts among the encoded inputs."""
         tied = config.belief_tied_actions
         self.belief_policy_scale = nn.Parameter(torch.tensor(1.0)) if tied else None
         self.belief_human_scale = nn.Parameter(torch.tensor(1.0)) if tied and config.human_head else None
@@ -202,6 +220,19 @@ class AssistanceZeroNetwork(nn.Module):
             if config.human_head
             else None
         )
+
+    def _goal_prior_weight(self, one_hot: torch.Tensor) -> torch.Tensor:
+        """The weight of the current block's one-hot in the goal logits: the single learnt scale, or
+        with ``owner_goal_prior`` ``(B, 1, W, H, D)``, the scale of each cell's (air?, last owner)."""
+        assert self.goal_prior_scale is not None
+        if self.owner_prior_scales is None:
+            return self.goal_prior_scale
+        owners = one_hot[:, self.owner_offset : self.owner_offset + self.owner_prior_scales.shape[1]]
+        is_air = one_hot[:, AIR : AIR + 1]
+        scales = self.owner_prior_scales
+        by_owner = torch.einsum("bowhd,o->bwhd", owners, scales[0]).unsqueeze(1)
+        by_owner_air = torch.einsum("bowhd,o->bwhd", owners, scales[1]).unsqueeze(1)
+        return by_owner + is_air * (by_owner_air - by_owner)
 
     def trunk(self, inputs: torch.Tensor) -> torch.Tensor:
         """Per-cell features ``(B, hidden_channels, W, H, D)`` of the encoded inputs
@@ -234,7 +265,7 @@ class AssistanceZeroNetwork(nn.Module):
         if self.goal_head is not None and self.goal_prior_scale is not None:
             _, goal_cells = self.goal_head(cells, inputs, state)
             current = one_hot[:, :NUM_BLOCK_TYPES]  # channel 0 (blocks) comes first
-            goal_logits = goal_cells + self.goal_prior_scale * current
+            goal_logits = goal_cells + self._goal_prior_weight(one_hot) * current
             if self.belief_policy_scale is not None:
                 bonus = belief_logit_bonus(goal_logits.detach(), current, cell_logits.shape[1])
                 cell_logits = cell_logits + self.belief_policy_scale * bonus

@@ -91,3 +91,40 @@ def test_time_past_the_training_horizon_reads_as_the_last_step(spec: Observation
     assert torch.equal(past.value, at_horizon.value)
     assert torch.equal(past.policy_logits, at_horizon.policy_logits)
     assert not torch.equal(before.value, at_horizon.value)
+
+
+def test_owner_goal_prior_scales_the_current_block_by_who_last_touched_the_cell(
+    spec: ObservationSpec,
+) -> None:
+    """With ``owner_goal_prior`` the goal logits are the plain network's goal-cell logits plus, per
+    cell, the scale of (air or not, last owner) times the current block's one-hot; with every scale
+    at the single scale's value the two networks agree exactly."""
+    torch.manual_seed(0)
+    config = AZNetworkConfig(hidden_channels=8, conv_layers=1, global_hidden=16)
+    plain = AssistanceZeroNetwork(spec, config)
+    owner = AssistanceZeroNetwork(spec, AZNetworkConfig(**{**config.__dict__, "owner_goal_prior": True}))
+    missing, unexpected = owner.load_state_dict(plain.state_dict(), strict=False)
+    assert missing == ["owner_prior_scales"] and not unexpected
+    world = torch.zeros((1, *spec.world_shape), dtype=torch.uint8)
+    world[0, 0, :, 0] = DIRT  # a floor: blocks no one touched
+    world[0, 0, 1, 1, 1], world[0, 2, 1, 1, 1] = PLANKS, 2  # placed by the human
+    world[0, 0, 2, 1, 1], world[0, 2, 2, 1, 1] = DIRT, 1  # placed by the assistant
+    world[0, 2, 3, 1, 1] = 2  # broken by the human (air)
+    timestep = torch.tensor([3.0])
+    with torch.no_grad():
+        assert torch.equal(owner(world, timestep).goal_logits, plain(world, timestep).goal_logits)
+        owner.owner_prior_scales.copy_(torch.tensor([[1.0, 2.0, 3.0], [5.0, 6.0, 7.0]]))
+        shaped = owner(world, timestep).goal_logits
+        base = plain(world, timestep).goal_logits
+    assert shaped is not None and base is not None
+    current = torch.nn.functional.one_hot(world[:, 0].long(), NUM_BLOCK_TYPES).permute(0, 4, 1, 2, 3).float()
+    expected = base - plain.goal_prior_scale.detach() * current
+    for (x, y, z), scale in (
+        ((0, 0, 0), 1.0),
+        ((1, 1, 1), 3.0),
+        ((2, 1, 1), 2.0),
+        ((3, 1, 1), 7.0),
+        ((4, 4, 4), 5.0),
+    ):
+        cell = expected[0, :, x, y, z] + scale * current[0, :, x, y, z]
+        assert torch.allclose(shaped[0, :, x, y, z], cell, atol=1e-5), (x, y, z)

@@ -386,7 +386,14 @@ def test_checkpoint_plays_in_the_leaderboard(tmp_path: Path) -> None:
 
 
 def test_presets_build_and_the_paper_network_runs() -> None:
-    assert set(PRESETS) == {"cpu-small", "cpu-2h", "cpu-2h-completed-q", "cpu-2h-careful", "paper"}
+    assert set(PRESETS) == {
+        "cpu-small",
+        "cpu-2h",
+        "cpu-2h-completed-q",
+        "cpu-2h-careful",
+        "cpu-2h-careful-owner",
+        "paper",
+    }
     small = preset("cpu-small")
     assert small.env_id == "mbag/Assist-Small-v0" and small.bilevel
     two_hours = preset("cpu-2h")
@@ -400,6 +407,8 @@ def test_presets_build_and_the_paper_network_runs() -> None:
     assert careful.replace(env_kwargs=two_hours.env_kwargs) == preset("cpu-2h-completed-q")
     shaping = env_config_of(careful)[0].reward_shaping
     assert shaping == (RewardShaping(), RewardShaping(incorrect_action=-1.0))
+    assert preset("cpu-2h-careful-owner") == careful.replace(owner_goal_prior=True)
+    assert preset("cpu-2h-careful-owner").network_config().owner_goal_prior
     paper = preset("paper")
     assert (paper.num_simulations, paper.eval_simulations, paper.conv_layers, paper.kernel_size) == (
         100,
