@@ -33,8 +33,9 @@ from baselines.assistance_zero.network import AssistanceZeroNetwork, AZNetworkCo
 from baselines.common.checkpoint import from_plain
 from baselines.common.networks import ObservationSpec, batch_timesteps
 from mbag_env import ENV_IDS
-from mbag_env.blocks import NUM_BLOCK_TYPES
+from mbag_env.blocks import AIR, NUM_BLOCK_TYPES, NUM_PLACEABLE
 from mbag_env.config import MbagConfig
+from mbag_env.core.actions import FIRST_PLACE
 from mbag_env.envs.single import config_from_arguments
 
 ENV_ONLY_KEYS = ("agent", "human_policy", "render_mode")
@@ -90,6 +91,27 @@ def fixed_belief_evaluator(evaluate: Evaluator, belief: Callable[[], np.ndarray]
     return evaluate_with_belief
 
 
+HUMAN_OWNER = 2
+"""The human's id in the assistant's ``last_interacted`` channel (1 is the assistant itself)."""
+
+
+def without_breaks_of_human_blocks(
+    visits: np.ndarray, q: np.ndarray, world: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Root visit counts ``(B, A)`` and mean returns ``(B, A)`` with every BREAK of a block the human
+    (player 2 in the assistant's ``last_interacted`` channel) placed last set to 0 visits and
+    ``-inf``, so that :func:`~baselines.assistance_zero.mcts.most_visited` never picks one.
+    ``world`` is the assistant's observation ``(B, C, W, H, D)``; the inputs are not changed."""
+    visits, q = visits.copy(), q.copy()
+    cells = int(np.prod(world.shape[2:]))
+    first_break = FIRST_PLACE + NUM_PLACEABLE * cells
+    for row in range(len(world)):
+        human_blocks = np.flatnonzero((world[row, 2].ravel() == HUMAN_OWNER) & (world[row, 0].ravel() != AIR))
+        visits[row, first_break + human_blocks] = 0
+        q[row, first_break + human_blocks] = -np.inf
+    return visits, q
+
+
 class AssistanceZeroPolicy:
     """Acts by MCTS with an :class:`AssistanceZeroNetwork` (never a masked action).
 
@@ -106,6 +128,8 @@ class AssistanceZeroPolicy:
         belief_source: an ablation: plan with this goal belief (a :data:`BeliefSource`, called on
             each batch of observations before its search) instead of the network's goal head's,
             through :func:`fixed_belief_evaluator`; ``None`` (default) plans with the network's.
+        keep_human_blocks: a diagnostic constraint: never play BREAK on a block the human placed
+            last (:func:`without_breaks_of_human_blocks`), whatever the search prefers.
 
     Raises:
         ValueError: for a ``belief_source`` with a goal-visible (AlphaZero) configuration, whose
@@ -121,8 +145,10 @@ class AssistanceZeroPolicy:
         seed: int | None = None,
         num_simulations: int | None = None,
         belief_source: BeliefSource | None = None,
+        keep_human_blocks: bool = False,
     ) -> None:
         self.device = torch.device(device)
+        self.keep_human_blocks = keep_human_blocks
         self.model = model.to(self.device).eval()
         self.config = config
         self.deterministic = deterministic
@@ -183,9 +209,12 @@ class AssistanceZeroPolicy:
         self.last_belief = result.belief
         if self.config.eval_completed_q and result.improved is not None:
             return result.improved.argmax(axis=1).astype(np.int64)
+        visits, q = result.visits, result.q
+        if self.keep_human_blocks:
+            visits, q = without_breaks_of_human_blocks(visits, q, world)
         if self.deterministic or self.config.eval_temperature == 0:
-            return most_visited(result.visits, result.q).astype(np.int64)
-        policy = visit_policy(result.visits, self.config.eval_temperature)
+            return most_visited(visits, q).astype(np.int64)
+        policy = visit_policy(visits, self.config.eval_temperature)
         return np.array([self.rng.choice(policy.shape[1], p=row) for row in policy], dtype=np.int64)
 
     def act(self, observation: Mapping[str, np.ndarray]) -> int:

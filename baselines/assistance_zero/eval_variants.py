@@ -1,0 +1,44 @@
+"""Evaluation-time variants of the shipped AssistanceZero checkpoint, as leaderboard factories.
+
+Diagnostics, not assistants to rank: each changes how the trained network's search is *used*, to
+measure what a failure costs. Run them with the leaderboard's ``module:factory`` specs, e.g.::
+
+    mbag-leaderboard idle keep=baselines.assistance_zero.eval_variants:keep_human_blocks --quick
+
+* :func:`keep_human_blocks`: the session-8 headline checkpoint that never breaks a block the
+  human placed last (its stalled episodes broke the same human-placed block again and again);
+* :func:`search_penalty`: the same checkpoint whose search scores the ``incorrect_action``
+  shaping of −1 in expectation (the ``cpu-2h-careful`` preset's term) without retraining.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from baselines.assistance_zero.policy import AssistanceZeroPolicy, model_from_payload
+from baselines.common.checkpoint import load_checkpoint
+from mbag_env.config import RewardShaping
+
+HEADLINE_CHECKPOINT = (
+    Path(__file__).resolve().parents[2] / "assets/checkpoints/assistance_zero_cpu_small_h30_cq_suite_2h_s1.pt"
+)
+"""The session-8 AssistanceZero checkpoint the variants use (2 CPU-hours beside the suite's humans)."""
+
+
+def _headline_policy(seed: int | None, keep: bool = False) -> AssistanceZeroPolicy:
+    model, config = model_from_payload(load_checkpoint(HEADLINE_CHECKPOINT))
+    return AssistanceZeroPolicy(model, config, seed=seed, keep_human_blocks=keep)
+
+
+def keep_human_blocks(seed: int | None = None) -> AssistanceZeroPolicy:
+    """The headline checkpoint with ``keep_human_blocks``: no BREAK of a block the human placed last."""
+    return _headline_policy(seed, keep=True)
+
+
+def search_penalty(seed: int | None = None) -> AssistanceZeroPolicy:
+    """The headline checkpoint whose search adds −1 for each expected incorrect place or break."""
+    policy = _headline_policy(seed)
+    policy.env_config = policy.env_config.replace(
+        reward_shaping=(RewardShaping(), RewardShaping(incorrect_action=-1.0))
+    )
+    return policy
