@@ -235,14 +235,31 @@ class MbagConfig:
         fields["world_size"] = tuple(fields["world_size"])
         if fields.get("goal_visible") is not None:
             fields["goal_visible"] = tuple(fields["goal_visible"])
-        shaping = fields["reward_shaping"]
-        fields["reward_shaping"] = (
-            RewardShaping(**shaping)
-            if isinstance(shaping, Mapping)
-            else tuple(RewardShaping(**s) for s in shaping)
-        )
+        fields["reward_shaping"] = reward_shaping_from_plain(fields["reward_shaping"])
         fields["goal"] = goal
         return cls(**fields)
+
+
+def reward_shaping_from_plain(value: Any) -> Any:
+    """``reward_shaping`` as plain data gives it (:meth:`MbagConfig.to_dict`, JSON ``env_kwargs`` on a
+    command line): a mapping of :class:`RewardShaping` fields becomes one, a list of such mappings a
+    tuple (one per player); anything else is returned as is, for :class:`MbagConfig` to check.
+
+    Raises:
+        ValueError: for a mapping with a field :class:`RewardShaping` does not have.
+    """
+
+    def build(item: Any) -> Any:
+        if not isinstance(item, Mapping):
+            return item
+        unknown = set(item) - {f.name for f in dataclasses.fields(RewardShaping)}
+        if unknown:
+            raise ValueError(f"reward_shaping has unknown fields {sorted(unknown)}")
+        return RewardShaping(**item)
+
+    if isinstance(value, (list, tuple)):
+        return tuple(build(item) for item in value)
+    return build(value)
 
 
 def _check_int(name: str, value: Any, low: int, high: int | None) -> None:

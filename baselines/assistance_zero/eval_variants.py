@@ -14,10 +14,11 @@ measure what a failure costs. Run them with the leaderboard's ``module:factory``
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from baselines.assistance_zero.config import PRESETS
 from baselines.assistance_zero.policy import AssistanceZeroPolicy, model_from_payload
 from baselines.common.checkpoint import load_checkpoint
-from mbag_env.config import RewardShaping
 
 HEADLINE_CHECKPOINT = (
     Path(__file__).resolve().parents[2] / "assets/checkpoints/assistance_zero_cpu_small_h30_cq_suite_2h_s1.pt"
@@ -25,8 +26,9 @@ HEADLINE_CHECKPOINT = (
 """The session-8 AssistanceZero checkpoint the variants use (2 CPU-hours beside the suite's humans)."""
 
 
-def _headline_policy(seed: int | None, keep: bool = False) -> AssistanceZeroPolicy:
+def _headline_policy(seed: int | None, keep: bool = False, **env_kwargs: Any) -> AssistanceZeroPolicy:
     model, config = model_from_payload(load_checkpoint(HEADLINE_CHECKPOINT))
+    config = config.replace(env_kwargs={**config.env_kwargs, **env_kwargs})
     return AssistanceZeroPolicy(model, config, seed=seed, keep_human_blocks=keep)
 
 
@@ -36,9 +38,6 @@ def keep_human_blocks(seed: int | None = None) -> AssistanceZeroPolicy:
 
 
 def search_penalty(seed: int | None = None) -> AssistanceZeroPolicy:
-    """The headline checkpoint whose search adds −1 for each expected incorrect place or break."""
-    policy = _headline_policy(seed)
-    policy.env_config = policy.env_config.replace(
-        reward_shaping=(RewardShaping(), RewardShaping(incorrect_action=-1.0))
-    )
-    return policy
+    """The headline checkpoint whose search adds −1 for each expected incorrect place or break (the
+    ``cpu-2h-careful`` preset's ``reward_shaping``)."""
+    return _headline_policy(seed, reward_shaping=PRESETS["cpu-2h-careful"]["env_kwargs"]["reward_shaping"])

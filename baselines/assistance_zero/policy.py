@@ -29,7 +29,7 @@ from baselines.assistance_zero.mcts import (
     network_evaluator,
     visit_policy,
 )
-from baselines.assistance_zero.network import AssistanceZeroNetwork, AZNetworkConfig
+from baselines.assistance_zero.network import LAST_INTERACTED_CHANNEL, AssistanceZeroNetwork, AZNetworkConfig
 from baselines.common.checkpoint import from_plain
 from baselines.common.networks import ObservationSpec, batch_timesteps
 from mbag_env import ENV_IDS
@@ -106,7 +106,8 @@ def without_breaks_of_human_blocks(
     cells = int(np.prod(world.shape[2:]))
     first_break = FIRST_PLACE + NUM_PLACEABLE * cells
     for row in range(len(world)):
-        human_blocks = np.flatnonzero((world[row, 2].ravel() == HUMAN_OWNER) & (world[row, 0].ravel() != AIR))
+        owners, blocks = world[row, LAST_INTERACTED_CHANNEL].ravel(), world[row, 0].ravel()
+        human_blocks = np.flatnonzero((owners == HUMAN_OWNER) & (blocks != AIR))
         visits[row, first_break + human_blocks] = 0
         q[row, first_break + human_blocks] = -np.inf
     return visits, q

@@ -56,6 +56,7 @@ from mbag_env.core.actions import (
     KIND_MOVE,
     KIND_NOOP,
     KIND_PLACE,
+    NOOP,
     decode_action,
     first_break_action,
     first_give_action,
@@ -146,7 +147,7 @@ def expected_shaping(
     action term plus the incorrect-action term times :func:`probability_increase` of its change of
     ``cell`` (``-1``: none) from ``old`` to ``new``; else the NOOP term. ``shaping_row`` is the
     player's ``SHAPING_*`` row."""
-    if not valid or action == 0:
+    if not valid or action == NOOP:
         return shaping_row[SHAPING_NOOP]
     total = shaping_row[SHAPING_ACTION]
     if cell >= 0 and shaping_row[SHAPING_INCORRECT] != 0.0:

@@ -7,14 +7,13 @@ or any :class:`~mbag_env.humans.Policy`).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from mbag_env.config import MbagConfig, RewardShaping
+from mbag_env.config import MbagConfig, reward_shaping_from_plain
 from mbag_env.core.actions import NOOP
 from mbag_env.core.state import ENV_TERMINATED, ENV_TRUNCATED
 from mbag_env.core.step import SCRIPTED_HUMAN
@@ -292,28 +291,6 @@ _HOT_PATH_ATTRIBUTES = (
 """The attributes :meth:`MbagEnv._bind_hot_path` sets (views into the batch, rebound after unpickling)."""
 
 
-def reward_shaping_from_json(value: Any) -> Any:
-    """``reward_shaping`` as JSON gives it (``env_kwargs`` on a command line): a mapping of
-    :class:`~mbag_env.config.RewardShaping` fields becomes one, a list of such mappings a tuple (one per
-    player); anything else goes to :class:`~mbag_env.config.MbagConfig` as is, which checks it.
-
-    Raises:
-        ValueError: for a mapping with a field :class:`~mbag_env.config.RewardShaping` does not have.
-    """
-
-    def build(item: Any) -> Any:
-        if not isinstance(item, Mapping):
-            return item
-        unknown = set(item) - {f.name for f in dataclasses.fields(RewardShaping)}
-        if unknown:
-            raise ValueError(f"reward_shaping has unknown fields {sorted(unknown)}")
-        return RewardShaping(**item)
-
-    if isinstance(value, list):
-        return tuple(build(item) for item in value)
-    return build(value)
-
-
 def config_from_arguments(config: MbagConfig | None, config_fields: dict[str, Any]) -> MbagConfig:
     """The config an env constructor was given: ``config`` updated by keyword fields."""
     if isinstance(config_fields.get("world_size"), list):
@@ -322,7 +299,7 @@ def config_from_arguments(config: MbagConfig | None, config_fields: dict[str, An
     if "reward_shaping" in config_fields:
         config_fields = {
             **config_fields,
-            "reward_shaping": reward_shaping_from_json(config_fields["reward_shaping"]),
+            "reward_shaping": reward_shaping_from_plain(config_fields["reward_shaping"]),
         }
     if config is None:
         return MbagConfig(**config_fields)
