@@ -30,10 +30,8 @@ A run folder holds ``progress.csv``, TensorBoard events, ``learning_curve.png`` 
 
 from __future__ import annotations
 
-import argparse
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,144 +41,52 @@ import torch
 from torch import nn
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
-from baselines.common.checkpoint import config_from_checkpoint as stored_config
+from baselines.common import training_log
 from baselines.common.checkpoint import resume_checkpoint, save_training_checkpoint
-from baselines.common.cli import run_training, training_parser
+from baselines.common.cli import TrainingCommand
+from baselines.common.config_checks import require_in_range
 from baselines.common.losses import clipped_policy_loss, clipped_value_loss, normalize_advantages
 from baselines.common.masking import masked_entropy, masked_log_probs, sample_masked
 from baselines.common.mixed_humans import make_assist_vector_env, parse_humans, split_worlds
-from baselines.common.networks import ActorCritic, NetworkConfig, ObservationSpec, observation_to_tensors
+from baselines.common.networks import ActorCritic, ObservationSpec, observation_to_tensors
 from baselines.common.policy import ActorCriticPolicy, load_policy
+from baselines.common.run_config import PPOFamilyConfig
 from baselines.common.seeding import setup_torch
-from baselines.common.training_log import (
-    EPISODE_KEYS,
-    EpisodeTracker,
-    episode_metrics,
-    interruptible,
-    open_training_log,
-    plot_learning_curve,
-    progress_bar,
-    throughput_metrics,
-    training_summary,
-)
 
 __all__ = ["PPOConfig", "compute_gae", "load_policy", "main", "train", "ActorCriticPolicy"]
 
 
 # ----------------------------------------------------------------------------------------- config
 @dataclass
-class PPOConfig:
-    """Everything that defines a PPO run (stored in every checkpoint).
+class PPOConfig(PPOFamilyConfig):
+    """Everything that defines a PPO run (stored in every checkpoint): the fields of
+    :class:`~baselines.common.run_config.PPOFamilyConfig` (which documents them) and
 
     Attributes:
-        env_id: a registered ``mbag/`` id.
-        env_kwargs: extra keyword arguments for the env (e.g. ``{"goal": "houses:test"}``, a
-            fixed ``np.ndarray`` goal, or ``{"horizon": 50}``).
         human: for ``mbag/Assist`` ids, the compiled scripted human(s) to train beside: ``""``
             (the env's default, goal-seeking), a ``HumanModel.parse`` label, several separated by
             ``;``, or ``suite`` for the leaderboard's four (:mod:`baselines.common.mixed_humans`).
-        total_steps: environment steps to train for (summed over the vector env's worlds).
-        num_envs: worlds stepped together.
-        num_steps: steps per world per rollout (batch = ``num_envs * num_steps``).
-        learning_rate: Adam step size (annealed linearly to 0 when ``anneal_lr``).
-        anneal_lr: anneal the learning rate over ``total_steps``.
-        gamma: discount (0.95: a place or break is rewarded at once, so a short horizon of
-            credit lowers the variance of the advantages).
-        gae_lambda: GAE λ.
-        num_minibatches: minibatches per epoch.
-        update_epochs: passes over each rollout.
-        norm_adv: normalise advantages per minibatch.
-        clip_coef: PPO ratio clip ε.
-        clip_vloss: clip the value update to ``clip_coef`` around the rollout's values.
-        ent_coef: entropy bonus weight.
-        vf_coef: value loss weight.
-        max_grad_norm: global gradient-norm clip.
         target_kl: stop the epochs early when the approximate KL exceeds it (``None``: never).
-        hidden_channels, conv_layers, global_hidden: network sizes (:class:`NetworkConfig`). The
-            default has no 3×3×3 convolution (each one costs ~5× the rest of an update on a CPU);
-            per-cell features plus pooled global context already learn the small tasks.
-        seed: seed of every RNG and of the env's worlds.
-        torch_threads: torch CPU threads (<= 0: torch's default).
-        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
-        run_dir: output folder (default ``runs/ppo-<env>-s<seed>``).
-        checkpoint_every: save ``checkpoints/last.pt`` every this many iterations.
-        tensorboard: write TensorBoard events.
-        progress: show a progress bar.
     """
 
-    env_id: str = "mbag/Build-Small-v0"
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
     human: str = ""
-    total_steps: int = 200_000
-    num_envs: int = 16
-    num_steps: int = 64
-    learning_rate: float = 1e-3
-    anneal_lr: bool = True
-    gamma: float = 0.95
-    gae_lambda: float = 0.8
-    num_minibatches: int = 8
-    update_epochs: int = 4
-    norm_adv: bool = True
-    clip_coef: float = 0.2
-    clip_vloss: bool = True
-    ent_coef: float = 0.01
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
     target_kl: float | None = None
-    hidden_channels: int = 32
-    conv_layers: int = 0
-    global_hidden: int = 128
-    seed: int = 1
-    torch_threads: int = 1
-    device: str = "auto"
-    run_dir: str = ""
-    checkpoint_every: int = 10
-    tensorboard: bool = True
-    progress: bool = True
 
     def __post_init__(self) -> None:
-        for name in (
-            "total_steps",
-            "num_envs",
-            "num_steps",
-            "num_minibatches",
-            "update_epochs",
-            "checkpoint_every",
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"PPOConfig.{name} must be a positive integer, got {value!r}")
-        if self.batch_size < self.num_minibatches:
-            raise ValueError(
-                f"PPOConfig: batch size num_envs*num_steps={self.batch_size} is smaller than "
-                f"num_minibatches={self.num_minibatches}"
-            )
-        for name, low, high in (("gamma", 0.0, 1.0), ("gae_lambda", 0.0, 1.0), ("clip_coef", 0.0, 10.0)):
-            value = getattr(self, name)
-            if not low <= value <= high:
-                raise ValueError(f"PPOConfig.{name}={value} is outside [{low}, {high}]")
+        super().__post_init__()
+        require_in_range(self, ("clip_coef",), 0.0, 10.0)
         if self.learning_rate <= 0:
             raise ValueError(f"PPOConfig.learning_rate must be positive, got {self.learning_rate}")
         if self.human:
             if "/Assist" not in self.env_id:
                 raise ValueError(f"PPOConfig.human needs an mbag/Assist id, got env_id={self.env_id!r}")
             split_worlds(self.num_envs, len(parse_humans(self.human)))
-        if not self.run_dir:
-            self.run_dir = f"runs/ppo-{self.env_id.split('/')[-1]}-s{self.seed}"
-
-    @property
-    def batch_size(self) -> int:
-        """Environment steps per rollout."""
-        return self.num_envs * self.num_steps
+        self.fill_run_dir("ppo")
 
     @property
     def num_iterations(self) -> int:
         """Rollout-and-update iterations (``total_steps // batch_size``, at least 1)."""
         return max(1, self.total_steps // self.batch_size)
-
-    def network_config(self) -> NetworkConfig:
-        """The network sizes as a :class:`NetworkConfig`."""
-        return NetworkConfig(self.hidden_channels, self.conv_layers, self.global_hidden)
 
 
 # ------------------------------------------------------------------------------------------ GAE
@@ -262,7 +168,7 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
         optimizer.load_state_dict(payload["optimizer"])
         global_step = int(payload["global_step"])
         start_iteration = int(payload["iteration"]) + 1
-    log = open_training_log(run_dir, config, global_step if payload is not None else None)
+    log = training_log.open_training_log(run_dir, config, global_step if payload is not None else None)
 
     def save(name: str, iteration: int) -> Path:
         return save_training_checkpoint(
@@ -294,10 +200,10 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
 
     # The worlds' seeds differ per (re)start so a resumed run does not replay the first goals.
     next_obs, _ = envs.reset(seed=config.seed + (start_iteration - 1) * N)
-    episodes = EpisodeTracker(N)
+    episodes = training_log.EpisodeTracker(N)
     has_human = getattr(envs.unwrapped, "agent", 0) != 0  # player 0 is then the scripted human
 
-    bar = progress_bar(
+    bar = training_log.progress_bar(
         config.num_iterations * config.batch_size, global_step, config.env_id, not config.progress
     )
     last_iteration = start_iteration - 1
@@ -309,7 +215,7 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
         if not updating:
             save("last.pt", last_iteration)
 
-    with interruptible(save_if_whole, checkpoint_dir / "last.pt", bar, log, envs):
+    with training_log.interruptible(save_if_whole, checkpoint_dir / "last.pt", bar, log, envs):
         for iteration in range(start_iteration, config.num_iterations + 1):
             if config.anneal_lr:
                 fraction = 1.0 - (iteration - 1.0) / config.num_iterations
@@ -318,7 +224,7 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
             # ---- rollout
             collect_start = time.perf_counter()
             env_seconds = 0.0
-            finished: dict[str, list[float]] = {key: [] for key in EPISODE_KEYS}
+            finished: dict[str, list[float]] = {key: [] for key in training_log.EPISODE_KEYS}
             agent.eval()
             for step in range(T):
                 tensors = observation_to_tensors(next_obs, device)
@@ -421,14 +327,14 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
                 else float(1 - np.var(decided_returns - decided_values) / variance)
             )
             steps_this_iteration = T * N
-            throughput = throughput_metrics(
+            throughput = training_log.throughput_metrics(
                 steps_this_iteration, collect_seconds, update_seconds, env_seconds
             )
             log.log(
                 global_step,
                 {
                     "iteration": iteration,
-                    **episode_metrics(finished, has_human),
+                    **training_log.episode_metrics(finished, has_human),
                     **stats,
                     "losses/clipfrac": float(np.mean(clip_fractions)) if clip_fractions else float("nan"),
                     "losses/explained_variance": explained,
@@ -446,40 +352,28 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
             last_iteration = iteration
             if iteration % config.checkpoint_every == 0:
                 save("last.pt", iteration)
-                plot_learning_curve(
+                training_log.plot_learning_curve(
                     log.csv_path, run_dir / "learning_curve.png", title=f"PPO on {config.env_id}"
                 )
     save("last.pt", last_iteration)
     final = save("final.pt", last_iteration)
-    plot_learning_curve(log.csv_path, run_dir / "learning_curve.png", title=f"PPO on {config.env_id}")
-    return training_summary(global_step, last_iteration, run_dir, final, log.csv_path)
-
-
-def config_from_checkpoint(path: str | Path, overrides: dict[str, Any] | None = None) -> PPOConfig:
-    """The :class:`PPOConfig` stored in a checkpoint, with some fields replaced.
-
-    Raises:
-        ValueError: for another algorithm's checkpoint or an unknown field.
-    """
-    return stored_config(path, PPOConfig, "ppo", overrides)
+    training_log.plot_learning_curve(
+        log.csv_path, run_dir / "learning_curve.png", title=f"PPO on {config.env_id}"
+    )
+    return training_log.training_summary(global_step, last_iteration, run_dir, final, log.csv_path)
 
 
 # ------------------------------------------------------------------------------------------ CLI
-def build_parser(defaults: bool = True) -> argparse.ArgumentParser:
-    """The command-line parser: one option per :class:`PPOConfig` field and ``--resume`` (with
-    ``defaults=False`` every option defaults to 'not given')."""
-    return training_parser(
-        "python -m baselines.ppo",
-        "Train PPO on an mbag_env id (a builder or an assistant).",
-        PPOConfig,
-        defaults,
-        helps={"env_id": "registered env id"},
-    )
-
-
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Command-line entry point (see the module docstring)."""
-    return run_training(argv, build_parser, PPOConfig, config_from_checkpoint, train)
+COMMAND = TrainingCommand(
+    "python -m baselines.ppo",
+    "Train PPO on an mbag_env id (a builder or an assistant).",
+    PPOConfig,
+    "ppo",
+    train,
+)
+"""The training command line (``--help`` lists its options)."""
+config_from_checkpoint = COMMAND.config_from_checkpoint
+main = COMMAND.main
 
 
 if __name__ == "__main__":

@@ -35,18 +35,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from step_timing import random_valid_stepper
+from step_timing import machine_record, random_valid_stepper, timed
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from mbag_env.core.actions import NOOP
@@ -121,22 +118,6 @@ def ours_human_idle_loop(seconds: float) -> dict[str, float]:
     return timed(step, seconds)
 
 
-def timed(step: Callable[[], None], seconds: float) -> dict[str, float]:
-    """Call ``step`` for about ``seconds`` (after a warm-up); steps, wall and CPU seconds."""
-    for _ in range(20):
-        step()
-    steps = 0
-    start = time.perf_counter()
-    cpu_start = time.process_time()
-    while True:
-        for _ in range(20):
-            step()
-        steps += 20
-        wall = time.perf_counter() - start
-        if wall >= seconds:
-            return {"steps": steps, "wall_s": wall, "cpu_s": time.process_time() - cpu_start}
-
-
 OURS = {"builder_random_valid": ours_builder_loop, "human_idle": ours_human_idle_loop}
 
 
@@ -207,16 +188,9 @@ def main() -> None:
         f"\nmedian of {args.rounds} interleaved rounds of {args.seconds:g} s; "
         f"load average {load_before:.2f} before, {load_after:.2f} after; {os.cpu_count()} CPUs"
     )
-    machine = {
-        "cpu_count": os.cpu_count(),
-        "load_average_before": load_before,
-        "load_average_after": load_after,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "gymnasium": gym.__version__,
-        "reference": worker.versions,
-    }
+    machine = machine_record(
+        load_before, load_after, numpy=np.__version__, gymnasium=gym.__version__, reference=worker.versions
+    )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(
         json.dumps(

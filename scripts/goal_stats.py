@@ -21,7 +21,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import numba
 import numpy as np
+from goal_options import goal_source_parser
 from tqdm import tqdm
 
 from mbag_env.blocks import AIR
@@ -119,13 +119,7 @@ def feature_frequencies(
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--source", default="houses", help="goal source for make_goal_sampler (default: houses)"
-    )
-    parser.add_argument("--world-size", type=int, nargs=3, default=(11, 10, 10), metavar=("W", "H", "D"))
+    parser = goal_source_parser(__doc__)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,7 +40,7 @@ from typing import Any
 import gymnasium as gym
 import numba
 import numpy as np
-from step_timing import per_call_us, random_valid_stepper
+from step_timing import machine_record, per_call_us, random_valid_stepper
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from mbag_env.core.actions import NOOP
@@ -328,16 +327,9 @@ def main() -> None:
 
     load_after = os.getloadavg()[0]
     print(f"\nload average after: {load_after:.2f}")
-    machine = {
-        "cpu_count": os.cpu_count(),
-        "load_average_before": load_before,
-        "load_average_after": load_after,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numba": numba.__version__,
-        "numpy": np.__version__,
-        "gymnasium": gym.__version__,
-    }
+    machine = machine_record(
+        load_before, load_after, numba=numba.__version__, numpy=np.__version__, gymnasium=gym.__version__
+    )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     result = {"machine": machine, "single_env": single, "batched_assist": batched, "num_envs": args.num_envs}
     args.output.write_text(json.dumps(result, indent=2))

@@ -2,7 +2,8 @@
 
 Runs under the Python interpreter of a virtual environment where the reference implementation
 (PyPI ``mbag-gensyn==0.0.7``, import name ``mbag``) is installed; it imports only numpy and
-``mbag``, never ``mbag_env``. It reads one JSON request per line on stdin,
+``mbag``, never ``mbag_env`` (and the timing loop of ``step_timing.py``, which imports neither,
+from its own folder). It reads one JSON request per line on stdin,
 ``{"workload": "builder_random_valid" | "human_idle", "seconds": S}``, times that workload for
 about ``S`` seconds and answers one JSON line on stdout: ``{"steps", "wall_s", "cpu_s"}``. An
 empty line or end of input ends it.
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ from mbag.agents.action_distributions import MbagActionDistribution  # type: ign
 from mbag.agents.heuristic_agents import LayerBuilderAgent  # type: ignore[import-not-found]
 from mbag.environment.actions import MbagAction  # type: ignore[import-not-found]
 from mbag.environment.mbag_env import MbagEnv  # type: ignore[import-not-found]
+from step_timing import timed
 
 WORLD_SIZE = (11, 10, 10)
 HORIZON = 1500
@@ -94,22 +95,6 @@ def human_idle_loop(seconds: float) -> dict[str, float]:
         return True
 
     return timed(step, seconds)
-
-
-def timed(step: Any, seconds: float) -> dict[str, float]:
-    """Call ``step`` for about ``seconds`` (after a short warm-up); steps, wall and CPU seconds."""
-    for _ in range(20):
-        step()
-    steps = 0
-    start = time.perf_counter()
-    cpu_start = time.process_time()
-    while True:
-        for _ in range(20):
-            step()
-        steps += 20
-        wall = time.perf_counter() - start
-        if wall >= seconds:
-            return {"steps": steps, "wall_s": wall, "cpu_s": time.process_time() - cpu_start}
 
 
 WORKLOADS = {"builder_random_valid": builder_loop, "human_idle": human_idle_loop}

@@ -12,7 +12,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from goal_options import goal_source_parser  # noqa: E402
 from mpl_toolkits.mplot3d.axes3d import Axes3D  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
@@ -69,13 +69,7 @@ def render_grid(goals: list[np.ndarray], titles: list[str], columns: int, out: P
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--source", default="houses", help="goal source for make_goal_sampler (default: houses)"
-    )
-    parser.add_argument("--world-size", type=int, nargs=3, default=(11, 10, 10), metavar=("W", "H", "D"))
+    parser = goal_source_parser(__doc__)
     parser.add_argument("--count", type=int, default=16, help="number of goals to draw")
     parser.add_argument("--columns", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)

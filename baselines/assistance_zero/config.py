@@ -48,6 +48,7 @@ from baselines.assistance_zero.mcts import SearchConfig
 from baselines.assistance_zero.network import AZNetworkConfig
 from baselines.common.checkpoint import from_plain, load_checkpoint
 from baselines.common.mixed_humans import parse_humans, split_worlds
+from baselines.common.run_config import RunConfig
 
 COMPLETED_Q_TARGET_ACTIONS = 64
 """Actions kept (the likeliest, renormalised) of a completed-Q policy target in the replay."""
@@ -58,7 +59,7 @@ ALGORITHMS = ("assistance_zero", "alpha_zero")
 
 
 @dataclass
-class AZConfig:
+class AZConfig(RunConfig):
     """Everything that defines an AssistanceZero or AlphaZero run (stored in every checkpoint).
 
     Attributes:
@@ -171,13 +172,6 @@ class AZConfig:
     replay_size: int = 16_384
     min_replay: int = 1024
     time_budget_minutes: float = 0.0
-    seed: int = 1
-    torch_threads: int = 1
-    device: str = "auto"
-    run_dir: str = ""
-    checkpoint_every: int = 10
-    tensorboard: bool = True
-    progress: bool = True
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -228,9 +222,7 @@ class AZConfig:
             raise ValueError(f"AZConfig.time_budget_minutes must be >= 0, got {self.time_budget_minutes}")
         if self.min_replay > self.replay_size:
             raise ValueError(f"AZConfig.min_replay={self.min_replay} exceeds replay_size={self.replay_size}")
-        if not self.run_dir:
-            prefix = "az" if self.algorithm == "assistance_zero" else "alphazero"
-            self.run_dir = f"runs/{prefix}-{self.env_id.split('/')[-1]}-s{self.seed}"
+        self.fill_run_dir("az" if self.algorithm == "assistance_zero" else "alphazero")
 
     @property
     def goal_visible(self) -> bool:

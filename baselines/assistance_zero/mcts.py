@@ -26,7 +26,6 @@ from mbag_env.blocks import NUM_BLOCK_TYPES
 from mbag_env.compile_cache import package_kernel_cache
 from mbag_env.config import MbagConfig
 from mbag_env.core.reward import SHAPING_OWN_PROP
-from mbag_env.core.state import NUM_ENV_FIELDS, NUM_PLAYER_FIELDS
 from mbag_env.envs.batch import WorldBatch
 
 with package_kernel_cache():
@@ -173,61 +172,20 @@ class BatchedMCTS:
         self.num_cells = width * height * depth
         self.channels = batch.num_channels(agent)
         self.num_trees = num_trees
-        players = env_config.num_players
-        B, M, A = num_trees, search.num_simulations + 1, self.num_actions
-        shape = (width, height, depth)
-        self.node_blocks = np.zeros((B, M, *shape), dtype=np.uint8)
-        self.node_goal = np.zeros((B, *shape), dtype=np.uint8)
-        self.node_last = np.zeros((B, M, *shape), dtype=np.uint8)
-        self.node_env = np.zeros((B, M, NUM_ENV_FIELDS), dtype=np.int64)
-        self.node_players = np.zeros((B, M, players, NUM_PLAYER_FIELDS), dtype=np.int64)
-        self.node_layers = np.zeros((B, M, height), dtype=np.int32)
-        self.node_solid = np.zeros((B, M, *shape), dtype=np.uint8)
-        self.node_count = np.zeros(B, dtype=np.int64)
-        self.node_first_child = np.full((B, M, A), -1, dtype=np.int32)
-        self.node_next_sibling = np.full((B, M), -1, dtype=np.int32)
-        self.node_human_action = np.zeros((B, M), dtype=np.int64)
-        self.node_reward = np.zeros((B, M), dtype=np.float64)
-        self.node_human_cell = np.full((B, M), -1, dtype=np.int64)
-        self.node_human_old = np.zeros((B, M), dtype=np.uint8)
-        self.node_terminal = np.zeros((B, M), dtype=np.bool_)
-        self.node_mask = np.zeros((B, M, A), dtype=np.bool_)
-        self.node_prior = np.zeros((B, M, A), dtype=np.float32)
-        self.node_value = np.zeros((B, M), dtype=np.float32)
-        self.node_belief = np.zeros((B, M, NUM_BLOCK_TYPES, self.num_cells), dtype=np.float32)
-        self.node_human_probs = np.zeros((B, M, A), dtype=np.float32)
-        self.node_type_prior = np.zeros((B, M, tree_kernels.NUM_ACTION_TYPES), dtype=np.float32)
-        self.node_type_valid = np.zeros((B, M, tree_kernels.NUM_ACTION_TYPES), dtype=np.bool_)
-        # The ablation's first-play values (empty when it is off: they are as large as the priors).
-        fpu_actions, fpu_types = (
-            (A, tree_kernels.NUM_ACTION_TYPES)
-            if search.first_play != tree_kernels.FIRST_PLAY_REFERENCE
-            else (0, 0)
+        self.forest = tree_kernels.new_forest(
+            num_trees,
+            search.num_simulations + 1,
+            self.num_actions,
+            self.world_size,
+            env_config.num_players,
+            self.channels,
+            search.first_play != tree_kernels.FIRST_PLAY_REFERENCE,
         )
-        self.node_fpu = np.zeros((B, M, fpu_actions), dtype=np.float32)
-        self.node_type_fpu = np.zeros((B, M, fpu_types), dtype=np.float32)
-        self.edge_visits = np.zeros((B, M, A), dtype=np.int32)
-        self.edge_value = np.zeros((B, M, A), dtype=np.float64)
-        self.type_visits = np.zeros((B, M, tree_kernels.NUM_ACTION_TYPES), dtype=np.int32)
-        self.type_value = np.zeros((B, M, tree_kernels.NUM_ACTION_TYPES), dtype=np.float64)
-        self.node_visits = np.zeros((B, M), dtype=np.int32)
-        self.node_value_sum = np.zeros((B, M), dtype=np.float64)
-        self.node_min = np.zeros((B, M), dtype=np.float64)
-        self.node_max = np.zeros((B, M), dtype=np.float64)
-        self.path_nodes = np.zeros((B, M), dtype=np.int64)
-        self.path_actions = np.zeros((B, M), dtype=np.int64)
-        self.path_length = np.zeros(B, dtype=np.int64)
-        self.leaf = np.zeros(B, dtype=np.int64)
         self.no_mirror = np.zeros((0, 1, 1, 1), dtype=np.uint8)
-        self.out_world = np.zeros((B, self.channels, *shape), dtype=np.uint8)
-        self.out_timestep = np.zeros(B, dtype=np.int64)
-        self.out_mask = np.zeros((B, A), dtype=np.bool_)
-        self.out_human_mask = np.zeros((B, A), dtype=np.bool_)
-        # NOOP is always valid: rows of inactive trees must still be valid network inputs.
-        self.out_mask[:, 0] = True
-        self.out_human_mask[:, 0] = True
-        self.zero_goals = np.zeros((B, *shape), dtype=np.uint8)
-        self.types = np.array([tree_kernels.action_type(a, self.num_cells) for a in range(A)], dtype=np.int64)
+        self.zero_goals = np.zeros((num_trees, *self.world_size), dtype=np.uint8)
+        self.types = np.array(
+            [tree_kernels.action_type(a, self.num_cells) for a in range(self.num_actions)], dtype=np.int64
+        )
 
     def search(
         self,
@@ -256,53 +214,24 @@ class BatchedMCTS:
         timestep = np.asarray(timestep, dtype=np.int64).reshape(B)  # a vector env's (B, 1) too
         goals = world[:, 3] if self.goal_visible else self.zero_goals
         goals = np.ascontiguousarray(goals)
+        forest = self.forest
         tree_kernels.prepare_roots(
-            active,
-            world,
-            timestep,
-            goals,
-            self.agent,
-            self.human,
-            self.params,
-            self.node_blocks,
-            self.node_goal,
-            self.node_last,
-            self.node_env,
-            self.node_players,
-            self.node_layers,
-            self.node_solid,
-            self.node_count,
-            self.node_first_child,
-            self.node_reward,
-            self.node_human_cell,
-            self.edge_visits,
-            self.edge_value,
-            self.type_visits,
-            self.type_value,
-            self.node_visits,
-            self.node_value_sum,
-            self.node_min,
-            self.node_max,
-            self.node_terminal,
-            self.path_length,
-            self.out_world,
-            self.out_timestep,
-            self.out_mask,
-            self.out_human_mask,
+            forest, active, world, timestep, goals, self.agent, self.human, self.params
         )
-        self.leaf[:] = np.where(active, 0, -1)
-        root_mask = self.out_mask.copy()
-        root_human_mask = self.out_human_mask.copy() if self.human >= 0 else np.zeros_like(root_mask)
-        outputs = evaluate(self.out_world, self.out_timestep, self.out_mask, self.out_human_mask)
+        forest.leaf[:] = np.where(active, 0, -1)
+        root_mask = forest.out_mask.copy()
+        root_human_mask = forest.out_human_mask.copy() if self.human >= 0 else np.zeros_like(root_mask)
+        outputs = evaluate(forest.out_world, forest.out_timestep, forest.out_mask, forest.out_human_mask)
         self._expand_and_backup(active, outputs)
-        root_belief = self.node_belief[:, 0].reshape(B, NUM_BLOCK_TYPES, *self.world_size).copy()
+        root_belief = forest.node_belief[:, 0].reshape(B, NUM_BLOCK_TYPES, *self.world_size).copy()
         # The network's prior before the noise, for the completed-Q policy only.
-        root_prior = self.node_prior[:, 0].copy() if cfg.completed_q_scale > 0 else None
+        root_prior = forest.node_prior[:, 0].copy() if cfg.completed_q_scale > 0 else None
         if cfg.dirichlet_epsilon > 0:
             self._add_root_noise(active, rng)
         for _ in range(cfg.num_simulations):
-            uniforms = rng.random((B, self.path_nodes.shape[1]))
+            uniforms = rng.random((B, forest.path_nodes.shape[1]))
             tree_kernels.select_leaves(
+                forest,
                 active,
                 uniforms,
                 cfg.c_puct,
@@ -313,68 +242,29 @@ class BatchedMCTS:
                 self.params,
                 self.shaping,
                 self.no_mirror,
-                self.node_blocks,
-                self.node_goal,
-                self.node_last,
-                self.node_env,
-                self.node_players,
-                self.node_layers,
-                self.node_solid,
-                self.node_count,
-                self.node_first_child,
-                self.node_next_sibling,
-                self.node_human_action,
-                self.node_reward,
-                self.node_human_cell,
-                self.node_human_old,
-                self.node_terminal,
-                self.node_mask,
-                self.node_prior,
-                self.node_belief,
-                self.node_human_probs,
-                self.node_type_prior,
-                self.node_type_valid,
-                self.node_fpu,
-                self.node_type_fpu,
-                self.edge_visits,
-                self.edge_value,
-                self.type_visits,
-                self.type_value,
-                self.node_visits,
-                self.node_value_sum,
-                self.node_min,
-                self.node_max,
-                self.path_nodes,
-                self.path_actions,
-                self.path_length,
-                self.leaf,
-                self.out_world,
-                self.out_timestep,
-                self.out_mask,
-                self.out_human_mask,
             )
-            outputs = evaluate(self.out_world, self.out_timestep, self.out_mask, self.out_human_mask)
+            outputs = evaluate(forest.out_world, forest.out_timestep, forest.out_mask, forest.out_human_mask)
             self._expand_and_backup(active, outputs)
-        visits = np.where(active[:, None], self.edge_visits[:, 0], 0)
+        visits = np.where(active[:, None], forest.edge_visits[:, 0], 0)
         total = np.maximum(visits.sum(axis=1), 1)
-        search_value = self.edge_value[:, 0].sum(axis=1) / total
+        search_value = forest.edge_value[:, 0].sum(axis=1) / total
         with np.errstate(divide="ignore", invalid="ignore"):
-            q = np.where(visits > 0, self.edge_value[:, 0] / np.maximum(visits, 1), -np.inf)
+            q = np.where(visits > 0, forest.edge_value[:, 0] / np.maximum(visits, 1), -np.inf)
         improved = None
         if root_prior is not None:
             improved = completed_q_policy(
                 root_prior,
                 root_mask & active[:, None],
                 visits,
-                self.edge_value[:, 0],
-                self.node_fpu[:, 0],
+                forest.edge_value[:, 0],
+                forest.node_fpu[:, 0],
                 self.types,
                 cfg.completed_q_scale,
                 cfg.completed_q_visit_offset,
             )
         return SearchResult(
             visits=visits,
-            root_value=np.where(active, self.node_value[:, 0], 0.0),
+            root_value=np.where(active, forest.node_value[:, 0], 0.0),
             search_value=np.where(active, search_value, 0.0),
             q=q,
             belief=root_belief,
@@ -389,9 +279,8 @@ class BatchedMCTS:
         prior, value, belief, human_probs = outputs
         B = self.num_trees
         tree_kernels.expand_and_backup(
+            self.forest,
             active,
-            self.leaf,
-            self.out_mask,
             np.ascontiguousarray(prior, dtype=np.float32),
             np.ascontiguousarray(value, dtype=np.float32),
             np.ascontiguousarray(belief, dtype=np.float32).reshape(B, NUM_BLOCK_TYPES, self.num_cells),
@@ -399,40 +288,15 @@ class BatchedMCTS:
             self.search_config.gamma,
             self.search_config.first_play,
             self.shaping[self.agent],
-            self.node_blocks,
-            self.node_reward,
-            self.node_human_cell,
-            self.node_human_old,
-            self.node_terminal,
-            self.node_mask,
-            self.node_prior,
-            self.node_value,
-            self.node_belief,
-            self.node_human_probs,
-            self.node_type_prior,
-            self.node_type_valid,
-            self.node_fpu,
-            self.node_type_fpu,
-            self.edge_visits,
-            self.edge_value,
-            self.type_visits,
-            self.type_value,
-            self.node_visits,
-            self.node_value_sum,
-            self.node_min,
-            self.node_max,
-            self.path_nodes,
-            self.path_actions,
-            self.path_length,
         )
 
     def _add_root_noise(self, active: np.ndarray, rng: np.random.Generator) -> None:
         """Mix :func:`two_level_dirichlet_noise` into every active root's prior."""
-        cfg = self.search_config
+        cfg, forest = self.search_config, self.forest
         for b in np.flatnonzero(active):
-            valid = self.node_mask[b, 0]
+            valid = forest.node_mask[b, 0]
             prior = two_level_dirichlet_noise(
-                self.node_prior[b, 0],
+                forest.node_prior[b, 0],
                 valid,
                 self.types,
                 cfg.dirichlet_epsilon,
@@ -440,8 +304,8 @@ class BatchedMCTS:
                 cfg.dirichlet_within_type,
                 rng,
             )
-            self.node_prior[b, 0] = prior
-            self.node_type_prior[b, 0] = np.bincount(
+            forest.node_prior[b, 0] = prior
+            forest.node_type_prior[b, 0] = np.bincount(
                 self.types[valid], weights=prior[valid], minlength=tree_kernels.NUM_ACTION_TYPES
             )
 

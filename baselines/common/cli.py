@@ -7,8 +7,11 @@ import json
 import types
 import typing
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import MISSING, fields
-from typing import Any
+from dataclasses import MISSING, dataclass, fields
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from baselines.common.checkpoint import config_from_checkpoint as stored_config
 
 ENV_KWARGS_HELP = 'env keyword arguments as JSON, e.g. \'{"goal": "houses:test", "horizon": 100}\''
 
@@ -55,7 +58,8 @@ def add_config_options(
         defaults: ``True``: each option defaults to the field's default; ``False``: an option not
             given is absent from the parsed namespace (a preset or checkpoint decides).
         skip: fields that get no option (the caller adds its own).
-        helps: help texts by field name (``env_kwargs`` has one already).
+        helps: help texts by field name, over those of the fields' ``metadata["help"]`` (``env_kwargs``
+            has one already).
 
     Raises:
         TypeError: for a field whose type has no command-line form.
@@ -72,7 +76,8 @@ def add_config_options(
         else:
             default = item.default_factory()  # type: ignore[misc]
         kind = _value_type(hints[item.name])
-        options: dict[str, Any] = {"dest": item.name, "default": default, "help": texts.get(item.name)}
+        help_text = texts.get(item.name, item.metadata.get("help"))
+        options: dict[str, Any] = {"dest": item.name, "default": default, "help": help_text}
         if kind is bool:
             options["action"] = argparse.BooleanOptionalAction
         elif typing.get_origin(kind) is dict or kind is dict:
@@ -94,7 +99,6 @@ def training_parser(
     description: str,
     config_class: type,
     defaults: bool = True,
-    helps: Mapping[str, str] | None = None,
 ) -> argparse.ArgumentParser:
     """A baseline's training command line: one option per ``config_class`` field and ``--resume``
     (with ``defaults=False`` every option defaults to 'not given', which is how :func:`run_training`
@@ -102,7 +106,7 @@ def training_parser(
     parser = argparse.ArgumentParser(
         prog=prog, description=description, argument_default=None if defaults else argparse.SUPPRESS
     )
-    add_config_options(parser, config_class, defaults=defaults, helps=helps)
+    add_config_options(parser, config_class, defaults=defaults)
     parser.add_argument("--resume", default=None if defaults else argparse.SUPPRESS, help=RESUME_HELP)
     return parser
 
@@ -128,3 +132,47 @@ def run_training(
     summary = train(config, resume=resume)
     print(json.dumps(summary, indent=2))
     return summary
+
+
+ConfigT = TypeVar("ConfigT")
+
+
+@dataclass(frozen=True)
+class TrainingCommand(Generic[ConfigT]):
+    """A baseline's training command line (``python -m <prog>``), built from its config dataclass and
+    ``train`` function; its module exposes :meth:`config_from_checkpoint` and :meth:`main` under those
+    names (``--help`` takes each option's text from its field's ``metadata["help"]``).
+
+    Args:
+        prog: the program name in ``--help``.
+        description: the parser's description.
+        config_class: the run's config dataclass (one option per field).
+        algorithm: the ``algorithm`` name its checkpoints store.
+        train: ``train(config, resume=checkpoint or None) -> summary``.
+    """
+
+    prog: str
+    description: str
+    config_class: type[ConfigT]
+    algorithm: str
+    train: Callable[..., dict[str, Any]]
+
+    def config_from_checkpoint(self, path: str | Path, overrides: dict[str, Any] | None = None) -> ConfigT:
+        """The config stored in a checkpoint of this algorithm, with some fields replaced.
+
+        Raises:
+            ValueError: for another algorithm's checkpoint or an unknown field.
+        """
+        return stored_config(path, self.config_class, self.algorithm, overrides)
+
+    def build_parser(self, defaults: bool = True) -> argparse.ArgumentParser:
+        """The command-line parser: one option per config field and ``--resume`` (with
+        ``defaults=False`` every option defaults to 'not given')."""
+        return training_parser(self.prog, self.description, self.config_class, defaults)
+
+    def main(self, argv: Sequence[str] | None = None) -> dict[str, Any]:
+        """Command-line entry point: train as ``argv`` says and return the summary (see
+        :func:`run_training`)."""
+        return run_training(
+            argv, self.build_parser, self.config_class, self.config_from_checkpoint, self.train
+        )

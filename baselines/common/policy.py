@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from baselines.common.checkpoint import load_checkpoint
 from baselines.common.masking import masked_logits, sample_masked
@@ -23,27 +24,47 @@ from baselines.common.seeding import sampling_generator
 
 
 class BatchedPolicy(ABC):
-    """Base of the baselines' trained policies: subclasses give :attr:`spec` and ``act_batch`` (a vector
-    env's batched observations to actions ``(N,)``); this class adds ``act(observation) -> int`` for one
-    env, with the shape check, and the device, greedy switch and sampling generator they all keep.
+    """Base of the baselines' trained policies: subclasses give ``act_batch`` (a vector env's batched
+    observations to actions ``(N,)``); this class keeps the network (:attr:`model`, in eval mode on
+    the device), the greedy switch and the sampling generator, and adds ``act(observation) -> int``
+    for one env, with the shape check, and :meth:`choose`, the masked greedy-or-sampled choice.
 
     Args:
+        model: the trained network; its ``spec`` is the observation spec it was built for.
         device: where to run the network.
         deterministic: greedy choices instead of samples.
         seed: seed of the sampling generator (``None``: from torch's global RNG).
     """
 
     def __init__(
-        self, device: torch.device | str = "cpu", deterministic: bool = False, seed: int | None = None
+        self,
+        model: nn.Module,
+        device: torch.device | str = "cpu",
+        deterministic: bool = False,
+        seed: int | None = None,
     ) -> None:
         self.device = torch.device(device)
         self.deterministic = deterministic
         self.generator = sampling_generator(self.device, seed)
+        self.model = model.to(self.device).eval()
+        self.forget_worlds()
+
+    def forget_worlds(self) -> None:  # noqa: B027  (an optional hook, not an abstract method)
+        """Clear what the policy keeps per world between calls (nothing here; subclasses with a
+        memory, such as a running option or a recurrent state, override it)."""
 
     @property
-    @abstractmethod
     def spec(self) -> ObservationSpec:
         """The observation spec the network was built for."""
+        spec: ObservationSpec = self.model.spec
+        return spec
+
+    def choose(self, logits: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """Per row of ``logits``, the most likely valid choice (``deterministic``) or a sample among
+        the valid ones (``mask``: ``True`` where valid; ``None``: all valid)."""
+        if self.deterministic:
+            return masked_logits(logits, mask).argmax(dim=-1)
+        return sample_masked(logits, mask, generator=self.generator)
 
     @abstractmethod
     def act_batch(self, observations: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -71,41 +92,15 @@ class BatchedPolicy(ABC):
 
 
 class ActorCriticPolicy(BatchedPolicy):
-    """Acts with an :class:`~baselines.common.networks.ActorCritic`, never choosing a masked action.
-
-    Args:
-        model: the network (put into eval mode here).
-        device: where to run it.
-        deterministic: take the most likely valid action instead of sampling.
-        seed: seed of the sampling generator (``None``: from torch's global RNG).
-    """
-
-    def __init__(
-        self,
-        model: ActorCritic,
-        device: torch.device | str = "cpu",
-        deterministic: bool = False,
-        seed: int | None = None,
-    ) -> None:
-        super().__init__(device, deterministic, seed)
-        self.model = model.to(self.device).eval()
-
-    @property
-    def spec(self) -> ObservationSpec:
-        """The observation spec the network was built for."""
-        return self.model.spec
+    """Acts with an :class:`~baselines.common.networks.ActorCritic` (the ``model`` of
+    :class:`BatchedPolicy`), never choosing a masked action."""
 
     @torch.no_grad()
     def act_batch(self, observations: Mapping[str, np.ndarray]) -> np.ndarray:
         """Actions ``(N,)`` for batched observations (a vector env's observation dict)."""
         tensors = observation_to_tensors(dict(observations), self.device)
         logits, _ = self.model(tensors)
-        mask = tensors.get("action_mask")
-        if self.deterministic:
-            actions = masked_logits(logits, mask).argmax(dim=-1)
-        else:
-            actions = sample_masked(logits, mask, generator=self.generator)
-        return actions.cpu().numpy().astype(np.int64)
+        return self.choose(logits, tensors.get("action_mask")).cpu().numpy().astype(np.int64)
 
 
 def model_from_checkpoint(payload: Mapping[str, object]) -> ActorCritic:

@@ -4,7 +4,7 @@ sampling, free-bits KL balancing, λ-returns and the return scale."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -13,6 +13,7 @@ from torch import nn
 
 from baselines.common.config_checks import require_in_range, require_positive_ints
 from baselines.common.masking import masked_logits
+from baselines.common.run_config import RunConfig
 
 # ----------------------------------------------------------------------------------------- config
 PRESETS: dict[str, dict[str, Any]] = {
@@ -49,7 +50,7 @@ IMAGINATION_MASKS = ("decoded", "learned", "sampled", "none")
 
 
 @dataclass
-class DreamerConfig:
+class DreamerConfig(RunConfig):
     """Everything that defines a Dreamer run (stored in every checkpoint).
 
     Sizes default to the ``cpu-small`` preset; :func:`config_for_preset` applies a preset.
@@ -61,10 +62,10 @@ class DreamerConfig:
     ``goal_head``: train a head predicting the privileged goal θ from the latent state (an
     auxiliary loss for the assistant; a deviation from the paper, off by default).
     ``max_wall_minutes`` > 0 ends training (with a final checkpoint) after that much wall-clock time.
+    The run fields are those of :class:`~baselines.common.run_config.RunConfig`; ``checkpoint_every``
+    counts env steps here.
     """
 
-    env_id: str = "mbag/Build-Small-v0"
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
     preset: str = "cpu-small"
     total_steps: int = 20_000
     num_envs: int = 8
@@ -101,16 +102,10 @@ class DreamerConfig:
     actor_critic_lr: float = 3e-5
     actor_critic_eps: float = 1e-5
     actor_critic_clip: float = 100.0
-    seed: int = 1
-    torch_threads: int = 1
-    device: str = "auto"
-    run_dir: str = ""
     max_wall_minutes: float = 0.0
     log_every: int = 1024
     checkpoint_every: int = 8192
     save_replay: bool = True
-    tensorboard: bool = True
-    progress: bool = True
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -145,8 +140,7 @@ class DreamerConfig:
             )
         if self.train_ratio <= 0 or self.prefill < 0 or self.imagination_starts < 0:
             raise ValueError("DreamerConfig: train_ratio must be > 0, prefill and imagination_starts >= 0")
-        if not self.run_dir:
-            self.run_dir = f"runs/dreamer-{self.env_id.split('/')[-1]}-s{self.seed}"
+        self.fill_run_dir("dreamer")
 
     @property
     def kl_dyn_rep(self) -> tuple[float, float]:

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
+from baselines.common import training_log
 from baselines.common.checkpoint import (
     from_plain,
     load_checkpoint,
@@ -31,15 +32,6 @@ from baselines.common.evaluation import random_valid_policy
 from baselines.common.networks import ObservationSpec
 from baselines.common.policy import BatchedPolicy
 from baselines.common.seeding import setup_torch
-from baselines.common.training_log import (
-    EPISODE_KEYS,
-    EpisodeTracker,
-    episode_metrics,
-    interruptible,
-    open_training_log,
-    plot_learning_curve,
-    progress_bar,
-)
 from baselines.dreamer.core import PRESETS, DreamerConfig, config_for_preset
 from baselines.dreamer.networks import DreamerAgent, observation_tensors
 from baselines.dreamer.replay import ReplayBuffer
@@ -150,7 +142,7 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
                 f"no {replay_path}: the replay buffer starts empty (random prefill runs again)",
                 file=sys.stderr,
             )
-    log = open_training_log(run_dir, config, env_step if payload is not None else None)
+    log = training_log.open_training_log(run_dir, config, env_step if payload is not None else None)
 
     def save(name: str) -> Path:
         # Each file is written atomically, and both record env_step, so a kill between the two
@@ -180,8 +172,8 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
     terminal = np.zeros(config.num_envs, bool)
     state = agent.initial_state(config.num_envs, device)
     has_human = getattr(envs.unwrapped, "agent", 0) != 0
-    episodes = EpisodeTracker(config.num_envs)
-    finished: dict[str, list[float]] = {key: [] for key in EPISODE_KEYS}
+    episodes = training_log.EpisodeTracker(config.num_envs)
+    finished: dict[str, list[float]] = {key: [] for key in training_log.EPISODE_KEYS}
     stats_sum: dict[str, float] = {}
     timing = {"env": 0.0, "act": 0.0, "train": 0.0, "start": time.perf_counter(), "steps": 0, "updates": 0}
     minimum_rows = max(config.batch_length, config.prefill // config.num_envs)
@@ -190,7 +182,7 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
         nonlocal finished, stats_sum
         wall = time.perf_counter() - timing["start"]
         count = max(1, int(timing["updates"]))
-        row = episode_metrics(finished, has_human)
+        row = training_log.episode_metrics(finished, has_human)
         row.update({key: stats_sum.get(key, float("nan")) / count for key in LOSS_KEYS})
         row.update(
             {
@@ -210,14 +202,16 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
                 goal=f"{np.mean(finished['goal_percentage']):.2f}",
                 upd=updates,
             )
-        finished = {key: [] for key in EPISODE_KEYS}
+        finished = {key: [] for key in training_log.EPISODE_KEYS}
         stats_sum = {}
         timing.update(env=0.0, act=0.0, train=0.0, start=time.perf_counter(), steps=0, updates=0)
 
-    bar = progress_bar(config.total_steps, env_step, f"dreamer {config.env_id}", not config.progress)
+    bar = training_log.progress_bar(
+        config.total_steps, env_step, f"dreamer {config.env_id}", not config.progress
+    )
     next_log = (env_step // config.log_every + 1) * config.log_every
     next_checkpoint = (env_step // config.checkpoint_every + 1) * config.checkpoint_every
-    with interruptible(partial(save, "last.pt"), checkpoint_dir / "last.pt", bar, log, envs):
+    with training_log.interruptible(partial(save, "last.pt"), checkpoint_dir / "last.pt", bar, log, envs):
         deadline = (
             time.perf_counter() + 60 * config.max_wall_minutes if config.max_wall_minutes > 0 else math.inf
         )
@@ -264,7 +258,9 @@ def train(config: DreamerConfig, resume: str | Path | None = None) -> dict[str, 
         write_log()
     save("last.pt")
     final = save("final.pt")
-    plot_learning_curve(log.csv_path, run_dir / "learning_curve.png", title=f"Dreamer on {config.env_id}")
+    training_log.plot_learning_curve(
+        log.csv_path, run_dir / "learning_curve.png", title=f"Dreamer on {config.env_id}"
+    )
     return {"global_step": env_step, "updates": updates, "run_dir": str(run_dir), "checkpoint": str(final)}
 
 
@@ -295,34 +291,25 @@ LOSS_KEYS = (
 class DreamerPolicy(BatchedPolicy):
     """A trained Dreamer agent as an env policy (filters observations with the world model).
 
-    It keeps the recurrent state between calls and resets a row when its ``timestep`` is 0 (a new
-    episode) or when the batch size changes.
+    Its ``model`` (see :class:`~baselines.common.policy.BatchedPolicy`) is the
+    :class:`DreamerAgent`. It keeps the recurrent state between calls and resets a row when its
+    ``timestep`` is 0 (a new episode) or when the batch size changes.
     """
 
-    def __init__(
-        self,
-        agent: DreamerAgent,
-        device: torch.device | str = "cpu",
-        deterministic: bool = False,
-        seed: int | None = None,
-    ) -> None:
-        super().__init__(device, deterministic, seed)
-        self.agent = agent.to(self.device).eval()
-        self.state: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+    model: DreamerAgent
 
-    @property
-    def spec(self) -> ObservationSpec:
-        """The observation spec the agent was trained on."""
-        return self.agent.spec
+    def forget_worlds(self) -> None:
+        """No recurrent state yet."""
+        self.state: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
     def act_batch(self, observations: Mapping[str, np.ndarray]) -> np.ndarray:
         """Actions ``(N,)`` for a vector env's observation dict."""
         tensors = observation_tensors(observations, self.device)
         batch = tensors["world"].shape[0]
         if self.state is None or self.state[0].shape[0] != batch:
-            self.state = self.agent.initial_state(batch, self.device)
+            self.state = self.model.initial_state(batch, self.device)
         # The action draw uses the seeded generator; the latent draws use torch's global RNG.
-        action, self.state = self.agent.act(tensors, self.state, self.deterministic, self.generator)
+        action, self.state = self.model.act(tensors, self.state, self.deterministic, self.generator)
         return action.cpu().numpy().astype(np.int64)
 
 

@@ -107,7 +107,7 @@ def option_names_of(policy: Any) -> list[str] | None:
 
         return [option.name for option in ROLE_OPTIONS[policy.role]()]
     if hasattr(policy, "current_option"):
-        return [str(k) for k in range(policy.network.num_options)]
+        return [str(k) for k in range(policy.model.num_options)]
     return None
 
 

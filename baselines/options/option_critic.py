@@ -55,12 +55,11 @@ for the leaderboard and the play window.
 
 from __future__ import annotations
 
-import argparse
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -68,12 +67,12 @@ import torch
 from torch import nn
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
-from baselines.common.checkpoint import config_from_checkpoint as stored_config
+from baselines.common import training_log
 from baselines.common.checkpoint import resume_checkpoint, save_training_checkpoint
-from baselines.common.cli import run_training, training_parser
-from baselines.common.config_checks import require_in_range, require_positive_ints
+from baselines.common.cli import TrainingCommand
+from baselines.common.config_checks import require_in_range
 from baselines.common.losses import clipped_policy_loss, clipped_value_loss, normalize_advantages
-from baselines.common.masking import masked_entropy, masked_log_probs, masked_logits, sample_masked
+from baselines.common.masking import masked_entropy, masked_log_probs, sample_masked
 from baselines.common.networks import (
     NUM_GLOBAL_ACTIONS,
     NetworkConfig,
@@ -86,17 +85,8 @@ from baselines.common.networks import (
     trunk_features,
 )
 from baselines.common.policy import BatchedPolicy
+from baselines.common.run_config import PPOFamilyConfig
 from baselines.common.seeding import setup_torch
-from baselines.common.training_log import (
-    EpisodeTracker,
-    episode_metrics,
-    interruptible,
-    open_training_log,
-    plot_learning_curve,
-    progress_bar,
-    throughput_metrics,
-    training_summary,
-)
 from baselines.options.diagnostics import OptionUsage, finished_episode_lists, plot_option_curves
 from baselines.ppo import compute_gae
 
@@ -114,10 +104,11 @@ __all__ = [
 
 # ----------------------------------------------------------------------------------------- config
 @dataclass
-class OptionCriticConfig:
+class OptionCriticConfig(PPOFamilyConfig):
     """Everything that defines an option-critic run (stored in every checkpoint).
 
-    The fields shared with :class:`baselines.ppo.PPOConfig` have its defaults and meaning. Also:
+    The fields of :class:`~baselines.common.run_config.PPOFamilyConfig` (shared with
+    :class:`baselines.ppo.PPOConfig`, same defaults and meaning), and:
 
     Attributes:
         num_options: ``K``.
@@ -127,76 +118,27 @@ class OptionCriticConfig:
         termination_coef: weight of the termination loss.
     """
 
-    env_id: str = "mbag/Build-Small-v0"
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
-    total_steps: int = 200_000
-    num_envs: int = 16
-    num_steps: int = 64
-    learning_rate: float = 1e-3
-    anneal_lr: bool = True
-    gamma: float = 0.95
-    gae_lambda: float = 0.8
-    num_minibatches: int = 8
-    update_epochs: int = 4
-    norm_adv: bool = True
-    clip_coef: float = 0.2
-    clip_vloss: bool = True
-    ent_coef: float = 0.01
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
+    positive_ints: ClassVar[tuple[str, ...]] = (*PPOFamilyConfig.positive_ints, "num_options")
+
     num_options: int = 4
     termination_reg: float = 0.01
     deliberation_cost: float = 0.0
     option_ent_coef: float = 0.01
     termination_coef: float = 1.0
-    hidden_channels: int = 32
-    conv_layers: int = 0
-    global_hidden: int = 128
-    seed: int = 1
-    torch_threads: int = 1
-    device: str = "auto"
-    run_dir: str = ""
-    checkpoint_every: int = 10
-    tensorboard: bool = True
-    progress: bool = True
 
     def __post_init__(self) -> None:
-        require_positive_ints(
-            self,
-            (
-                "total_steps",
-                "num_envs",
-                "num_steps",
-                "num_minibatches",
-                "update_epochs",
-                "checkpoint_every",
-                "num_options",
-            ),
-        )
-        if self.batch_size < self.num_minibatches:
-            raise ValueError(f"OptionCriticConfig: batch size {self.batch_size} < num_minibatches")
-        require_in_range(self, ("gamma", "gae_lambda"), 0.0, 1.0)
+        super().__post_init__()
         require_in_range(self, ("clip_coef",), 0.0, 10.0)
         if self.deliberation_cost < 0:
             raise ValueError(
                 f"OptionCriticConfig.deliberation_cost must be >= 0, got {self.deliberation_cost}"
             )
-        if not self.run_dir:
-            self.run_dir = f"runs/option_critic-{self.env_id.split('/')[-1]}-s{self.seed}"
-
-    @property
-    def batch_size(self) -> int:
-        """Environment steps per rollout."""
-        return self.num_envs * self.num_steps
+        self.fill_run_dir("option_critic")
 
     @property
     def num_iterations(self) -> int:
         """Rollout-and-update iterations."""
         return max(1, self.total_steps // self.batch_size)
-
-    def network_config(self) -> NetworkConfig:
-        """The trunk sizes as a :class:`NetworkConfig`."""
-        return NetworkConfig(self.hidden_channels, self.conv_layers, self.global_hidden)
 
 
 # ---------------------------------------------------------------------------------------- network
@@ -349,7 +291,7 @@ class RolloutCollector:
         self.envs, self.config, self.device = envs, config, device
         self.next_obs, _ = envs.reset(seed=seed)
         count = config.num_envs
-        self.episodes = EpisodeTracker(count)
+        self.episodes = training_log.EpisodeTracker(count)
         self.next_episode_start = np.ones(count, dtype=bool)
         self.current_option = torch.full((count,), -1, dtype=torch.long)
         self.option_duration = np.zeros(count, dtype=np.int64)
@@ -620,7 +562,7 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
         network.load_state_dict(payload["model"])
         optimizer.load_state_dict(payload["optimizer"])
         global_step, start_iteration = int(payload["global_step"]), int(payload["iteration"]) + 1
-    log = open_training_log(run_dir, config, global_step if payload is not None else None)
+    log = training_log.open_training_log(run_dir, config, global_step if payload is not None else None)
 
     def save(name: str, iteration: int) -> Path:
         return save_training_checkpoint(
@@ -641,7 +583,7 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
     )
     total_usage = OptionUsage(names, world_size)  # type: ignore[arg-type]
     has_human = getattr(envs.unwrapped, "agent", 0) != 0
-    bar = progress_bar(
+    bar = training_log.progress_bar(
         config.num_iterations * config.batch_size, global_step, config.env_id, not config.progress
     )
     last_iteration, updating = start_iteration - 1, False
@@ -650,7 +592,7 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
         if not updating:  # mid-update the network and optimizer are half-way: keep the older file
             save("last.pt", last_iteration)
 
-    with interruptible(save_if_whole, checkpoint_dir / "last.pt", bar, log, envs):
+    with training_log.interruptible(save_if_whole, checkpoint_dir / "last.pt", bar, log, envs):
         for iteration in range(start_iteration, config.num_iterations + 1):
             if config.anneal_lr:
                 optimizer.param_groups[0]["lr"] = (
@@ -698,7 +640,7 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
                 global_step,
                 {
                     "iteration": iteration,
-                    **episode_metrics(finished),
+                    **training_log.episode_metrics(finished),
                     **{
                         f"losses/{key}": float(np.mean(values))
                         for key, values in sums.items()
@@ -707,7 +649,7 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
                     **usage.metrics(),
                     **diagnostics,
                     "charts/learning_rate": optimizer.param_groups[0]["lr"],
-                    **throughput_metrics(steps, collect_seconds, update_seconds, env_seconds),
+                    **training_log.throughput_metrics(steps, collect_seconds, update_seconds, env_seconds),
                 },
             )
             bar.update(steps)
@@ -723,47 +665,33 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
     save("last.pt", last_iteration)
     final = save("final.pt", last_iteration)
     title = f"Option-critic (K={config.num_options}) on {config.env_id}"
-    plot_learning_curve(log.csv_path, run_dir / "learning_curve.png", title=title)
+    training_log.plot_learning_curve(log.csv_path, run_dir / "learning_curve.png", title=title)
     extra = ("options/mean_duration", "options/policy_over_options_entropy", "options/mean_pairwise_kl")
     plot_option_curves(log.csv_path, run_dir / "option_curves.png", names, extra, title=title)
     np.save(run_dir / "option_cell_maps.npy", total_usage.cell_maps)
     np.save(run_dir / "option_position_maps.npy", total_usage.position_maps)
-    return training_summary(global_step, last_iteration, run_dir, final, log.csv_path)
+    return training_log.training_summary(global_step, last_iteration, run_dir, final, log.csv_path)
 
 
 # ------------------------------------------------------------------------------------------ policy
 class OptionCriticPolicy(BatchedPolicy):
-    """Plays a trained option-critic: ``act(observation) -> int`` (one env) and ``act_batch``.
+    """Plays a trained option-critic (an :class:`OptionCriticNetwork` as the ``model`` of
+    :class:`~baselines.common.policy.BatchedPolicy`): ``act(observation) -> int`` (one env) and
+    ``act_batch``.
 
     The running option of each world persists between calls until its termination ``β`` fires
     (sampled; with ``deterministic`` when ``β > 0.5``, and the greedy option and action). A world
     whose ``timestep`` is 0 starts a new episode.
-
-    Args:
-        network: the trained network.
-        device: where to run it.
-        deterministic: greedy choices instead of samples.
-        seed: seed of the sampling generator.
     """
 
-    def __init__(
-        self,
-        network: OptionCriticNetwork,
-        device: torch.device | str = "cpu",
-        deterministic: bool = False,
-        seed: int | None = None,
-    ) -> None:
-        super().__init__(device, deterministic, seed)
-        self.network = network.to(self.device).eval()
+    model: OptionCriticNetwork
+
+    def forget_worlds(self) -> None:
+        """No world has a running option."""
         self.current_option = torch.zeros(0, dtype=torch.long, device=self.device)
         self.last_beta = torch.zeros(0, device=self.device)
         self.last_terminated = torch.zeros(0, dtype=torch.bool, device=self.device)
         """Per world: whether the last action's option was newly chosen (β fired or a new episode)."""
-
-    @property
-    def spec(self) -> ObservationSpec:
-        """The observation spec the network was built for."""
-        return self.network.spec
 
     @torch.no_grad()
     def act_batch(self, observations: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -772,7 +700,7 @@ class OptionCriticPolicy(BatchedPolicy):
         count = tensors["world"].shape[0]
         if len(self.current_option) != count:
             self.current_option = torch.full((count,), -1, dtype=torch.long, device=self.device)
-        output = self.network(tensors)
+        output = self.model(tensors)
         previous = torch.where(tensors["timestep"] == 0, -1, self.current_option)
         beta = output.termination.gather(1, previous.clamp(min=0)[:, None]).squeeze(1)
         if self.deterministic:
@@ -787,12 +715,7 @@ class OptionCriticPolicy(BatchedPolicy):
         option = torch.where(terminate, new_option, previous)
         self.current_option, self.last_beta, self.last_terminated = option, beta, terminate
         logits = output.action_logits[torch.arange(count, device=self.device), option]
-        mask = tensors.get("action_mask")
-        if self.deterministic:
-            actions = masked_logits(logits, mask).argmax(dim=-1)
-        else:
-            actions = sample_masked(logits, mask, generator=self.generator)
-        return actions.cpu().numpy().astype(np.int64)
+        return self.choose(logits, tensors.get("action_mask")).cpu().numpy().astype(np.int64)
 
 
 def policy_from_checkpoint(
@@ -811,30 +734,17 @@ def policy_from_checkpoint(
     return OptionCriticPolicy(network, device, deterministic, seed)
 
 
-def config_from_checkpoint(path: str | Path, overrides: dict[str, Any] | None = None) -> OptionCriticConfig:
-    """The :class:`OptionCriticConfig` stored in a checkpoint, with some fields replaced.
-
-    Raises:
-        ValueError: for another algorithm's checkpoint or an unknown field.
-    """
-    return stored_config(path, OptionCriticConfig, "option_critic", overrides)
-
-
 # ---------------------------------------------------------------------------------------------- CLI
-def build_parser(defaults: bool = True) -> argparse.ArgumentParser:
-    """The command-line parser: one option per :class:`OptionCriticConfig` field and ``--resume`` (with
-    ``defaults=False`` every option defaults to 'not given')."""
-    return training_parser(
-        "python -m baselines.options.option_critic",
-        "Train option-critic (PPOC) on an mbag_env id.",
-        OptionCriticConfig,
-        defaults,
-    )
-
-
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Command-line entry point (see the module docstring)."""
-    return run_training(argv, build_parser, OptionCriticConfig, config_from_checkpoint, train)
+COMMAND = TrainingCommand(
+    "python -m baselines.options.option_critic",
+    "Train option-critic (PPOC) on an mbag_env id.",
+    OptionCriticConfig,
+    "option_critic",
+    train,
+)
+"""The training command line (``--help`` lists its options)."""
+config_from_checkpoint = COMMAND.config_from_checkpoint
+main = COMMAND.main
 
 
 if __name__ == "__main__":

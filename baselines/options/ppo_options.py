@@ -28,7 +28,6 @@ and the play window.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -41,12 +40,11 @@ import torch
 from torch import nn
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
-from baselines.common.checkpoint import config_from_checkpoint as stored_config
+from baselines.common import training_log
 from baselines.common.checkpoint import resume_checkpoint, save_training_checkpoint
-from baselines.common.cli import run_training, training_parser
-from baselines.common.config_checks import require_in_range, require_positive_ints
+from baselines.common.cli import TrainingCommand
 from baselines.common.losses import clipped_policy_loss, clipped_value_loss, normalize_advantages
-from baselines.common.masking import masked_entropy, masked_log_probs, masked_logits, sample_masked
+from baselines.common.masking import masked_entropy, masked_log_probs, sample_masked
 from baselines.common.networks import (
     NetworkConfig,
     ObservationSpec,
@@ -57,16 +55,8 @@ from baselines.common.networks import (
     trunk_features,
 )
 from baselines.common.policy import BatchedPolicy
+from baselines.common.run_config import PPOFamilyConfig
 from baselines.common.seeding import setup_torch
-from baselines.common.training_log import (
-    episode_metrics,
-    interruptible,
-    open_training_log,
-    plot_learning_curve,
-    progress_bar,
-    throughput_metrics,
-    training_summary,
-)
 from baselines.options.diagnostics import OptionUsage, finished_episode_lists, plot_option_curves
 from baselines.options.hand_designed import ROLE_OPTIONS, OptionRunner, role_for_env
 from baselines.options.smdp import OptionsEnv
@@ -85,10 +75,11 @@ __all__ = [
 
 # ----------------------------------------------------------------------------------------- config
 @dataclass
-class PPOOptionsConfig:
+class PPOOptionsConfig(PPOFamilyConfig):
     """Everything that defines a run of PPO over options (stored in every checkpoint).
 
-    The fields and defaults are those of :class:`baselines.ppo.PPOConfig`, except:
+    The fields and defaults are those of :class:`~baselines.common.run_config.PPOFamilyConfig`
+    (shared with :class:`baselines.ppo.PPOConfig`), except:
 
     Attributes:
         role: ``"builder"`` or ``"assistant"`` (whose hand-designed options); default from the id.
@@ -96,55 +87,18 @@ class PPOOptionsConfig:
         num_steps: option *decisions* per world per rollout.
     """
 
-    env_id: str = "mbag/Build-Small-v0"
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
-    role: str = ""
-    total_steps: int = 200_000
-    num_envs: int = 16
     num_steps: int = 16
-    learning_rate: float = 1e-3
-    anneal_lr: bool = True
-    gamma: float = 0.95
-    gae_lambda: float = 0.8
-    num_minibatches: int = 8
-    update_epochs: int = 4
-    norm_adv: bool = True
-    clip_coef: float = 0.2
-    clip_vloss: bool = True
-    ent_coef: float = 0.01
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    hidden_channels: int = 32
-    conv_layers: int = 0
-    global_hidden: int = 128
-    seed: int = 1
-    torch_threads: int = 1
-    device: str = "auto"
-    run_dir: str = ""
-    checkpoint_every: int = 10
-    tensorboard: bool = True
-    progress: bool = True
+    role: str = field(default="", metadata={"help": "builder or assistant (default: from the env id)"})
 
     def __post_init__(self) -> None:
-        require_positive_ints(
-            self,
-            ("total_steps", "num_envs", "num_steps", "num_minibatches", "update_epochs", "checkpoint_every"),
-        )
-        if self.num_envs * self.num_steps < self.num_minibatches:
-            raise ValueError("PPOOptionsConfig: num_envs*num_steps is smaller than num_minibatches")
-        require_in_range(self, ("gamma", "gae_lambda"), 0, 1)
+        super().__post_init__()
         if not self.role:
             self.role = role_for_env(self.env_id)
         if self.role not in ROLE_OPTIONS:
             raise ValueError(
                 f"PPOOptionsConfig.role must be one of {sorted(ROLE_OPTIONS)}, got {self.role!r}"
             )
-        if not self.run_dir:
-            self.run_dir = f"runs/ppo_options-{self.env_id.split('/')[-1]}-s{self.seed}"
-
-    def network_config(self) -> NetworkConfig:
-        """The trunk sizes as a :class:`NetworkConfig`."""
-        return NetworkConfig(self.hidden_channels, self.conv_layers, self.global_hidden)
+        self.fill_run_dir("ppo_options")
 
 
 # ---------------------------------------------------------------------------------------- network
@@ -243,7 +197,7 @@ def train(config: PPOOptionsConfig, resume: str | Path | None = None) -> dict[st
         agent.load_state_dict(payload["model"])
         optimizer.load_state_dict(payload["optimizer"])
         global_step, iteration = int(payload["global_step"]), int(payload["iteration"])
-    log = open_training_log(run_dir, config, global_step if payload is not None else None)
+    log = training_log.open_training_log(run_dir, config, global_step if payload is not None else None)
 
     def save(name: str) -> Path:
         return save_training_checkpoint(
@@ -266,14 +220,14 @@ def train(config: PPOOptionsConfig, resume: str | Path | None = None) -> dict[st
     episode_length = np.zeros(N, dtype=np.int64)
     episode_human_place_break = np.zeros(N, dtype=np.int64)
     has_human = config.role == "assistant"
-    bar = progress_bar(config.total_steps, global_step, config.env_id, not config.progress)
+    bar = training_log.progress_bar(config.total_steps, global_step, config.env_id, not config.progress)
     updating = False
 
     def save_if_whole() -> None:
         if not updating:  # mid-update the network and optimizer are half-way: keep the older file
             save("last.pt")
 
-    with interruptible(save_if_whole, checkpoint_dir / "last.pt", bar, log, *envs):
+    with training_log.interruptible(save_if_whole, checkpoint_dir / "last.pt", bar, log, *envs):
         while global_step < config.total_steps:
             iteration += 1
             if config.anneal_lr:
@@ -427,11 +381,13 @@ def train(config: PPOOptionsConfig, resume: str | Path | None = None) -> dict[st
                 global_step,
                 {
                     "iteration": iteration,
-                    **episode_metrics(finished),
+                    **training_log.episode_metrics(finished),
                     **stats,
                     **usage.metrics(),
                     "charts/learning_rate": optimizer.param_groups[0]["lr"],
-                    **throughput_metrics(steps_this_iteration, collect_seconds, update_seconds, env_seconds),
+                    **training_log.throughput_metrics(
+                        steps_this_iteration, collect_seconds, update_seconds, env_seconds
+                    ),
                 },
             )
             bar.update(min(steps_this_iteration, config.total_steps - bar.n))
@@ -445,12 +401,12 @@ def train(config: PPOOptionsConfig, resume: str | Path | None = None) -> dict[st
     save("last.pt")
     final = save("final.pt")
     title = f"PPO over {config.role} options on {config.env_id}"
-    plot_learning_curve(log.csv_path, run_dir / "learning_curve.png", title=title)
+    training_log.plot_learning_curve(log.csv_path, run_dir / "learning_curve.png", title=title)
     plot_option_curves(
         log.csv_path, run_dir / "option_curves.png", names, ("losses/option_entropy",), title=title
     )
     np.save(run_dir / "option_cell_maps.npy", usage_total.cell_maps)
-    return training_summary(global_step, iteration, run_dir, final, log.csv_path)
+    return training_log.training_summary(global_step, iteration, run_dir, final, log.csv_path)
 
 
 # ------------------------------------------------------------------------------------------ policy
@@ -465,10 +421,11 @@ class OptionsPolicy(BatchedPolicy):
     Args:
         model: the trained network.
         role: ``"builder"`` or ``"assistant"``.
-        device: where to run the network.
-        deterministic: the most likely option instead of a sample.
-        seed: seed of the sampling generator.
+        device, deterministic, seed: as for :class:`~baselines.common.policy.BatchedPolicy`
+            (``deterministic``: the most likely option instead of a sample).
     """
+
+    model: OptionPolicyNetwork
 
     def __init__(
         self,
@@ -478,17 +435,14 @@ class OptionsPolicy(BatchedPolicy):
         deterministic: bool = False,
         seed: int | None = None,
     ) -> None:
-        super().__init__(device, deterministic, seed)
-        self.model = model.to(self.device).eval()
+        super().__init__(model, device, deterministic, seed)
         self.role = role
+
+    def forget_worlds(self) -> None:
+        """No world has an option runner yet."""
         self.runners: list[OptionRunner] = []
         self.chosen: list[int] = []
         """The option that produced each world's last action (for diagnostics)."""
-
-    @property
-    def spec(self) -> ObservationSpec:
-        """The observation spec the network was built for."""
-        return self.model.spec
 
     def _runner(self) -> OptionRunner:
         return OptionRunner(ROLE_OPTIONS[self.role](), goal_visible=self.role == "builder")
@@ -521,10 +475,7 @@ class OptionsPolicy(BatchedPolicy):
             mask = torch.as_tensor(
                 np.stack([self.runners[w].available() for w in needs_option]), device=self.device
             )
-            if self.deterministic:
-                options = masked_logits(logits, mask).argmax(dim=-1)
-            else:
-                options = sample_masked(logits, mask, generator=self.generator)
+            options = self.choose(logits, mask)
             for world, option in zip(needs_option, options.tolist(), strict=True):
                 self.runners[world].begin(int(option))
         actions = np.zeros(count, dtype=np.int64)
@@ -550,31 +501,17 @@ def policy_from_checkpoint(
     return OptionsPolicy(model, str(payload["role"]), device, deterministic, seed)
 
 
-def config_from_checkpoint(path: str | Path, overrides: dict[str, Any] | None = None) -> PPOOptionsConfig:
-    """The :class:`PPOOptionsConfig` stored in a checkpoint, with some fields replaced.
-
-    Raises:
-        ValueError: for another algorithm's checkpoint or an unknown field.
-    """
-    return stored_config(path, PPOOptionsConfig, "ppo_options", overrides)
-
-
 # ---------------------------------------------------------------------------------------------- CLI
-def build_parser(defaults: bool = True) -> argparse.ArgumentParser:
-    """The command-line parser: one option per :class:`PPOOptionsConfig` field and ``--resume`` (with
-    ``defaults=False`` every option defaults to 'not given')."""
-    return training_parser(
-        "python -m baselines.options.ppo_options",
-        "Train PPO over hand-designed options on an mbag_env id.",
-        PPOOptionsConfig,
-        defaults,
-        helps={"role": "builder or assistant (default: from the env id)"},
-    )
-
-
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Command-line entry point (see the module docstring)."""
-    return run_training(argv, build_parser, PPOOptionsConfig, config_from_checkpoint, train)
+COMMAND = TrainingCommand(
+    "python -m baselines.options.ppo_options",
+    "Train PPO over hand-designed options on an mbag_env id.",
+    PPOOptionsConfig,
+    "ppo_options",
+    train,
+)
+"""The training command line (``--help`` lists its options)."""
+config_from_checkpoint = COMMAND.config_from_checkpoint
+main = COMMAND.main
 
 
 if __name__ == "__main__":

@@ -53,22 +53,18 @@ from mbag_env.assistants.belief import SELF_LABEL, GoalBelief, HumanModelLikelih
 from mbag_env.assistants.priors import GoalPrior, default_prior, initial_world
 from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
 from mbag_env.config import MbagConfig
-from mbag_env.core.actions import MOVE_DIRECTIONS, NOOP, break_action, cell_coordinates, place_action
-from mbag_env.core.rules import body_fits
-from mbag_env.core.state import (
-    INFINITE_BLOCK_COUNT,
-    NUM_PARAMS,
-    NUM_PLAYER_FIELDS,
-    PARAM_INFINITE_BLOCKS,
-    PARAM_NUM_PLAYERS,
-    PARAM_TELEPORTATION,
-    PLAYER_INVENTORY,
-    PLAYER_X,
-    PLAYER_Y,
-    PLAYER_Z,
-)
+from mbag_env.core import state
+from mbag_env.core.actions import NOOP, break_action, cell_coordinates, cell_index, place_action
+from mbag_env.core.jit import kernel
+from mbag_env.core.rules import feet_cell
 from mbag_env.goals.datasets import load_shipped_goals
-from mbag_env.humans.goal_seeking import human_scratch_size, path_to_work
+from mbag_env.humans.goal_seeking import (
+    NO_CELL,
+    human_scratch_size,
+    path_to_work,
+    push_neighbours,
+    start_search,
+)
 
 PARKING_AIR = 0.95
 """A parking spot's cells must be air in θ with at least this posterior probability."""
@@ -223,10 +219,10 @@ class BayesAssistant:
         self.settings = BayesSettings() if settings is None else settings
         self.player = int(player)
         self.num_players = int(config.num_players)
-        self.params = np.zeros(NUM_PARAMS, dtype=np.int64)
-        self.params[PARAM_NUM_PLAYERS] = config.num_players
-        self.params[PARAM_INFINITE_BLOCKS] = config.infinite_blocks
-        self.params[PARAM_TELEPORTATION] = config.teleportation
+        self.params = np.zeros(state.NUM_PARAMS, dtype=np.int64)
+        self.params[state.PARAM_NUM_PLAYERS] = config.num_players
+        self.params[state.PARAM_INFINITE_BLOCKS] = config.infinite_blocks
+        self.params[state.PARAM_TELEPORTATION] = config.teleportation
         self.belief = GoalBelief(
             self.prior,
             1,
@@ -309,13 +305,15 @@ class BayesAssistant:
             int(player_ints[seat, field])
             for seat in range(self.num_players)
             if seat != self.player
-            for field in (PLAYER_X, PLAYER_Y, PLAYER_Z)
+            for field in (state.PLAYER_X, state.PLAYER_Y, state.PLAYER_Z)
         )
         still = not human_changed and human == self.previous_human
         self.previous_human = human
         self.human_still_steps = self.human_still_steps + 1 if still else 0
         if self.human_still_steps >= STUCK_STEPS:
-            x, y, z = (int(player_ints[self.player, k]) for k in (PLAYER_X, PLAYER_Y, PLAYER_Z))
+            x, y, z = (
+                int(player_ints[self.player, k]) for k in (state.PLAYER_X, state.PLAYER_Y, state.PLAYER_Z)
+            )
             width, height, depth = self.world_size
             for body in (y, y + 1):
                 if 0 <= y and body < height:
@@ -333,9 +331,9 @@ class BayesAssistant:
         width, height, depth = self.world_size
         grid = allowed.reshape(self.world_size)
         for other in range(self.num_players):
-            if other == self.player or player_ints[other, PLAYER_Y] < 0:
+            if other == self.player or player_ints[other, state.PLAYER_Y] < 0:
                 continue
-            x, y, z = (int(player_ints[other, k]) for k in (PLAYER_X, PLAYER_Y, PLAYER_Z))
+            x, y, z = (int(player_ints[other, k]) for k in (state.PLAYER_X, state.PLAYER_Y, state.PLAYER_Z))
             grid[x, y:, z] = False  # its body and the column above its head
             radius = self.settings.human_radius
             if radius > 0:
@@ -376,20 +374,26 @@ def players_from_observation(
     The channel labels the observer 1 and the others 2, 3, … in seat order; a player's feet are
     the lower of its two cells. A player not seen gets ``y = -1``.
     """
-    rows = np.zeros((num_players, NUM_PLAYER_FIELDS), dtype=np.int64)
+    rows = np.zeros((num_players, state.NUM_PLAYER_FIELDS), dtype=np.int64)
     others = [seat for seat in range(num_players) if seat != player]
     for seat in range(num_players):
         label = SELF_LABEL if seat == player else 2 + others.index(seat)
         xs, ys, zs = np.nonzero(players == label)
         if len(xs) == 0:
-            rows[seat, PLAYER_Y] = -1
+            rows[seat, state.PLAYER_Y] = -1
             continue
         lowest = int(np.argmin(ys))
-        rows[seat, PLAYER_X], rows[seat, PLAYER_Y], rows[seat, PLAYER_Z] = xs[lowest], ys[lowest], zs[lowest]
+        rows[seat, state.PLAYER_X], rows[seat, state.PLAYER_Y], rows[seat, state.PLAYER_Z] = (
+            xs[lowest],
+            ys[lowest],
+            zs[lowest],
+        )
     inventory = np.asarray(inventory, dtype=np.int64)
-    rows[player, PLAYER_INVENTORY : PLAYER_INVENTORY + len(inventory)] = inventory
+    rows[player, state.PLAYER_INVENTORY : state.PLAYER_INVENTORY + len(inventory)] = inventory
     for seat in others:  # others' inventories are not observed; they never matter to our moves
-        rows[seat, PLAYER_INVENTORY : PLAYER_INVENTORY + len(inventory)] = INFINITE_BLOCK_COUNT
+        rows[seat, state.PLAYER_INVENTORY : state.PLAYER_INVENTORY + len(inventory)] = (
+            state.INFINITE_BLOCK_COUNT
+        )
     return rows
 
 
@@ -437,11 +441,11 @@ def choose_action(
             continue
         far = 1e9
         for other in range(player_ints.shape[0]):
-            if other == player or player_ints[other, PLAYER_Y] < 0:
+            if other == player or player_ints[other, state.PLAYER_Y] < 0:
                 continue
-            dx = x - player_ints[other, PLAYER_X]
-            dy = y - player_ints[other, PLAYER_Y]
-            dz = z - player_ints[other, PLAYER_Z]
+            dx = x - player_ints[other, state.PLAYER_X]
+            dy = y - player_ints[other, state.PLAYER_Y]
+            dz = z - player_ints[other, state.PLAYER_Z]
             far = min(far, float(dx * dx + dy * dy + dz * dz))
         if gain > best_gain + 1e-12 or (abs(gain - best_gain) <= 1e-12 and far > best_far):
             best_action = action
@@ -449,7 +453,7 @@ def choose_action(
             best_far = far
     if best_action >= 0:
         return best_action
-    if params[PARAM_TELEPORTATION] != 0:
+    if params[state.PARAM_TELEPORTATION] != 0:
         return NOOP
     if count > 0:
         order = np.argsort(-gains[candidates[:count]])
@@ -462,7 +466,7 @@ def choose_action(
     return move_out_of_the_way(blocks, player_ints, params, player, air_probability, scratch)
 
 
-@numba.njit(cache=True)
+@kernel()
 def move_out_of_the_way(
     blocks: np.ndarray,
     player_ints: np.ndarray,
@@ -480,42 +484,26 @@ def move_out_of_the_way(
     to a roof. Breadth-first search over body positions.
     """
     _, height, depth = blocks.shape
-    num_cells = blocks.size
-    first_move = scratch[:num_cells]
-    queue = scratch[num_cells : 2 * num_cells]
-    first_move[:] = -2
-    start = (player_ints[player, PLAYER_X] * height + player_ints[player, PLAYER_Y]) * depth + player_ints[
-        player, PLAYER_Z
-    ]
-    first_move[start] = 6
-    queue[0] = start
+    first_move, queue = start_search(scratch, blocks.size, 0, feet_cell(blocks, player_ints, player))
     head = 0
     tail = 1
     while head < tail:
         position = queue[head]
         head += 1
-        x = position // (height * depth)
-        y = (position // depth) % height
-        z = position % depth
+        x, y, z = cell_coordinates(position, height, depth)
         clear = True
         for above in range(y, height):
-            if blocks[x, above, z] != AIR or air_probability[(x * height + above) * depth + z] < PARKING_AIR:
+            if (
+                blocks[x, above, z] != AIR
+                or air_probability[cell_index(x, above, z, height, depth)] < PARKING_AIR
+            ):
                 clear = False
                 break
         if clear:
             return NOOP if first_move[position] == 6 else 1 + first_move[position]
-        for direction in range(6):
-            nx = x + MOVE_DIRECTIONS[direction, 0]
-            ny = y + MOVE_DIRECTIONS[direction, 1]
-            nz = z + MOVE_DIRECTIONS[direction, 2]
-            if not body_fits(blocks, player_ints, params[PARAM_NUM_PLAYERS], player, nx, ny, nz):
-                continue
-            neighbour = (nx * height + ny) * depth + nz
-            if first_move[neighbour] != -2:
-                continue
-            first_move[neighbour] = direction if first_move[position] == 6 else first_move[position]
-            queue[tail] = neighbour
-            tail += 1
+        tail = push_neighbours(
+            blocks, player_ints, params, player, first_move, queue, tail, position, NO_CELL
+        )
     return NOOP
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
+from mbag_env.core import state
 from mbag_env.core.actions import (
     MOVE_DIRECTIONS,
     MOVE_POS_X,
@@ -29,19 +30,11 @@ from mbag_env.core.rules import (
     can_move,
     eye_position,
     face_usable,
+    feet_position,
     give_recipient,
     in_world,
     occupied_by_player,
     reach_box,
-)
-from mbag_env.core.state import (
-    PARAM_INFINITE_BLOCKS,
-    PARAM_NUM_PLAYERS,
-    PARAM_TELEPORTATION,
-    PLAYER_INVENTORY,
-    PLAYER_X,
-    PLAYER_Y,
-    PLAYER_Z,
 )
 
 
@@ -65,11 +58,11 @@ def write_action_mask(
     mask[NOOP] = True
     for direction in range(NUM_MOVES):
         mask[MOVE_POS_X + direction] = can_move(blocks, player_ints, params, player, direction)
-    infinite = params[PARAM_INFINITE_BLOCKS] != 0
+    infinite = params[state.PARAM_INFINITE_BLOCKS] != 0
     ex, ey, ez = eye_position(player_ints, player)
     x_low, x_high, y_low, y_high, z_low, z_high = reach_box(blocks, player_ints, params, player)
-    teleportation = params[PARAM_TELEPORTATION] != 0
-    num_players = params[PARAM_NUM_PLAYERS]
+    teleportation = params[state.PARAM_TELEPORTATION] != 0
+    num_players = params[state.PARAM_NUM_PLAYERS]
     # Visit every (air cell, solid neighbour) face once: a usable face makes PLACE valid at the
     # air cell (unless a player is there) and BREAK valid at the neighbour (if breakable).
     # This is can_place_any / can_break evaluated for all cells at once, sharing each face.
@@ -108,18 +101,16 @@ def write_action_mask(
                     continue
                 cell = cell_index(x, y, z, height, depth)
                 for slot in range(NUM_PLACEABLE):
-                    if infinite or player_ints[player, PLAYER_INVENTORY + FIRST_PLACEABLE + slot] > 0:
+                    if infinite or player_ints[player, state.PLAYER_INVENTORY + FIRST_PLACEABLE + slot] > 0:
                         mask[place_action(slot, cell, num_cells)] = True
     if not infinite:
-        for other in range(params[PARAM_NUM_PLAYERS]):
+        for other in range(params[state.PARAM_NUM_PLAYERS]):
             if other == player:
                 continue
-            x = player_ints[other, PLAYER_X]
-            y = player_ints[other, PLAYER_Y]
-            z = player_ints[other, PLAYER_Z]
+            x, y, z = feet_position(player_ints, other)
             if give_recipient(blocks, player_ints, params, player, x, y, z) != other:
                 continue
             cell = cell_index(x, y, z, height, depth)
             for slot in range(NUM_PLACEABLE):
-                if player_ints[player, PLAYER_INVENTORY + FIRST_PLACEABLE + slot] > 0:
+                if player_ints[player, state.PLAYER_INVENTORY + FIRST_PLACEABLE + slot] > 0:
                     mask[give_action(slot, cell, num_cells)] = True

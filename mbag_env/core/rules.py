@@ -19,6 +19,7 @@ import numba
 import numpy as np
 
 from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE
+from mbag_env.core import state
 from mbag_env.core.actions import (
     KIND_BREAK,
     KIND_MOVE,
@@ -27,19 +28,11 @@ from mbag_env.core.actions import (
     KIND_PLACE,
     MOVE_DIRECTIONS,
     cell_coordinates,
+    cell_index,
     decode_action,
 )
 from mbag_env.core.jit import kernel
 from mbag_env.core.reward import cell_cost
-from mbag_env.core.state import (
-    PARAM_INFINITE_BLOCKS,
-    PARAM_NUM_PLAYERS,
-    PARAM_TELEPORTATION,
-    PLAYER_INVENTORY,
-    PLAYER_X,
-    PLAYER_Y,
-    PLAYER_Z,
-)
 
 REACH = 4.5
 REACH_SQUARED = REACH * REACH
@@ -53,13 +46,28 @@ face centre is 0.5 from its cell's centre, the eye ``EYE_HEIGHT - 1.5`` above th
 
 
 @kernel(inline="always")
+def feet_position(player_ints: np.ndarray, player: int) -> tuple[int, int, int]:
+    """The player's feet cell ``(x, y, z)`` (its head is the cell above)."""
+    return (
+        player_ints[player, state.PLAYER_X],
+        player_ints[player, state.PLAYER_Y],
+        player_ints[player, state.PLAYER_Z],
+    )
+
+
+@kernel(inline="always")
+def feet_cell(blocks: np.ndarray, player_ints: np.ndarray, player: int) -> int:
+    """The C-order index (:func:`~mbag_env.core.actions.cell_index`) of the player's feet cell."""
+    x, y, z = feet_position(player_ints, player)
+    _, height, depth = blocks.shape
+    return cell_index(x, y, z, height, depth)
+
+
+@kernel(inline="always")
 def eye_position(player_ints: np.ndarray, player: int) -> tuple[float, float, float]:
     """The player's eye: its feet cell's corner + ``(0.5, EYE_HEIGHT, 0.5)``."""
-    return (
-        player_ints[player, PLAYER_X] + 0.5,
-        player_ints[player, PLAYER_Y] + EYE_HEIGHT,
-        player_ints[player, PLAYER_Z] + 0.5,
-    )
+    x, y, z = feet_position(player_ints, player)
+    return x + 0.5, y + EYE_HEIGHT, z + 0.5
 
 
 @kernel(inline="always")
@@ -70,7 +78,7 @@ def reach_box(
     at or break (all cells with teleportation; else those within ``REACH + 1`` of the eye, since a
     usable face's centre is within ``REACH`` of it)."""
     width, height, depth = blocks.shape
-    if params[PARAM_TELEPORTATION] != 0:
+    if params[state.PARAM_TELEPORTATION] != 0:
         return 0, width, 0, height, 0, depth
     ex, ey, ez = eye_position(player_ints, player)
     return (
@@ -223,9 +231,7 @@ def face_usable(
     eye to the centre crosses no solid cell's interior. Both come from the sight table, which
     :func:`segment_cells` computed exactly once per relative face position.
     """
-    px = player_ints[player, PLAYER_X]
-    py = player_ints[player, PLAYER_Y]
-    pz = player_ints[player, PLAYER_Z]
+    px, py, pz = feet_position(player_ints, player)
     i = ax - px + SIGHT_RADIUS
     j = ay - py + SIGHT_RADIUS
     k = az - pz + SIGHT_RADIUS
@@ -272,9 +278,7 @@ def opposite(direction: int) -> int:
 def occupied_by_player(player_ints: np.ndarray, num_players: int, x: int, y: int, z: int) -> int:
     """Index of the player whose feet or head is at ``(x, y, z)``, or -1."""
     for player in range(num_players):
-        px = player_ints[player, PLAYER_X]
-        py = player_ints[player, PLAYER_Y]
-        pz = player_ints[player, PLAYER_Z]
+        px, py, pz = feet_position(player_ints, player)
         if px == x and pz == z and (py == y or py + 1 == y):
             return player
     return -1
@@ -291,8 +295,8 @@ def can_place_any(
     """
     if not in_world(blocks, x, y, z) or blocks[x, y, z] != AIR:
         return False
-    teleportation = params[PARAM_TELEPORTATION] != 0
-    if not teleportation and occupied_by_player(player_ints, params[PARAM_NUM_PLAYERS], x, y, z) >= 0:
+    teleportation = params[state.PARAM_TELEPORTATION] != 0
+    if not teleportation and occupied_by_player(player_ints, params[state.PARAM_NUM_PLAYERS], x, y, z) >= 0:
         return False
     for direction in range(6):
         nx = x + MOVE_DIRECTIONS[direction, 0]
@@ -315,7 +319,7 @@ def can_break(
     """
     if not in_world(blocks, x, y, z) or not IS_BREAKABLE[blocks[x, y, z]]:
         return False
-    teleportation = params[PARAM_TELEPORTATION] != 0
+    teleportation = params[state.PARAM_TELEPORTATION] != 0
     for direction in range(6):
         ax = x + MOVE_DIRECTIONS[direction, 0]
         ay = y + MOVE_DIRECTIONS[direction, 1]
@@ -340,9 +344,9 @@ def body_fits(
         if other == player:
             continue
         if (
-            player_ints[other, PLAYER_X] == x
-            and player_ints[other, PLAYER_Z] == z
-            and abs(player_ints[other, PLAYER_Y] - y) <= 1
+            player_ints[other, state.PLAYER_X] == x
+            and player_ints[other, state.PLAYER_Z] == z
+            and abs(player_ints[other, state.PLAYER_Y] - y) <= 1
         ):
             return False
     return True
@@ -356,16 +360,17 @@ def can_move(
 
     With teleportation positions do not matter and MOVE is never valid (as in the reference).
     """
-    if params[PARAM_TELEPORTATION] != 0:
+    if params[state.PARAM_TELEPORTATION] != 0:
         return False
+    x, y, z = feet_position(player_ints, player)
     return body_fits(
         blocks,
         player_ints,
-        params[PARAM_NUM_PLAYERS],
+        params[state.PARAM_NUM_PLAYERS],
         player,
-        player_ints[player, PLAYER_X] + MOVE_DIRECTIONS[direction, 0],
-        player_ints[player, PLAYER_Y] + MOVE_DIRECTIONS[direction, 1],
-        player_ints[player, PLAYER_Z] + MOVE_DIRECTIONS[direction, 2],
+        x + MOVE_DIRECTIONS[direction, 0],
+        y + MOVE_DIRECTIONS[direction, 1],
+        z + MOVE_DIRECTIONS[direction, 2],
     )
 
 
@@ -378,20 +383,20 @@ def give_recipient(
     The recipient is another player whose feet are at the cell, within one cell (Chebyshev)
     of the giver's feet unless teleportation is on.
     """
-    for other in range(params[PARAM_NUM_PLAYERS]):
+    for other in range(params[state.PARAM_NUM_PLAYERS]):
         if other == player:
             continue
         if (
-            player_ints[other, PLAYER_X] == x
-            and player_ints[other, PLAYER_Y] == y
-            and player_ints[other, PLAYER_Z] == z
+            player_ints[other, state.PLAYER_X] == x
+            and player_ints[other, state.PLAYER_Y] == y
+            and player_ints[other, state.PLAYER_Z] == z
         ):
-            if params[PARAM_TELEPORTATION] != 0:
+            if params[state.PARAM_TELEPORTATION] != 0:
                 return other
             if (
-                abs(x - player_ints[player, PLAYER_X]) <= 1
-                and abs(y - player_ints[player, PLAYER_Y]) <= 1
-                and abs(z - player_ints[player, PLAYER_Z]) <= 1
+                abs(x - player_ints[player, state.PLAYER_X]) <= 1
+                and abs(y - player_ints[player, state.PLAYER_Y]) <= 1
+                and abs(z - player_ints[player, state.PLAYER_Z]) <= 1
             ):
                 return other
             return -1
@@ -422,24 +427,24 @@ def apply_action(
     if kind == KIND_MOVE:
         if not can_move(blocks, player_ints, params, player, argument):
             return EFFECT_NONE, 0
-        player_ints[player, PLAYER_X] += MOVE_DIRECTIONS[argument, 0]
-        player_ints[player, PLAYER_Y] += MOVE_DIRECTIONS[argument, 1]
-        player_ints[player, PLAYER_Z] += MOVE_DIRECTIONS[argument, 2]
+        player_ints[player, state.PLAYER_X] += MOVE_DIRECTIONS[argument, 0]
+        player_ints[player, state.PLAYER_Y] += MOVE_DIRECTIONS[argument, 1]
+        player_ints[player, state.PLAYER_Z] += MOVE_DIRECTIONS[argument, 2]
         return EFFECT_MOVE, 0
     if kind == KIND_NOOP or kind == KIND_OUT_OF_RANGE:
         return EFFECT_NONE, 0  # out of range: the env classes reject it before it gets here
     x, y, z = cell_coordinates(cell, height, depth)
-    infinite = params[PARAM_INFINITE_BLOCKS] != 0
+    infinite = params[state.PARAM_INFINITE_BLOCKS] != 0
     if kind == KIND_PLACE:
         block = FIRST_PLACEABLE + argument
-        if not infinite and player_ints[player, PLAYER_INVENTORY + block] <= 0:
+        if not infinite and player_ints[player, state.PLAYER_INVENTORY + block] <= 0:
             return EFFECT_NONE, 0
         if not can_place_any(blocks, player_ints, params, player, x, y, z):
             return EFFECT_NONE, 0
         drop = _set_block(blocks, goal, layer_errors, solid_neighbours, x, y, z, block)
         last_interacted[x, y, z] = player + 1
         if not infinite:
-            player_ints[player, PLAYER_INVENTORY + block] -= 1
+            player_ints[player, state.PLAYER_INVENTORY + block] -= 1
         return EFFECT_PLACE, drop
     if kind == KIND_BREAK:
         if not can_break(blocks, player_ints, params, player, x, y, z):
@@ -448,16 +453,16 @@ def apply_action(
         drop = _set_block(blocks, goal, layer_errors, solid_neighbours, x, y, z, AIR)
         last_interacted[x, y, z] = player + 1
         if not infinite:
-            player_ints[player, PLAYER_INVENTORY + block] += 1
+            player_ints[player, state.PLAYER_INVENTORY + block] += 1
         return EFFECT_BREAK, drop
     block = FIRST_PLACEABLE + argument
-    if infinite or player_ints[player, PLAYER_INVENTORY + block] <= 0:
+    if infinite or player_ints[player, state.PLAYER_INVENTORY + block] <= 0:
         return EFFECT_NONE, 0
     recipient = give_recipient(blocks, player_ints, params, player, x, y, z)
     if recipient < 0:
         return EFFECT_NONE, 0
-    player_ints[player, PLAYER_INVENTORY + block] -= 1
-    player_ints[recipient, PLAYER_INVENTORY + block] += 1
+    player_ints[player, state.PLAYER_INVENTORY + block] -= 1
+    player_ints[recipient, state.PLAYER_INVENTORY + block] += 1
     return EFFECT_GIVE, 0
 
 

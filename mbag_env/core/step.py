@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from mbag_env.blocks import BEDROCK, DIRT, FIRST_PLACEABLE, NUM_PLACEABLE
+from mbag_env.core import state
 from mbag_env.core.actions import NOOP
 from mbag_env.core.jit import kernel
 from mbag_env.core.observe import update_mirror
@@ -26,33 +27,6 @@ from mbag_env.core.rules import (
     EFFECT_PLACE,
     apply_action,
     count_solid_neighbours,
-)
-from mbag_env.core.state import (
-    ENV_BEST_EDIT_DISTANCE,
-    ENV_EDIT_DISTANCE,
-    ENV_INITIAL_EDIT_DISTANCE,
-    ENV_RNG,
-    ENV_STEPS_WITHOUT_PROGRESS,
-    ENV_TERMINATED,
-    ENV_TIMESTEP,
-    ENV_TRUNCATED,
-    PARAM_HORIZON,
-    PARAM_INFINITE_BLOCKS,
-    PARAM_NO_PROGRESS_LIMIT,
-    PARAM_NUM_PLAYERS,
-    PARAM_STARTING_INVENTORY,
-    PARAM_TERMINATE_ON_GOAL,
-    PLAYER_CORRECT_BREAKS,
-    PLAYER_CORRECT_PLACES,
-    PLAYER_INCORRECT_BREAKS,
-    PLAYER_INCORRECT_PLACES,
-    PLAYER_INVENTORY,
-    PLAYER_LAST_ACTION,
-    PLAYER_LAST_DELTA,
-    PLAYER_LAST_VALID,
-    PLAYER_X,
-    PLAYER_Y,
-    PLAYER_Z,
 )
 
 SCRIPTED_HUMAN = -1
@@ -74,7 +48,7 @@ def recount_world(
 
     Call it after writing ``blocks`` or ``goal`` directly (for example to set up a test).
     """
-    env_ints[ENV_EDIT_DISTANCE] = edit_distance(blocks, goal)
+    env_ints[state.ENV_EDIT_DISTANCE] = edit_distance(blocks, goal)
     count_layer_errors(blocks, goal, layer_errors)
     count_solid_neighbours(blocks, solid_neighbours)
 
@@ -104,19 +78,19 @@ def reset_world(
     last_interacted[env] = 0
     env_ints[env, :] = 0
     recount_world(world, goal[env], env_ints[env], layer_errors[env], solid_neighbours[env])
-    distance = env_ints[env, ENV_EDIT_DISTANCE]
-    env_ints[env, ENV_INITIAL_EDIT_DISTANCE] = distance
-    env_ints[env, ENV_BEST_EDIT_DISTANCE] = distance
-    env_ints[env, ENV_RNG] = rng_seed
+    distance = env_ints[env, state.ENV_EDIT_DISTANCE]
+    env_ints[env, state.ENV_INITIAL_EDIT_DISTANCE] = distance
+    env_ints[env, state.ENV_BEST_EDIT_DISTANCE] = distance
+    env_ints[env, state.ENV_RNG] = rng_seed
     player_ints[env] = 0
-    for player in range(params[PARAM_NUM_PLAYERS]):
-        player_ints[env, player, PLAYER_X] = start_positions[player, 0]
-        player_ints[env, player, PLAYER_Y] = start_positions[player, 1]
-        player_ints[env, player, PLAYER_Z] = start_positions[player, 2]
-        if params[PARAM_INFINITE_BLOCKS] == 0:
+    for player in range(params[state.PARAM_NUM_PLAYERS]):
+        player_ints[env, player, state.PLAYER_X] = start_positions[player, 0]
+        player_ints[env, player, state.PLAYER_Y] = start_positions[player, 1]
+        player_ints[env, player, state.PLAYER_Z] = start_positions[player, 2]
+        if params[state.PARAM_INFINITE_BLOCKS] == 0:
             for slot in range(NUM_PLACEABLE):
-                player_ints[env, player, PLAYER_INVENTORY + FIRST_PLACEABLE + slot] = params[
-                    PARAM_STARTING_INVENTORY
+                player_ints[env, player, state.PLAYER_INVENTORY + FIRST_PLACEABLE + slot] = params[
+                    state.PARAM_STARTING_INVENTORY
                 ]
 
 
@@ -144,41 +118,41 @@ def resolve_step(
     ``mirror`` is ``viewer``'s world observation ``(C, W, H, D)``, kept up to date cell by
     cell as the world changes (pass a ``(0, 1, 1, 1)`` array to skip that).
     """
-    num_players = params[PARAM_NUM_PLAYERS]
+    num_players = params[state.PARAM_NUM_PLAYERS]
     for player in range(num_players):
         if actions[player] != SCRIPTED_HUMAN:
-            player_ints[player, PLAYER_LAST_ACTION] = actions[player]
+            player_ints[player, state.PLAYER_LAST_ACTION] = actions[player]
     shared = 0
     for player in range(num_players):
-        action = player_ints[player, PLAYER_LAST_ACTION]
-        old_x = player_ints[player, PLAYER_X]
-        old_y = player_ints[player, PLAYER_Y]
-        old_z = player_ints[player, PLAYER_Z]
+        action = player_ints[player, state.PLAYER_LAST_ACTION]
+        old_x = player_ints[player, state.PLAYER_X]
+        old_y = player_ints[player, state.PLAYER_Y]
+        old_z = player_ints[player, state.PLAYER_Z]
         effect, drop = apply_action(
             blocks, goal, last_interacted, player_ints, layer_errors, solid_neighbours, params, player, action
         )
         if mirror.shape[0] > 0 and effect != EFFECT_NONE:
             update_mirror(mirror, blocks, player_ints, player, viewer, action, effect, old_x, old_y, old_z)
-        player_ints[player, PLAYER_LAST_VALID] = effect != EFFECT_NONE or action == NOOP
-        player_ints[player, PLAYER_LAST_DELTA] = drop
+        player_ints[player, state.PLAYER_LAST_VALID] = effect != EFFECT_NONE or action == NOOP
+        player_ints[player, state.PLAYER_LAST_DELTA] = drop
         shared += drop
         if effect == EFFECT_PLACE:
-            column = PLAYER_CORRECT_PLACES if drop > 0 else PLAYER_INCORRECT_PLACES
+            column = state.PLAYER_CORRECT_PLACES if drop > 0 else state.PLAYER_INCORRECT_PLACES
             player_ints[player, column] += 1
         elif effect == EFFECT_BREAK:
-            column = PLAYER_CORRECT_BREAKS if drop > 0 else PLAYER_INCORRECT_BREAKS
+            column = state.PLAYER_CORRECT_BREAKS if drop > 0 else state.PLAYER_INCORRECT_BREAKS
             player_ints[player, column] += 1
     shaped_rewards(player_ints, shaping, num_players, shared, rewards)
-    distance = env_ints[ENV_EDIT_DISTANCE] - shared
-    env_ints[ENV_EDIT_DISTANCE] = distance
-    env_ints[ENV_TIMESTEP] += 1
-    if distance < env_ints[ENV_BEST_EDIT_DISTANCE]:
-        env_ints[ENV_BEST_EDIT_DISTANCE] = distance
-        env_ints[ENV_STEPS_WITHOUT_PROGRESS] = 0
+    distance = env_ints[state.ENV_EDIT_DISTANCE] - shared
+    env_ints[state.ENV_EDIT_DISTANCE] = distance
+    env_ints[state.ENV_TIMESTEP] += 1
+    if distance < env_ints[state.ENV_BEST_EDIT_DISTANCE]:
+        env_ints[state.ENV_BEST_EDIT_DISTANCE] = distance
+        env_ints[state.ENV_STEPS_WITHOUT_PROGRESS] = 0
     else:
-        env_ints[ENV_STEPS_WITHOUT_PROGRESS] += 1
-    env_ints[ENV_TERMINATED] = distance == 0 and params[PARAM_TERMINATE_ON_GOAL] != 0
-    limit = params[PARAM_NO_PROGRESS_LIMIT]
-    env_ints[ENV_TRUNCATED] = env_ints[ENV_TIMESTEP] >= params[PARAM_HORIZON] or (
-        limit > 0 and env_ints[ENV_STEPS_WITHOUT_PROGRESS] >= limit
+        env_ints[state.ENV_STEPS_WITHOUT_PROGRESS] += 1
+    env_ints[state.ENV_TERMINATED] = distance == 0 and params[state.PARAM_TERMINATE_ON_GOAL] != 0
+    limit = params[state.PARAM_NO_PROGRESS_LIMIT]
+    env_ints[state.ENV_TRUNCATED] = env_ints[state.ENV_TIMESTEP] >= params[state.PARAM_HORIZON] or (
+        limit > 0 and env_ints[state.ENV_STEPS_WITHOUT_PROGRESS] >= limit
     )

@@ -71,38 +71,10 @@ from typing import Any
 import numpy as np
 
 from mbag_env.blocks import AIR, BEDROCK, BLOCK_NAMES, NUM_BLOCK_TYPES
+from mbag_env.core import state
 from mbag_env.core.actions import ActionSpace
 from mbag_env.core.reward import count_layer_errors, edit_distance
 from mbag_env.core.rules import count_solid_neighbours
-from mbag_env.core.state import (
-    ENV_BEST_EDIT_DISTANCE,
-    ENV_EDIT_DISTANCE,
-    ENV_INITIAL_EDIT_DISTANCE,
-    ENV_RNG,
-    ENV_STEPS_WITHOUT_PROGRESS,
-    ENV_TERMINATED,
-    ENV_TIMESTEP,
-    ENV_TRUNCATED,
-    INFINITE_BLOCK_COUNT,
-    NUM_ENV_FIELDS,
-    NUM_PLAYER_FIELDS,
-    PARAM_HORIZON,
-    PARAM_INFINITE_BLOCKS,
-    PARAM_NO_PROGRESS_LIMIT,
-    PARAM_NUM_PLAYERS,
-    PARAM_TERMINATE_ON_GOAL,
-    PLAYER_CORRECT_BREAKS,
-    PLAYER_CORRECT_PLACES,
-    PLAYER_INCORRECT_BREAKS,
-    PLAYER_INCORRECT_PLACES,
-    PLAYER_INVENTORY,
-    PLAYER_LAST_ACTION,
-    PLAYER_LAST_DELTA,
-    PLAYER_LAST_VALID,
-    PLAYER_X,
-    PLAYER_Y,
-    PLAYER_Z,
-)
 
 ENV_FIELD_NAMES: tuple[str, ...] = (
     "ENV_TIMESTEP",
@@ -131,10 +103,18 @@ PLAYER_FIELD_NAMES: tuple[str, ...] = (
 )
 """The name of each ``player_ints`` column, for messages."""
 
-_COUNTERS = (PLAYER_CORRECT_PLACES, PLAYER_INCORRECT_PLACES, PLAYER_CORRECT_BREAKS, PLAYER_INCORRECT_BREAKS)
+_COUNTERS = (
+    state.PLAYER_CORRECT_PLACES,
+    state.PLAYER_INCORRECT_PLACES,
+    state.PLAYER_CORRECT_BREAKS,
+    state.PLAYER_INCORRECT_BREAKS,
+)
 
-assert len(ENV_FIELD_NAMES) == NUM_ENV_FIELDS and len(PLAYER_FIELD_NAMES) == NUM_PLAYER_FIELDS
-assert ENV_FIELD_NAMES[ENV_RNG] == "ENV_RNG" and PLAYER_FIELD_NAMES[PLAYER_LAST_DELTA] == "PLAYER_LAST_DELTA"
+assert len(ENV_FIELD_NAMES) == state.NUM_ENV_FIELDS and len(PLAYER_FIELD_NAMES) == state.NUM_PLAYER_FIELDS
+assert (
+    ENV_FIELD_NAMES[state.ENV_RNG] == "ENV_RNG"
+    and PLAYER_FIELD_NAMES[state.PLAYER_LAST_DELTA] == "PLAYER_LAST_DELTA"
+)
 
 
 class StateError(ValueError):
@@ -176,8 +156,8 @@ def expected_layout(
         "blocks": (cells, np.dtype(np.uint8)),
         "goal": (cells, np.dtype(np.uint8)),
         "last_interacted": (cells, np.dtype(np.uint8)),
-        "env_ints": ((NUM_ENV_FIELDS,), np.dtype(np.int64)),
-        "player_ints": ((num_players, NUM_PLAYER_FIELDS), np.dtype(np.int64)),
+        "env_ints": ((state.NUM_ENV_FIELDS,), np.dtype(np.int64)),
+        "player_ints": ((num_players, state.NUM_PLAYER_FIELDS), np.dtype(np.int64)),
         "layer_errors": ((height,), np.dtype(np.int32)),
         "solid_neighbours": (cells, np.dtype(np.uint8)),
     }
@@ -213,7 +193,7 @@ def validate_state_row(row: Mapping[str, Any], params: np.ndarray, world_size: t
             field, the index and the value.
     """
     world_size = (int(world_size[0]), int(world_size[1]), int(world_size[2]))
-    num_players = int(params[PARAM_NUM_PLAYERS])
+    num_players = int(params[state.PARAM_NUM_PLAYERS])
     arrays = _checked_layout(row, world_size, num_players)
     if all(not array.any() for array in arrays.values()):
         return  # the row of an env that was never reset
@@ -272,21 +252,21 @@ def _check_players(
     arrays: dict[str, np.ndarray], params: np.ndarray, world_size: tuple[int, int, int]
 ) -> None:
     players = arrays["player_ints"]
-    timestep = int(arrays["env_ints"][ENV_TIMESTEP])
+    timestep = int(arrays["env_ints"][state.ENV_TIMESTEP])
     width, height, depth = world_size
-    infinite = params[PARAM_INFINITE_BLOCKS] != 0
+    infinite = params[state.PARAM_INFINITE_BLOCKS] != 0
     num_actions = ActionSpace(world_size, bool(infinite)).n
     bounds = {
-        PLAYER_X: (0, width, f"feet x must be in [0, {width})"),
-        PLAYER_Y: (
+        state.PLAYER_X: (0, width, f"feet x must be in [0, {width})"),
+        state.PLAYER_Y: (
             0,
             height - 1,
             f"feet y must be in [0, {height - 1}) so that the head (y + 1) is in the world",
         ),
-        PLAYER_Z: (0, depth, f"feet z must be in [0, {depth})"),
-        PLAYER_LAST_ACTION: (0, num_actions, f"actions are 0..{num_actions - 1}"),
-        PLAYER_LAST_VALID: (0, 2, "a flag is 0 or 1"),
-        PLAYER_LAST_DELTA: (-1, 2, "one action changes the edit distance by -1, 0 or +1"),
+        state.PLAYER_Z: (0, depth, f"feet z must be in [0, {depth})"),
+        state.PLAYER_LAST_ACTION: (0, num_actions, f"actions are 0..{num_actions - 1}"),
+        state.PLAYER_LAST_VALID: (0, 2, "a flag is 0 or 1"),
+        state.PLAYER_LAST_DELTA: (-1, 2, "one action changes the edit distance by -1, 0 or +1"),
     }
     for player in range(players.shape[0]):
         row = players[player]
@@ -294,11 +274,11 @@ def _check_players(
             if not low <= row[column] < high:
                 raise StateError("player_ints", (player, column), int(row[column]), problem)
         for block in range(NUM_BLOCK_TYPES):
-            column = PLAYER_INVENTORY + block
+            column = state.PLAYER_INVENTORY + block
             count = int(row[column])
-            if not 0 <= count <= INFINITE_BLOCK_COUNT:
+            if not 0 <= count <= state.INFINITE_BLOCK_COUNT:
                 raise StateError(
-                    "player_ints", (player, column), count, f"counts are in [0, {INFINITE_BLOCK_COUNT}]"
+                    "player_ints", (player, column), count, f"counts are in [0, {state.INFINITE_BLOCK_COUNT}]"
                 )
             if count != 0 and (infinite or block in (AIR, BEDROCK)):
                 why = (
@@ -307,11 +287,11 @@ def _check_players(
                     else "it never enters an inventory"
                 )
                 raise StateError("player_ints", (player, column), count, f"must be 0: {why}")
-        if row[PLAYER_LAST_VALID] == 0 and row[PLAYER_LAST_DELTA] != 0:
+        if row[state.PLAYER_LAST_VALID] == 0 and row[state.PLAYER_LAST_DELTA] != 0:
             raise StateError(
                 "player_ints",
-                (player, PLAYER_LAST_DELTA),
-                int(row[PLAYER_LAST_DELTA]),
+                (player, state.PLAYER_LAST_DELTA),
+                int(row[state.PLAYER_LAST_DELTA]),
                 "an invalid action changes nothing (its drop is 0)",
             )
         total = 0
@@ -322,8 +302,8 @@ def _check_players(
         if total > max(timestep, 0):
             raise StateError(
                 "player_ints",
-                (player, PLAYER_CORRECT_PLACES),
-                int(row[PLAYER_CORRECT_PLACES]),
+                (player, state.PLAYER_CORRECT_PLACES),
+                int(row[state.PLAYER_CORRECT_PLACES]),
                 f"the player's places and breaks add up to {total}, more than the {timestep} steps taken",
             )
 
@@ -332,44 +312,44 @@ def _check_env_ints(
     arrays: dict[str, np.ndarray], params: np.ndarray, world_size: tuple[int, int, int], distance: int
 ) -> None:
     ints = arrays["env_ints"]
-    horizon = int(params[PARAM_HORIZON])
+    horizon = int(params[state.PARAM_HORIZON])
     max_distance = 2 * world_size[0] * world_size[1] * world_size[2]
 
     def fail(column: int, problem: str) -> None:
         raise StateError("env_ints", (column,), int(ints[column]), problem)
 
-    timestep = int(ints[ENV_TIMESTEP])
+    timestep = int(ints[state.ENV_TIMESTEP])
     if not 0 <= timestep <= horizon:
-        fail(ENV_TIMESTEP, f"the timestep must be in [0, horizon={horizon}]")
-    if ints[ENV_EDIT_DISTANCE] != distance:
-        fail(ENV_EDIT_DISTANCE, f"the edit distance between the state's blocks and goal is {distance}")
-    for column in (ENV_INITIAL_EDIT_DISTANCE, ENV_BEST_EDIT_DISTANCE):
+        fail(state.ENV_TIMESTEP, f"the timestep must be in [0, horizon={horizon}]")
+    if ints[state.ENV_EDIT_DISTANCE] != distance:
+        fail(state.ENV_EDIT_DISTANCE, f"the edit distance between the state's blocks and goal is {distance}")
+    for column in (state.ENV_INITIAL_EDIT_DISTANCE, state.ENV_BEST_EDIT_DISTANCE):
         if not 0 <= ints[column] <= max_distance:
             fail(column, f"edit distances are in [0, {max_distance}] in this world")
-    if ints[ENV_BEST_EDIT_DISTANCE] > ints[ENV_INITIAL_EDIT_DISTANCE]:
+    if ints[state.ENV_BEST_EDIT_DISTANCE] > ints[state.ENV_INITIAL_EDIT_DISTANCE]:
         fail(
-            ENV_BEST_EDIT_DISTANCE,
-            f"the best edit distance exceeds the initial one ({ints[ENV_INITIAL_EDIT_DISTANCE]})",
+            state.ENV_BEST_EDIT_DISTANCE,
+            f"the best edit distance exceeds the initial one ({ints[state.ENV_INITIAL_EDIT_DISTANCE]})",
         )
-    steps_without_progress = int(ints[ENV_STEPS_WITHOUT_PROGRESS])
+    steps_without_progress = int(ints[state.ENV_STEPS_WITHOUT_PROGRESS])
     if not 0 <= steps_without_progress <= timestep:
-        fail(ENV_STEPS_WITHOUT_PROGRESS, f"must be in [0, timestep={timestep}]")
-    for column in (ENV_TERMINATED, ENV_TRUNCATED):
+        fail(state.ENV_STEPS_WITHOUT_PROGRESS, f"must be in [0, timestep={timestep}]")
+    for column in (state.ENV_TERMINATED, state.ENV_TRUNCATED):
         if ints[column] not in (0, 1):
             fail(column, "a flag is 0 or 1")
-    if ints[ENV_TERMINATED] == 1:
+    if ints[state.ENV_TERMINATED] == 1:
         if timestep == 0:
-            fail(ENV_TERMINATED, "an episode ends only after a step (the timestep is 0)")
-        if distance != 0 or params[PARAM_TERMINATE_ON_GOAL] == 0:
+            fail(state.ENV_TERMINATED, "an episode ends only after a step (the timestep is 0)")
+        if distance != 0 or params[state.PARAM_TERMINATE_ON_GOAL] == 0:
             fail(
-                ENV_TERMINATED,
+                state.ENV_TERMINATED,
                 "an episode terminates only with the goal complete and terminate_on_goal_complete",
             )
-    limit = int(params[PARAM_NO_PROGRESS_LIMIT])
+    limit = int(params[state.PARAM_NO_PROGRESS_LIMIT])
     truncated = timestep >= horizon or (limit > 0 and steps_without_progress >= limit)
-    if ints[ENV_TRUNCATED] != truncated:
+    if ints[state.ENV_TRUNCATED] != truncated:
         fail(
-            ENV_TRUNCATED,
+            state.ENV_TRUNCATED,
             f"with timestep {timestep}, horizon {horizon}, {steps_without_progress} steps without progress "
             f"and no-progress limit {limit or 'off'} it must be {int(truncated)}",
         )

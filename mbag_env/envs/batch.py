@@ -14,6 +14,7 @@ from gymnasium import spaces
 
 from mbag_env.blocks import NUM_BLOCK_TYPES
 from mbag_env.config import MbagConfig
+from mbag_env.core import state
 from mbag_env.core.actions import ActionSpace
 from mbag_env.core.observe import (
     NUM_OBS_CHANNELS_WITH_GOAL,
@@ -22,30 +23,7 @@ from mbag_env.core.observe import (
     write_observations_parallel,
 )
 from mbag_env.core.reward import goal_percentage
-from mbag_env.core.state import (
-    ENV_EDIT_DISTANCE,
-    ENV_INITIAL_EDIT_DISTANCE,
-    ENV_TERMINATED,
-    ENV_TIMESTEP,
-    ENV_TRUNCATED,
-    INFINITE_BLOCK_COUNT,
-    NUM_PARAMS,
-    PARAM_HORIZON,
-    PARAM_INFINITE_BLOCKS,
-    PARAM_NO_PROGRESS_LIMIT,
-    PARAM_NUM_PLAYERS,
-    PARAM_STARTING_INVENTORY,
-    PARAM_TELEPORTATION,
-    PARAM_TERMINATE_ON_GOAL,
-    PLAYER_CORRECT_BREAKS,
-    PLAYER_CORRECT_PLACES,
-    PLAYER_INCORRECT_BREAKS,
-    PLAYER_INCORRECT_PLACES,
-    PLAYER_LAST_ACTION,
-    PLAYER_LAST_DELTA,
-    PLAYER_LAST_VALID,
-    BatchState,
-)
+from mbag_env.core.state import BatchState
 from mbag_env.core.step import recount_world, reset_world
 from mbag_env.envs.spaces import MaskedDiscrete
 from mbag_env.envs.step_kernels import step_worlds, step_worlds_parallel
@@ -108,7 +86,7 @@ class WorldBatch:
             high[3] = NUM_BLOCK_TYPES - 1
         entries: dict[str, spaces.Space[Any]] = {
             "world": spaces.Box(0, high, dtype=np.uint8),
-            "inventory": spaces.Box(0, INFINITE_BLOCK_COUNT, shape=(NUM_BLOCK_TYPES,), dtype=np.int32),
+            "inventory": spaces.Box(0, state.INFINITE_BLOCK_COUNT, shape=(NUM_BLOCK_TYPES,), dtype=np.int32),
             # (1,), not a 0-d scalar: Stable-Baselines3 and most RL libraries need at least one axis.
             "timestep": spaces.Box(0, self.config.horizon, shape=(1,), dtype=np.int32),
         }
@@ -226,16 +204,16 @@ class WorldBatch:
     # ------------------------------------------------------------ queries
     def terminated(self, env: int) -> bool:
         """Whether world ``env`` reached its goal (with ``terminate_on_goal_complete``)."""
-        return bool(self.state.env_ints[env, ENV_TERMINATED])
+        return bool(self.state.env_ints[env, state.ENV_TERMINATED])
 
     def truncated(self, env: int) -> bool:
         """Whether world ``env`` hit the horizon or the no-progress limit."""
-        return bool(self.state.env_ints[env, ENV_TRUNCATED])
+        return bool(self.state.env_ints[env, state.ENV_TRUNCATED])
 
     def goal_percentage(self, env: int) -> float:
         """``1 - d / d0`` (1.0 when the goal equalled the initial world)."""
         ints = self.state.env_ints[env]
-        return goal_percentage(int(ints[ENV_INITIAL_EDIT_DISTANCE]), int(ints[ENV_EDIT_DISTANCE]))
+        return goal_percentage(int(ints[state.ENV_INITIAL_EDIT_DISTANCE]), int(ints[state.ENV_EDIT_DISTANCE]))
 
     def info(self, env: int, player: int) -> dict[str, Any]:
         """The per-player info dict of SPEC §5."""
@@ -244,25 +222,25 @@ class WorldBatch:
         human_row = row if player == 0 else self.state.player_ints[env, 0].tolist()
         return {
             "goal_percentage": goal_percentage(
-                env_row[ENV_INITIAL_EDIT_DISTANCE], env_row[ENV_EDIT_DISTANCE]
+                env_row[state.ENV_INITIAL_EDIT_DISTANCE], env_row[state.ENV_EDIT_DISTANCE]
             ),
-            "edit_distance": env_row[ENV_EDIT_DISTANCE],
-            "timestep": env_row[ENV_TIMESTEP],
-            "action": row[PLAYER_LAST_ACTION],
-            "action_valid": bool(row[PLAYER_LAST_VALID]),
-            "action_correct": row[PLAYER_LAST_DELTA] > 0,
-            "correct_places": row[PLAYER_CORRECT_PLACES],
-            "incorrect_places": row[PLAYER_INCORRECT_PLACES],
-            "correct_breaks": row[PLAYER_CORRECT_BREAKS],
-            "incorrect_breaks": row[PLAYER_INCORRECT_BREAKS],
-            "human_action": human_row[PLAYER_LAST_ACTION],
+            "edit_distance": env_row[state.ENV_EDIT_DISTANCE],
+            "timestep": env_row[state.ENV_TIMESTEP],
+            "action": row[state.PLAYER_LAST_ACTION],
+            "action_valid": bool(row[state.PLAYER_LAST_VALID]),
+            "action_correct": row[state.PLAYER_LAST_DELTA] > 0,
+            "correct_places": row[state.PLAYER_CORRECT_PLACES],
+            "incorrect_places": row[state.PLAYER_INCORRECT_PLACES],
+            "correct_breaks": row[state.PLAYER_CORRECT_BREAKS],
+            "incorrect_breaks": row[state.PLAYER_INCORRECT_BREAKS],
+            "human_action": human_row[state.PLAYER_LAST_ACTION],
         }
 
     def reset_info(self, env: int) -> dict[str, Any]:
         """The info dict after reset: no action taken yet."""
         return {
             "goal_percentage": self.goal_percentage(env),
-            "edit_distance": int(self.state.env_ints[env, ENV_EDIT_DISTANCE]),
+            "edit_distance": int(self.state.env_ints[env, state.ENV_EDIT_DISTANCE]),
             "timestep": 0,
             "action": 0,
             "action_valid": True,
@@ -297,12 +275,12 @@ class WorldBatch:
 
 def config_params(config: MbagConfig) -> np.ndarray:
     """The static ``int64`` parameter vector the kernels take (``PARAM_*`` entries) for ``config``."""
-    params = np.zeros(NUM_PARAMS, dtype=np.int64)
-    params[PARAM_NUM_PLAYERS] = config.num_players
-    params[PARAM_INFINITE_BLOCKS] = config.infinite_blocks
-    params[PARAM_TELEPORTATION] = config.teleportation
-    params[PARAM_HORIZON] = config.horizon
-    params[PARAM_TERMINATE_ON_GOAL] = config.terminate_on_goal_complete
-    params[PARAM_NO_PROGRESS_LIMIT] = config.truncate_on_no_progress or 0
-    params[PARAM_STARTING_INVENTORY] = config.starting_inventory
+    params = np.zeros(state.NUM_PARAMS, dtype=np.int64)
+    params[state.PARAM_NUM_PLAYERS] = config.num_players
+    params[state.PARAM_INFINITE_BLOCKS] = config.infinite_blocks
+    params[state.PARAM_TELEPORTATION] = config.teleportation
+    params[state.PARAM_HORIZON] = config.horizon
+    params[state.PARAM_TERMINATE_ON_GOAL] = config.terminate_on_goal_complete
+    params[state.PARAM_NO_PROGRESS_LIMIT] = config.truncate_on_no_progress or 0
+    params[state.PARAM_STARTING_INVENTORY] = config.starting_inventory
     return params

@@ -11,6 +11,8 @@ calls the human, stores its choice in ``PLAYER_LAST_ACTION`` and hands the step 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numba
 import numpy as np
 
@@ -71,88 +73,68 @@ def step_world_with_humans(
     )
 
 
-@kernel()
-def step_worlds(
-    blocks: np.ndarray,
-    goal: np.ndarray,
-    last_interacted: np.ndarray,
-    env_ints: np.ndarray,
-    player_ints: np.ndarray,
-    layer_errors: np.ndarray,
-    solid_neighbours: np.ndarray,
-    params: np.ndarray,
-    shaping: np.ndarray,
-    human_model: np.ndarray,
-    actions: np.ndarray,
-    active: np.ndarray,
-    rewards: np.ndarray,
-    scratch: np.ndarray,
-    mirror: np.ndarray,
-    viewer: int,
-) -> None:
-    """Step every world ``n`` with ``active[n]``; ``actions`` and ``rewards`` are ``(N, P)``,
-    ``scratch`` is ``(N, human_scratch_size)`` int32, ``mirror`` ``(N, C, W, H, D)`` (or
-    ``(N, 0, 1, 1, 1)``): see :func:`step_world_with_humans`."""
-    for env in range(blocks.shape[0]):
-        if active[env]:
-            step_world_with_humans(
-                blocks[env],
-                goal[env],
-                last_interacted[env],
-                env_ints[env],
-                player_ints[env],
-                layer_errors[env],
-                solid_neighbours[env],
-                params,
-                shaping,
-                human_model,
-                actions[env],
-                rewards[env],
-                scratch[env],
-                mirror[env],
-                viewer,
-            )
+def _compile_step_worlds(parallel: bool) -> Callable[..., None]:
+    """Compile the batch step over worlds: serial, or with the worlds spread over threads.
+
+    Both kernels come from this one body; ``parallel`` only picks the loop (``numba.prange`` or
+    ``range``). The loop is a closure variable rather than a ``prange`` that the serial
+    compilation would run as ``range``: numba's cache key holds the bytecode and the closure's
+    values but not the compile options, so two kernels of one plain function would share (and
+    overwrite) one cache entry.
+    """
+    worlds = numba.prange if parallel else range
+
+    def step_worlds(
+        blocks: np.ndarray,
+        goal: np.ndarray,
+        last_interacted: np.ndarray,
+        env_ints: np.ndarray,
+        player_ints: np.ndarray,
+        layer_errors: np.ndarray,
+        solid_neighbours: np.ndarray,
+        params: np.ndarray,
+        shaping: np.ndarray,
+        human_model: np.ndarray,
+        actions: np.ndarray,
+        active: np.ndarray,
+        rewards: np.ndarray,
+        scratch: np.ndarray,
+        mirror: np.ndarray,
+        viewer: int,
+    ) -> None:
+        """Step every world ``n`` with ``active[n]``; ``actions`` and ``rewards`` are ``(N, P)``,
+        ``scratch`` is ``(N, human_scratch_size)`` int32, ``mirror`` ``(N, C, W, H, D)`` (or
+        ``(N, 0, 1, 1, 1)``): see :func:`step_world_with_humans`."""
+        for env in worlds(blocks.shape[0]):
+            if active[env]:
+                step_world_with_humans(
+                    blocks[env],
+                    goal[env],
+                    last_interacted[env],
+                    env_ints[env],
+                    player_ints[env],
+                    layer_errors[env],
+                    solid_neighbours[env],
+                    params,
+                    shaping,
+                    human_model,
+                    actions[env],
+                    rewards[env],
+                    scratch[env],
+                    mirror[env],
+                    viewer,
+                )
+
+    step: Callable[..., None] = kernel(parallel=parallel)(step_worlds)
+    return step
 
 
-@kernel(parallel=True)
-def step_worlds_parallel(
-    blocks: np.ndarray,
-    goal: np.ndarray,
-    last_interacted: np.ndarray,
-    env_ints: np.ndarray,
-    player_ints: np.ndarray,
-    layer_errors: np.ndarray,
-    solid_neighbours: np.ndarray,
-    params: np.ndarray,
-    shaping: np.ndarray,
-    human_model: np.ndarray,
-    actions: np.ndarray,
-    active: np.ndarray,
-    rewards: np.ndarray,
-    scratch: np.ndarray,
-    mirror: np.ndarray,
-    viewer: int,
-) -> None:
-    """:func:`step_worlds` with the worlds spread over threads (for large batches)."""
-    for env in numba.prange(blocks.shape[0]):
-        if active[env]:
-            step_world_with_humans(
-                blocks[env],
-                goal[env],
-                last_interacted[env],
-                env_ints[env],
-                player_ints[env],
-                layer_errors[env],
-                solid_neighbours[env],
-                params,
-                shaping,
-                human_model,
-                actions[env],
-                rewards[env],
-                scratch[env],
-                mirror[env],
-                viewer,
-            )
+step_worlds = _compile_step_worlds(parallel=False)
+"""Step every world ``n`` with ``active[n]`` (``(N, ...)`` arrays, ``actions`` and ``rewards``
+``(N, P)``): :func:`step_world_with_humans` on each, in turn."""
+
+step_worlds_parallel = _compile_step_worlds(parallel=True)
+""":data:`step_worlds` with the worlds spread over threads (for large batches)."""
 
 
 @kernel()

@@ -318,10 +318,10 @@ def _recording_from_contents(
             f"its goal has shape {contents['goal'].shape} and dtype {contents['goal'].dtype}, expected "
             f"{config.world_size} uint8"
         )
+    stored: dict[str, Any] = {key: metadata[key] for key in _METADATA_TYPES if key != "config"}
+    stored.update({name: contents[name] for name in _ARRAY_FIELDS})
     recording = cls(
         config=config,
-        agent=metadata["agent"],
-        seed=metadata["seed"],
         goal=goal,
         initial_state={
             name.removeprefix("initial_"): value
@@ -329,17 +329,7 @@ def _recording_from_contents(
             if name.startswith("initial_")
         },
         final_blocks=contents["final_blocks"],
-        terminated=metadata["terminated"],
-        truncated=metadata["truncated"],
-        human=metadata["human"],
-        assistant=metadata["assistant"],
-        extra=metadata["extra"],
-        actions=contents["actions"],
-        rewards=contents["rewards"],
-        action_valid=contents["action_valid"],
-        action_delta=contents["action_delta"],
-        edit_distance=contents["edit_distance"],
-        state_digests=contents["state_digests"],
+        **stored,
     )
     _check_recording(recording)
     return recording

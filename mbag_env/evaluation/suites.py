@@ -82,24 +82,19 @@ class Suite:
 
 
 SUITES: dict[str, Suite] = {
-    "quick": Suite(
-        name="quick",
-        world_size=(6, 6, 6),
-        houses=tuple(range(20)),
+    name: Suite(
+        name=name,
+        world_size=world_size,
+        houses=tuple(range(num_houses)),
         humans=SUITE_HUMANS,
         seeds=(0,),
-        horizon=200,
-        score_step=30,
-    ),
-    "full": Suite(
-        name="full",
-        world_size=(11, 10, 10),
-        houses=tuple(range(500)),
-        humans=SUITE_HUMANS,
-        seeds=(0,),
-        horizon=1500,
-        score_step=100,
-    ),
+        horizon=horizon,
+        score_step=score_step,
+    )
+    for name, world_size, num_houses, horizon, score_step in (
+        ("quick", (6, 6, 6), 20, 200, 30),
+        ("full", (11, 10, 10), 500, 1500, 100),
+    )
 }
 """The shipped suites: ``quick`` (6×6×6, the first 20 test houses, horizon 200, score at step 30)
 and ``full`` (11×10×10, all 500 test houses, the paper's horizon 1500, score at step 100). Each

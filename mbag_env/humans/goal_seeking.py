@@ -23,11 +23,13 @@ from __future__ import annotations
 import numpy as np
 
 from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE
+from mbag_env.core import state
 from mbag_env.core.actions import (
     MOVE_DIRECTIONS,
     NOOP,
     break_action,
     cell_coordinates,
+    cell_index,
     place_action,
 )
 from mbag_env.core.jit import kernel
@@ -40,19 +42,12 @@ from mbag_env.core.rules import (
     can_break,
     can_move,
     can_place_any,
+    feet_cell,
+    feet_position,
     has_neighbour_of_kind,
     occupied_by_player,
 )
-from mbag_env.core.state import (
-    ENV_EDIT_DISTANCE,
-    PARAM_INFINITE_BLOCKS,
-    PARAM_NUM_PLAYERS,
-    PARAM_TELEPORTATION,
-    PLAYER_INVENTORY,
-    PLAYER_X,
-    PLAYER_Y,
-    PLAYER_Z,
-)
+from mbag_env.humans.world import HumanWorld
 
 NO_CELL = -1
 
@@ -74,35 +69,25 @@ def human_scratch_size(world_size: tuple[int, int, int]) -> int:
 
 
 @kernel()
-def goal_seeking_action(
-    blocks: np.ndarray,
-    goal: np.ndarray,
-    player_ints: np.ndarray,
-    layer_errors: np.ndarray,
-    env_ints: np.ndarray,
-    params: np.ndarray,
-    player: int,
-    scratch: np.ndarray,
-) -> int:
+def goal_seeking_action(world: HumanWorld, player: int, scratch: np.ndarray) -> int:
     """The action of the goal-seeking human ``player`` in one world (see the module docstring).
 
     ``scratch`` is an int32 work array of :func:`human_scratch_size` entries.
     """
+    blocks, goal, player_ints, layer_errors, env_ints, params = world
     width, height, depth = blocks.shape
     num_cells = width * height * depth
-    num_players = params[PARAM_NUM_PLAYERS]
-    infinite = params[PARAM_INFINITE_BLOCKS] != 0
-    teleportation = params[PARAM_TELEPORTATION] != 0
-    px = player_ints[player, PLAYER_X]
-    py = player_ints[player, PLAYER_Y]
-    pz = player_ints[player, PLAYER_Z]
+    num_players = params[state.PARAM_NUM_PLAYERS]
+    infinite = params[state.PARAM_INFINITE_BLOCKS] != 0
+    teleportation = params[state.PARAM_TELEPORTATION] != 0
+    px, py, pz = feet_position(player_ints, player)
     candidate_cells = scratch[4 * num_cells : 4 * num_cells + width * depth]
     # Squared eye-to-centre distances in hundredths of a cell², kept integral: the eye is at
     # (px + 0.5, py + EYE_HEIGHT, pz + 0.5), so 10 * offset is an integer on each axis.
     candidate_distances = scratch[4 * num_cells + width * depth : 4 * num_cells + 2 * width * depth]
     # Placements must leave the human a way out under open sky, unless it is already shut in
     # (then they cannot make it worse) or the placement finishes the house.
-    finishing = env_ints[ENV_EDIT_DISTANCE] == 1
+    finishing = env_ints[state.ENV_EDIT_DISTANCE] == 1
     keep_sky = not (
         teleportation
         or finishing
@@ -125,12 +110,12 @@ def goal_seeking_action(
                 else:
                     if not has_neighbour_of_kind(blocks, x, y, z, False):
                         continue
-                    if not infinite and player_ints[player, PLAYER_INVENTORY + goal_block] <= 0:
+                    if not infinite and player_ints[player, state.PLAYER_INVENTORY + goal_block] <= 0:
                         continue
                 other = occupied_by_player(player_ints, num_players, x, y, z)
                 if other >= 0 and other != player:
                     continue
-                candidate_cells[count] = (x * height + y) * depth + z
+                candidate_cells[count] = cell_index(x, y, z, height, depth)
                 candidate_distances[count] = (
                     (10 * (x - px)) ** 2
                     + (10 * (y - py) - EYE_ABOVE_CENTRE_TENTHS) ** 2
@@ -185,9 +170,7 @@ def _action_on(
         return -1
     if not can_place_any(blocks, player_ints, params, player, x, y, z):
         return -1
-    px = player_ints[player, PLAYER_X]
-    py = player_ints[player, PLAYER_Y]
-    pz = player_ints[player, PLAYER_Z]
+    px, py, pz = feet_position(player_ints, player)
     if keep_sky and not _keeps_sky(blocks, player_ints, params, player, scratch, px, py, pz, cell, 0):
         return -1
     return place_action(goal[x, y, z] - FIRST_PLACEABLE, cell, num_cells)
@@ -234,22 +217,20 @@ def _reaches_sky(
         extra_solid == NO_CELL or not _above_head(start_x, start_y, start_z, extra_solid, height, depth)
     ):
         return True
-    first_move, queue = _start_search(
-        scratch, blocks.size, region, (start_x * height + start_y) * depth + start_z
+    first_move, queue = start_search(
+        scratch, blocks.size, region, cell_index(start_x, start_y, start_z, height, depth)
     )
     head = 0
     tail = 1
     while head < tail:
         position = queue[head]
         head += 1
-        x = position // (height * depth)
-        y = (position // depth) % height
-        z = position % depth
+        x, y, z = cell_coordinates(position, height, depth)
         if _under_open_sky(blocks, x, y, z) and (
             extra_solid == NO_CELL or not _above_head(x, y, z, extra_solid, height, depth)
         ):
             return True
-        tail = _push_neighbours(
+        tail = push_neighbours(
             blocks, player_ints, params, player, first_move, queue, tail, position, extra_solid
         )
     return False
@@ -290,40 +271,33 @@ def _path_to_work(
     """:func:`path_to_work`; without ``check_start`` the caller knows that the human can act on
     none of ``targets`` from where it stands (it tried them all), and the start is not checked."""
     _, height, depth = blocks.shape
-    feet_x = player_ints[player, PLAYER_X]
-    feet_y = player_ints[player, PLAYER_Y]
-    feet_z = player_ints[player, PLAYER_Z]
-    start = (feet_x * height + feet_y) * depth + feet_z
-    first_move, queue = _start_search(scratch, blocks.size, 0, start)
+    start = feet_cell(blocks, player_ints, player)
+    first_move, queue = start_search(scratch, blocks.size, 0, start)
     head = 0
     tail = 1
     while head < tail:
         position = queue[head]
         head += 1
-        x = position // (height * depth)
-        y = (position // depth) % height
-        z = position % depth
+        x, y, z = cell_coordinates(position, height, depth)
         if check_start or position != start:
             for target in targets:
                 if not can_act_from(blocks, player_ints, params, player, x, y, z, target):
                     continue
-                tx = target // (height * depth)
-                ty = (target // depth) % height
-                tz = target % depth
+                tx, ty, tz = cell_coordinates(target, height, depth)
                 if (
                     not keep_sky
                     or blocks[tx, ty, tz] != AIR
                     or _keeps_sky(blocks, player_ints, params, player, scratch, x, y, z, target, 1)
                 ):
                     return first_move[position]
-        tail = _push_neighbours(
+        tail = push_neighbours(
             blocks, player_ints, params, player, first_move, queue, tail, position, NO_CELL
         )
     return -1
 
 
 @kernel()
-def _start_search(
+def start_search(
     scratch: np.ndarray, num_cells: int, region: int, start: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The (first move, queue) arrays of scratch ``region`` (0 or 1), ``num_cells`` each, set up
@@ -341,7 +315,7 @@ def _start_search(
 
 
 @kernel()
-def _push_neighbours(
+def push_neighbours(
     blocks: np.ndarray,
     player_ints: np.ndarray,
     params: np.ndarray,
@@ -354,16 +328,14 @@ def _push_neighbours(
 ) -> int:
     """Queue the unvisited body positions one move from ``position``; return the new tail."""
     _, height, depth = blocks.shape
-    x = position // (height * depth)
-    y = (position // depth) % height
-    z = position % depth
+    x, y, z = cell_coordinates(position, height, depth)
     for direction in range(6):
         nx = x + MOVE_DIRECTIONS[direction, 0]
         ny = y + MOVE_DIRECTIONS[direction, 1]
         nz = z + MOVE_DIRECTIONS[direction, 2]
-        if not body_fits(blocks, player_ints, params[PARAM_NUM_PLAYERS], player, nx, ny, nz):
+        if not body_fits(blocks, player_ints, params[state.PARAM_NUM_PLAYERS], player, nx, ny, nz):
             continue
-        neighbour = (nx * height + ny) * depth + nz
+        neighbour = cell_index(nx, ny, nz, height, depth)
         if first_move[neighbour] != -2:
             continue
         if extra_solid != NO_CELL and (extra_solid == neighbour or extra_solid == neighbour + depth):
@@ -387,29 +359,25 @@ def can_act_from(
 ) -> bool:
     """Whether the human, standing with feet at ``(x, y, z)``, could break or place ``target``."""
     _, height, depth = blocks.shape
-    tx = target // (height * depth)
-    ty = (target // depth) % height
-    tz = target % depth
+    tx, ty, tz = cell_coordinates(target, height, depth)
     if (tx - x) ** 2 + (ty - y - 1) ** 2 + (tz - z) ** 2 > MAX_ACT_DISTANCE_SQUARED:
         return False  # too far for any face of the target to be within reach
-    if params[PARAM_TELEPORTATION] == 0 and (
+    if params[state.PARAM_TELEPORTATION] == 0 and (
         (10 * (tx - x)) ** 2 + (10 * (ty - y) - EYE_ABOVE_CENTRE_TENTHS) ** 2 + (10 * (tz - z)) ** 2
         > MAX_ACT_CENTRE_HUNDREDTHS
     ):
         return False  # the tighter bound from the eye (MAX_ACT_CENTRE_HUNDREDTHS)
-    saved_x = player_ints[player, PLAYER_X]
-    saved_y = player_ints[player, PLAYER_Y]
-    saved_z = player_ints[player, PLAYER_Z]
-    player_ints[player, PLAYER_X] = x
-    player_ints[player, PLAYER_Y] = y
-    player_ints[player, PLAYER_Z] = z
+    saved_x, saved_y, saved_z = feet_position(player_ints, player)
+    player_ints[player, state.PLAYER_X] = x
+    player_ints[player, state.PLAYER_Y] = y
+    player_ints[player, state.PLAYER_Z] = z
     if blocks[tx, ty, tz] == AIR:
         able = can_place_any(blocks, player_ints, params, player, tx, ty, tz)
     else:
         able = can_break(blocks, player_ints, params, player, tx, ty, tz)
-    player_ints[player, PLAYER_X] = saved_x
-    player_ints[player, PLAYER_Y] = saved_y
-    player_ints[player, PLAYER_Z] = saved_z
+    player_ints[player, state.PLAYER_X] = saved_x
+    player_ints[player, state.PLAYER_Y] = saved_y
+    player_ints[player, state.PLAYER_Z] = saved_z
     return able
 
 
@@ -425,9 +393,7 @@ def _under_open_sky(blocks: np.ndarray, x: int, y: int, z: int) -> bool:
 @kernel()
 def _above_head(x: int, y: int, z: int, cell: int, height: int, depth: int) -> bool:
     """True when ``cell`` is in the column above the head of a body with feet at ``(x, y, z)``."""
-    cx = cell // (height * depth)
-    cy = (cell // depth) % height
-    cz = cell % depth
+    cx, cy, cz = cell_coordinates(cell, height, depth)
     return cx == x and cz == z and cy >= y + 2
 
 

@@ -28,10 +28,12 @@ from __future__ import annotations
 import numpy as np
 
 from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE
+from mbag_env.core import state
 from mbag_env.core.actions import (
     MOVE_DIRECTIONS,
     NOOP,
     break_action,
+    cell_coordinates,
     cell_index,
     place_action,
 )
@@ -41,20 +43,13 @@ from mbag_env.core.rules import (
     body_fits,
     can_break,
     can_place_any,
+    feet_cell,
+    feet_position,
     has_neighbour_of_kind,
     occupied_by_player,
 )
-from mbag_env.core.state import (
-    ENV_EDIT_DISTANCE,
-    PARAM_INFINITE_BLOCKS,
-    PARAM_NUM_PLAYERS,
-    PARAM_TELEPORTATION,
-    PLAYER_INVENTORY,
-    PLAYER_X,
-    PLAYER_Y,
-    PLAYER_Z,
-)
 from mbag_env.humans.goal_seeking import can_act_from, random_valid_move
+from mbag_env.humans.world import HumanWorld
 
 UNVISITED = -1
 START_MOVE = 6
@@ -68,32 +63,22 @@ def layer_builder_scratch_size(world_size: tuple[int, int, int]) -> int:
 
 
 @kernel()
-def layer_builder_action(
-    blocks: np.ndarray,
-    goal: np.ndarray,
-    player_ints: np.ndarray,
-    layer_errors: np.ndarray,
-    env_ints: np.ndarray,
-    params: np.ndarray,
-    player: int,
-    scratch: np.ndarray,
-) -> int:
+def layer_builder_action(world: HumanWorld, player: int, scratch: np.ndarray) -> int:
     """The action of the layer-by-layer human ``player`` in one world (see the module docstring).
 
     ``scratch`` is an int32 work array of at least :func:`layer_builder_scratch_size` entries.
     """
+    blocks, goal, player_ints, layer_errors, env_ints, params = world
     width, height, depth = blocks.shape
     num_cells = width * height * depth
     if scratch.shape[0] < 2 * num_cells:
         raise ValueError("layer_builder_action: the scratch row needs 2 entries per cell of the world")
-    if env_ints[ENV_EDIT_DISTANCE] == 0:
+    if env_ints[state.ENV_EDIT_DISTANCE] == 0:
         return NOOP
-    teleportation = params[PARAM_TELEPORTATION] != 0
+    teleportation = params[state.PARAM_TELEPORTATION] != 0
     # The sky rule (module docstring, point 5); switched off below if no sky spot is reachable.
-    sky_rule = not (teleportation or env_ints[ENV_EDIT_DISTANCE] == 1)
-    px = player_ints[player, PLAYER_X]
-    py = player_ints[player, PLAYER_Y]
-    pz = player_ints[player, PLAYER_Z]
+    sky_rule = not (teleportation or env_ints[state.ENV_EDIT_DISTANCE] == 1)
+    px, py, pz = feet_position(player_ints, player)
     visit = scratch[:num_cells]
     queue = scratch[num_cells : 2 * num_cells]
     searched = False
@@ -154,9 +139,12 @@ def is_workable(
     else:
         if not has_neighbour_of_kind(blocks, x, y, z, False):
             return False
-        if params[PARAM_INFINITE_BLOCKS] == 0 and player_ints[player, PLAYER_INVENTORY + goal_block] <= 0:
+        if (
+            params[state.PARAM_INFINITE_BLOCKS] == 0
+            and player_ints[player, state.PLAYER_INVENTORY + goal_block] <= 0
+        ):
             return False
-    other = occupied_by_player(player_ints, params[PARAM_NUM_PLAYERS], x, y, z)
+    other = occupied_by_player(player_ints, params[state.PARAM_NUM_PLAYERS], x, y, z)
     return other < 0 or other == player
 
 
@@ -233,11 +221,9 @@ def _search(
     :data:`UNVISITED` elsewhere. Returns whether some reached position is under open sky.
     """
     _, height, depth = blocks.shape
-    num_players = params[PARAM_NUM_PLAYERS]
+    num_players = params[state.PARAM_NUM_PLAYERS]
     visit[:] = UNVISITED
-    start = (player_ints[player, PLAYER_X] * height + player_ints[player, PLAYER_Y]) * depth + player_ints[
-        player, PLAYER_Z
-    ]
+    start = feet_cell(blocks, player_ints, player)
     visit[start] = START_MOVE
     queue[0] = start
     head = 0
@@ -246,9 +232,7 @@ def _search(
     while head < tail:
         position = queue[head]
         head += 1
-        x = position // (height * depth)
-        y = (position // depth) % height
-        z = position % depth
+        x, y, z = cell_coordinates(position, height, depth)
         if not sky and _placement_spot_ok(blocks, x, y, z, -1, -1, -1):
             sky = True
         first = visit[position] % 8
@@ -258,7 +242,7 @@ def _search(
             nz = z + MOVE_DIRECTIONS[direction, 2]
             if not body_fits(blocks, player_ints, num_players, player, nx, ny, nz):
                 continue
-            neighbour = (nx * height + ny) * depth + nz
+            neighbour = cell_index(nx, ny, nz, height, depth)
             if visit[neighbour] != UNVISITED:
                 continue
             visit[neighbour] = 8 * tail + (direction if first == START_MOVE else first)
@@ -285,14 +269,14 @@ def _best_move(
     """
     width, height, depth = blocks.shape
     placing = blocks[tx, ty, tz] == AIR
-    target = (tx * height + ty) * depth + tz
+    target = cell_index(tx, ty, tz, height, depth)
     best = -1
     for x in range(max(0, tx - 6), min(width, tx + 7)):
         for z in range(max(0, tz - 6), min(depth, tz + 7)):
             for y in range(max(0, ty - 7), min(height - 1, ty + 6)):
                 if (tx - x) ** 2 + (ty - y - 1) ** 2 + (tz - z) ** 2 > MAX_ACT_DISTANCE_SQUARED:
                     continue
-                value = visit[(x * height + y) * depth + z]
+                value = visit[cell_index(x, y, z, height, depth)]
                 if value == UNVISITED or (best >= 0 and value >= best):
                     continue
                 if placing and sky_rule and not _placement_spot_ok(blocks, x, y, z, tx, ty, tz):

@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
+from mbag_env.core import state
 from mbag_env.core.actions import (
     KIND_BREAK,
     KIND_MOVE,
@@ -52,30 +53,22 @@ from mbag_env.core.rules import (
     can_break,
     can_move,
     can_place_any,
+    feet_position,
     give_recipient,
     reach_box,
 )
-from mbag_env.core.state import (
-    ENV_EDIT_DISTANCE,
-    PARAM_INFINITE_BLOCKS,
-    PARAM_NUM_PLAYERS,
-    PARAM_TELEPORTATION,
-    PLAYER_INVENTORY,
-    PLAYER_X,
-    PLAYER_Y,
-    PLAYER_Z,
-)
 from mbag_env.humans.layer_builder import lowest_workable_layer
+from mbag_env.humans.world import HumanWorld
 
 
 @kernel()
 def _held_slots(player_ints: np.ndarray, params: np.ndarray, player: int) -> int:
     """How many placeable types the player can place (all of them with infinite blocks)."""
-    if params[PARAM_INFINITE_BLOCKS] != 0:
+    if params[state.PARAM_INFINITE_BLOCKS] != 0:
         return NUM_PLACEABLE
     count = 0
     for slot in range(NUM_PLACEABLE):
-        if player_ints[player, PLAYER_INVENTORY + FIRST_PLACEABLE + slot] > 0:
+        if player_ints[player, state.PLAYER_INVENTORY + FIRST_PLACEABLE + slot] > 0:
             count += 1
     return count
 
@@ -83,10 +76,10 @@ def _held_slots(player_ints: np.ndarray, params: np.ndarray, player: int) -> int
 @kernel()
 def _nth_held_slot(player_ints: np.ndarray, params: np.ndarray, player: int, index: int) -> int:
     """The ``index``-th placeable slot the player can place (see :func:`_held_slots`)."""
-    if params[PARAM_INFINITE_BLOCKS] != 0:
+    if params[state.PARAM_INFINITE_BLOCKS] != 0:
         return index
     for slot in range(NUM_PLACEABLE):
-        if player_ints[player, PLAYER_INVENTORY + FIRST_PLACEABLE + slot] > 0:
+        if player_ints[player, state.PLAYER_INVENTORY + FIRST_PLACEABLE + slot] > 0:
             if index == 0:
                 return slot
             index -= 1
@@ -130,13 +123,11 @@ def valid_action(
                     if count == index:
                         return break_action(cell, num_cells)
                     count += 1
-    if params[PARAM_INFINITE_BLOCKS] == 0 and slots > 0:
-        for other in range(params[PARAM_NUM_PLAYERS]):
+    if params[state.PARAM_INFINITE_BLOCKS] == 0 and slots > 0:
+        for other in range(params[state.PARAM_NUM_PLAYERS]):
             if other == player:
                 continue
-            x = player_ints[other, PLAYER_X]
-            y = player_ints[other, PLAYER_Y]
-            z = player_ints[other, PLAYER_Z]
+            x, y, z = feet_position(player_ints, other)
             if give_recipient(blocks, player_ints, params, player, x, y, z) != other:
                 continue
             if index >= count and index < count + slots:
@@ -162,14 +153,14 @@ def action_is_valid(
     if kind == KIND_OUT_OF_RANGE:
         return False
     x, y, z = cell_coordinates(cell, height, depth)
-    infinite = params[PARAM_INFINITE_BLOCKS] != 0
+    infinite = params[state.PARAM_INFINITE_BLOCKS] != 0
     if kind == KIND_PLACE:
-        if not infinite and player_ints[player, PLAYER_INVENTORY + FIRST_PLACEABLE + argument] <= 0:
+        if not infinite and player_ints[player, state.PLAYER_INVENTORY + FIRST_PLACEABLE + argument] <= 0:
             return False
         return can_place_any(blocks, player_ints, params, player, x, y, z)
     if kind == KIND_BREAK:
         return can_break(blocks, player_ints, params, player, x, y, z)
-    if infinite or player_ints[player, PLAYER_INVENTORY + FIRST_PLACEABLE + argument] <= 0:
+    if infinite or player_ints[player, state.PLAYER_INVENTORY + FIRST_PLACEABLE + argument] <= 0:
         return False
     return give_recipient(blocks, player_ints, params, player, x, y, z) >= 0
 
@@ -189,7 +180,7 @@ def random_valid_action(
     enumerated valid actions (:func:`valid_action`) is drawn uniformly. Either way the result is
     uniform over the valid actions; the rejection step makes it cheap when many are valid.
     """
-    count = num_actions(blocks.size, params[PARAM_INFINITE_BLOCKS] != 0)
+    count = num_actions(blocks.size, params[state.PARAM_INFINITE_BLOCKS] != 0)
     for _ in range(REJECTION_TRIES):
         action = random_below(env_ints, count)
         if action_is_valid(blocks, player_ints, params, player, action):
@@ -215,10 +206,10 @@ def _useful_utility(
     goal_block = goal[x, y, z]
     if block == goal_block:
         return math.nan
-    teleportation = params[PARAM_TELEPORTATION] != 0
-    dx = x - player_ints[player, PLAYER_X]
-    dy = y + 0.5 - (player_ints[player, PLAYER_Y] + EYE_HEIGHT)
-    dz = z - player_ints[player, PLAYER_Z]
+    teleportation = params[state.PARAM_TELEPORTATION] != 0
+    dx = x - player_ints[player, state.PLAYER_X]
+    dy = y + 0.5 - (player_ints[player, state.PLAYER_Y] + EYE_HEIGHT)
+    dz = z - player_ints[player, state.PLAYER_Z]
     distance_squared = dx * dx + dy * dy + dz * dz
     # Every face centre lies within 0.5 of the cell's centre: beyond REACH + 0.5 none is in reach.
     if not teleportation and distance_squared > (REACH + 0.5) ** 2 + 1e-9:
@@ -227,11 +218,12 @@ def _useful_utility(
         if not can_break(blocks, player_ints, params, player, x, y, z):
             return math.nan
     else:
-        if params[PARAM_INFINITE_BLOCKS] == 0 and player_ints[player, PLAYER_INVENTORY + goal_block] <= 0:
+        if (
+            params[state.PARAM_INFINITE_BLOCKS] == 0
+            and player_ints[player, state.PLAYER_INVENTORY + goal_block] <= 0
+        ):
             return math.nan
-        px = player_ints[player, PLAYER_X]
-        py = player_ints[player, PLAYER_Y]
-        pz = player_ints[player, PLAYER_Z]
+        px, py, pz = feet_position(player_ints, player)
         if not finishing and x == px and z == pz and y >= py + 2 and not teleportation:
             return math.nan
         if not can_place_any(blocks, player_ints, params, player, x, y, z):
@@ -240,16 +232,7 @@ def _useful_utility(
 
 
 @kernel()
-def boltzmann_useful_action(
-    blocks: np.ndarray,
-    goal: np.ndarray,
-    player_ints: np.ndarray,
-    layer_errors: np.ndarray,
-    env_ints: np.ndarray,
-    params: np.ndarray,
-    player: int,
-    temperature: float,
-) -> int:
+def boltzmann_useful_action(world: HumanWorld, player: int, temperature: float) -> int:
     """A Boltzmann-random useful action at ``temperature`` (> 0), or -1 when there is none.
 
     See the module docstring for the useful actions and their utility. It samples in one pass
@@ -257,12 +240,13 @@ def boltzmann_useful_action(
     an independent standard Gumbel draw per useful action (from the world's generator), is
     distributed exactly as ``softmax(utility / temperature)``.
     """
+    blocks, goal, player_ints, layer_errors, env_ints, params = world
     _, height, depth = blocks.shape
     num_cells = blocks.size
     y = lowest_workable_layer(blocks, goal, player_ints, layer_errors, params, player)
     if y < 0:
         return -1
-    finishing = env_ints[ENV_EDIT_DISTANCE] == 1
+    finishing = env_ints[state.ENV_EDIT_DISTANCE] == 1
     x_low, x_high, y_low, y_high, z_low, z_high = reach_box(blocks, player_ints, params, player)
     if not y_low <= y < y_high:
         return -1

@@ -44,6 +44,7 @@ from mbag_env.core.state import ENV_EDIT_DISTANCE, ENV_TIMESTEP
 from mbag_env.humans.goal_seeking import goal_seeking_action
 from mbag_env.humans.layer_builder import layer_builder_action
 from mbag_env.humans.noise import boltzmann_useful_action, random_valid_action
+from mbag_env.humans.world import HumanWorld
 
 HUMAN_KINDS = ("goal_seeking", "layer_builder")
 """Names of the compiled human behaviours, in the order of their numeric ids."""
@@ -201,6 +202,7 @@ def scripted_human_action(
     and the module docstring for the order in which the noise applies)."""
     if env_ints[ENV_EDIT_DISTANCE] == 0:
         return NOOP
+    world = HumanWorld(blocks, goal, player_ints, layer_errors, env_ints, params)
     act_every = int(model[MODEL_ACT_EVERY])
     if act_every > 1 and env_ints[ENV_TIMESTEP] % act_every != 0:
         return NOOP
@@ -209,13 +211,9 @@ def scripted_human_action(
         return random_valid_action(blocks, player_ints, env_ints, params, player)
     temperature = model[MODEL_TEMPERATURE]
     if temperature > 0.0:
-        action = boltzmann_useful_action(
-            blocks, goal, player_ints, layer_errors, env_ints, params, player, temperature
-        )
+        action = boltzmann_useful_action(world, player, temperature)
         if action >= 0:
             return action
     if int(model[MODEL_KIND]) == KIND_LAYER_BUILDER:
-        return layer_builder_action(
-            blocks, goal, player_ints, layer_errors, env_ints, params, player, scratch
-        )
-    return goal_seeking_action(blocks, goal, player_ints, layer_errors, env_ints, params, player, scratch)
+        return layer_builder_action(world, player, scratch)
+    return goal_seeking_action(world, player, scratch)

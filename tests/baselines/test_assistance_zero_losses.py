@@ -21,6 +21,7 @@ from baselines.assistance_zero.losses import LossWeights, az_loss, loss_terms
 from baselines.assistance_zero.network import AssistanceZeroNetwork, AZNetworkConfig, NetworkOutput
 from baselines.common.networks import ObservationSpec
 from mbag_env.blocks import NUM_BLOCK_TYPES
+from tests.baselines.conftest import TINY_AZ_RUN
 
 NUM_ACTIONS = 7 + 9 * 2  # 7 global actions, 9 per-cell kinds over a 1×1×2 world
 
@@ -150,17 +151,10 @@ def test_training_clips_gradients_at_max_grad_norm(tmp_path: Path, monkeypatch: 
         env_kwargs={"world_size": [4, 5, 4], "horizon": 8},
         run_dir=str(tmp_path / "run"),
         num_envs=2,
-        num_simulations=2,
-        steps_per_iteration=4,
         updates_per_iteration=2,
         total_env_steps=16,
         min_replay=4,
-        batch_size=8,
-        hidden_channels=8,
-        conv_layers=0,
-        global_hidden=8,
-        tensorboard=False,
-        progress=False,
+        **TINY_AZ_RUN,  # type: ignore[arg-type]
     )
     train_module.train(config)
     # Updates start once the first episodes (8 steps) are in the replay: 2 in the second iteration.

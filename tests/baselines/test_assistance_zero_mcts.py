@@ -14,6 +14,7 @@ import mbag_env  # noqa: F401
 from baselines.assistance_zero.mcts import (  # mcts imports tree_kernels inside mbag_env's kernel cache
     BatchedMCTS,
     SearchConfig,
+    SearchResult,
     completed_q,
     completed_q_policy,
     most_visited,
@@ -82,6 +83,24 @@ def goal_prior_evaluator(weight: float = 0.8) -> Callable[..., tuple[np.ndarray,
     return evaluate
 
 
+def place_planks(x: int, z: int) -> int:
+    """The flat action placing planks at ``(x, 2, z)`` of the small world (6×6×6, 216 cells)."""
+    return FIRST_PLACE + (PLANKS - DIRT) * 216 + (x * 6 + 2) * 6 + z
+
+
+def goal_visible_search(
+    goal: np.ndarray, config: SearchConfig, evaluate: Callable[..., tuple[np.ndarray, ...]]
+) -> tuple[BatchedMCTS, SearchResult, dict[str, np.ndarray]]:
+    """AlphaZero mode (θ visible, the builder plans): one tree searched with ``config`` and ``evaluate``
+    from the start of ``mbag/Build-Small-v0`` with ``goal``; the search, its result and the start's
+    observation."""
+    env = gym.make("mbag/Build-Small-v0", goal=goal)
+    observation, _ = env.reset(seed=0)
+    search = BatchedMCTS(env.unwrapped.config, 0, 1, config, goal_visible=True)
+    result = search.search(observation["world"][None], np.array([0]), evaluate, np.random.default_rng(0))
+    return search, result, observation
+
+
 @pytest.mark.parametrize("bilevel", [True, False])
 def test_search_finds_the_optimal_action_of_a_one_block_goal(bilevel: bool) -> None:
     """AlphaZero mode (θ visible): the correct PLACE, given the same prior as a wrong block on the same
@@ -89,32 +108,21 @@ def test_search_finds_the_optimal_action_of_a_one_block_goal(bilevel: bool) -> N
     complete: a terminal node). (Unvisited edges get no reward bonus, as in the reference: a uniform
     prior would leave one correct action among ~100 unfound in 40 simulations.)"""
     goal = one_block_goal((2, 2, 2), PLANKS)
-    env = gym.make("mbag/Build-Small-v0", goal=goal)
-    observation, _ = env.reset(seed=0)
-    config = env.unwrapped.config
-    search = BatchedMCTS(
-        config,
-        0,
-        1,
-        SearchConfig(num_simulations=40, bilevel=bilevel, dirichlet_epsilon=0.0),
-        goal_visible=True,
-    )
-    result = search.search(
-        observation["world"][None], np.array([0]), goal_prior_evaluator(), np.random.default_rng(0)
-    )
-    correct = FIRST_PLACE + (PLANKS - DIRT) * 216 + (2 * 6 + 2) * 6 + 2
+    config = SearchConfig(num_simulations=40, bilevel=bilevel, dirichlet_epsilon=0.0)
+    search, result, observation = goal_visible_search(goal, config, goal_prior_evaluator())
+    correct = place_planks(2, 2)
     assert observation["action_mask"][correct] and observation["action_mask"].sum() > 50
     assert result.visits.sum() == 40
     assert result.visits[0].argmax() == correct
-    edge_q = search.edge_value[0, 0, correct] / search.edge_visits[0, 0, correct]
+    edge_q = search.forest.edge_value[0, 0, correct] / search.forest.edge_visits[0, 0, correct]
     assert edge_q == pytest.approx(1.0)
     # A wrong block at the same cell is worth -1 at once (and 0 after), never preferred.
     wrong = correct - 216
     assert result.visits[0, wrong] <= 1
     # The tree planned on the core's state: the child of the correct move has the goal built.
-    child = search.node_first_child[0, 0, correct]
-    np.testing.assert_array_equal(search.node_blocks[0, child], goal)
-    assert search.node_terminal[0, child]
+    child = search.forest.node_first_child[0, 0, correct]
+    np.testing.assert_array_equal(search.forest.node_blocks[0, child], goal)
+    assert search.forest.node_terminal[0, child]
 
 
 def test_first_play_reward_ablation_finds_the_rewarding_action_under_a_uniform_prior() -> None:
@@ -122,21 +130,11 @@ def test_first_play_reward_ablation_finds_the_rewarding_action_under_a_uniform_p
     nothing, the one correct PLACE among ~100 is found and most visited within 40 simulations, which
     the reference's rule does not do."""
     goal = one_block_goal((2, 2, 2), PLANKS)
-    env = gym.make("mbag/Build-Small-v0", goal=goal)
-    observation, _ = env.reset(seed=0)
-    correct = FIRST_PLACE + (PLANKS - DIRT) * 216 + (2 * 6 + 2) * 6 + 2
+    correct = place_planks(2, 2)
     visits = {}
     for ablation in (True, False):
-        search = BatchedMCTS(
-            env.unwrapped.config,
-            0,
-            1,
-            SearchConfig(num_simulations=40, dirichlet_epsilon=0.0, first_play_reward=ablation),
-            goal_visible=True,
-        )
-        result = search.search(
-            observation["world"][None], np.array([0]), uniform_evaluator(True), np.random.default_rng(0)
-        )
+        config = SearchConfig(num_simulations=40, dirichlet_epsilon=0.0, first_play_reward=ablation)
+        _, result, _ = goal_visible_search(goal, config, uniform_evaluator(True))
         visits[ablation] = result.visits[0]
     assert visits[True].argmax() == correct and visits[True][correct] > 20
     assert visits[False][correct] <= 1
@@ -148,30 +146,20 @@ def test_search_backs_up_discounted_returns_over_two_steps() -> None:
     1 + γ·1."""
     goal = one_block_goal((2, 2, 2), PLANKS)
     goal[3, 2, 2] = PLANKS
-    env = gym.make("mbag/Build-Small-v0", goal=goal)
-    observation, _ = env.reset(seed=0)
     gamma = 0.9
-    search = BatchedMCTS(
-        env.unwrapped.config,
-        0,
-        1,
-        SearchConfig(num_simulations=60, dirichlet_epsilon=0.0, gamma=gamma),
-        goal_visible=True,
-    )
-    result = search.search(
-        observation["world"][None], np.array([0]), goal_prior_evaluator(), np.random.default_rng(0)
-    )
-    first = FIRST_PLACE + (PLANKS - DIRT) * 216 + (2 * 6 + 2) * 6 + 2
-    second = FIRST_PLACE + (PLANKS - DIRT) * 216 + (3 * 6 + 2) * 6 + 2
+    config = SearchConfig(num_simulations=60, dirichlet_epsilon=0.0, gamma=gamma)
+    search, result, _ = goal_visible_search(goal, config, goal_prior_evaluator())
+    forest = search.forest
+    first, second = place_planks(2, 2), place_planks(3, 2)
     best = int(result.visits[0].argmax())
     assert best in (first, second)
-    child = search.node_first_child[0, 0, best]
-    assert search.node_env[0, child, ENV_TIMESTEP] == 1
-    then = int(search.edge_visits[0, child].argmax())
+    child = forest.node_first_child[0, 0, best]
+    assert forest.node_env[0, child, ENV_TIMESTEP] == 1
+    then = int(forest.edge_visits[0, child].argmax())
     assert then == (second if best == first else first)
-    assert search.edge_value[0, child, then] / search.edge_visits[0, child, then] == pytest.approx(1.0)
+    assert forest.edge_value[0, child, then] / forest.edge_visits[0, child, then] == pytest.approx(1.0)
     # The root's mean return mixes the line's 1 + γ with the few exploring samples below it.
-    q = search.edge_value[0, 0, best] / search.edge_visits[0, 0, best]
+    q = forest.edge_value[0, 0, best] / forest.edge_visits[0, 0, best]
     assert 1 + gamma - 0.3 < q < 1 + gamma
 
 
@@ -245,15 +233,17 @@ def test_perfect_goal_head_gives_the_env_reward(shaping: list[dict[str, float]] 
             np.random.default_rng(trial),
         )
         np.testing.assert_array_equal(
-            search.node_human_probs[0, 0] > 0, np.eye(len(human_mask))[human_action] > 0
+            search.forest.node_human_probs[0, 0] > 0, np.eye(len(human_mask))[human_action] > 0
         )
-        child = search.node_first_child[0, 0, assistant_action]
-        assert child == 1 and search.node_human_action[0, child] == human_action
+        child = search.forest.node_first_child[0, 0, assistant_action]
+        assert child == 1 and search.forest.node_human_action[0, child] == human_action
         chosen["human"] = human_action
         next_observation, reward, terminated, truncated, _ = env.step(assistant_action)
-        assert search.node_reward[0, child] == pytest.approx(reward)
-        np.testing.assert_array_equal(search.node_blocks[0, child], batch.state.blocks[0])
-        np.testing.assert_array_equal(search.node_players[0, child, :, :3], batch.state.player_ints[0, :, :3])
+        assert search.forest.node_reward[0, child] == pytest.approx(reward)
+        np.testing.assert_array_equal(search.forest.node_blocks[0, child], batch.state.blocks[0])
+        np.testing.assert_array_equal(
+            search.forest.node_players[0, child, :, :3], batch.state.player_ints[0, :, :3]
+        )
         compared += 1
         nonzero += reward != 0
         same_cell += (
@@ -311,7 +301,7 @@ def test_tree_reward_is_the_expected_edit_distance_change(incorrect: float) -> N
 
         search.search(observation["world"][None], np.array([0]), evaluate, rng)
         cell = (action - FIRST_PLACE) % 216
-        assert search.node_reward[0, 1] == pytest.approx(expected(cell), abs=1e-6)
+        assert search.forest.node_reward[0, 1] == pytest.approx(expected(cell), abs=1e-6)
         # The first-play values use the same expected reward (the action assumed to succeed).
         blocks_flat = observation["world"][0].ravel().astype(np.uint8)
         flat_belief = belief[0].reshape(NUM_BLOCK_TYPES, 216)
@@ -408,7 +398,7 @@ def test_tree_q_of_two_steps_matches_the_reference_reward_rule() -> None:
         return prior, value, beliefs[depth][None].astype(np.float32), human_probs
 
     search.search(observation["world"][None], np.array([start]), evaluate, np.random.default_rng(0))
-    assert search.node_count[0] == 3 and sorted(chosen) == [0, 1, 2]
+    assert search.forest.node_count[0] == 3 and sorted(chosen) == [0, 1, 2]
 
     def place_reward(action: int, depth: int) -> float:
         """A PLACE of block k on air at cell c is worth 2·p̂(θ_c = k) − 1 under depth's belief."""
@@ -416,32 +406,42 @@ def test_tree_q_of_two_steps_matches_the_reference_reward_rule() -> None:
         return 2 * float(beliefs[depth][block].ravel()[(action - FIRST_PLACE) % 216]) - 1
 
     (own, human), (_, human_next) = chosen[0], chosen[1]
-    child, grandchild = search.node_first_child[0, 0, own], search.node_first_child[0, 1, NOOP]
+    child, grandchild = search.forest.node_first_child[0, 0, own], search.forest.node_first_child[0, 1, NOOP]
     assert (child, grandchild) == (1, 2)
     for node, action in ((1, own), (1, human), (2, human_next)):
         cell = (action - FIRST_PLACE) % 216
-        assert search.node_blocks[0, node].ravel()[cell] == FIRST_PLACEABLE + (action - FIRST_PLACE) // 216
+        assert (
+            search.forest.node_blocks[0, node].ravel()[cell]
+            == FIRST_PLACEABLE + (action - FIRST_PLACE) // 216
+        )
     r1 = place_reward(own, 0) + place_reward(human, 1)
     r2 = place_reward(human_next, 2)
-    assert search.node_reward[0, 1] == pytest.approx(r1)
-    assert search.node_reward[0, 2] == pytest.approx(r2)
+    assert search.forest.node_reward[0, 1] == pytest.approx(r1)
+    assert search.forest.node_reward[0, 2] == pytest.approx(r2)
     # The old rule (the human's change under the parent's belief) gives another number here.
     assert abs(place_reward(human, 0) - place_reward(human, 1)) > 0.05
 
     first, second = r1 + gamma * values[1], r1 + gamma * (r2 + gamma * values[2])
-    assert search.edge_visits[0, 0, own] == 2
-    assert search.edge_value[0, 0, own] / 2 == pytest.approx((first + second) / 2)
+    assert search.forest.edge_visits[0, 0, own] == 2
+    assert search.forest.edge_value[0, 0, own] / 2 == pytest.approx((first + second) / 2)
     # Each node's own samples include the reward into it (0 at the root) and its first evaluation.
     own_root = [gamma * values[0], gamma * first, gamma * second]
-    assert search.node_visits[0, :3].tolist() == [3, 2, 1]
-    assert search.node_value_sum[0, 0] == pytest.approx(sum(own_root))
-    assert search.node_value_sum[0, 1] == pytest.approx(first + second)
+    assert search.forest.node_visits[0, :3].tolist() == [3, 2, 1]
+    assert search.forest.node_value_sum[0, 0] == pytest.approx(sum(own_root))
+    assert search.forest.node_value_sum[0, 1] == pytest.approx(first + second)
     # A node's range covers its own samples and the samples of the edges out of it.
-    assert search.node_min[0, 0] == pytest.approx(min(own_root + [first, second]))
-    assert search.node_max[0, 0] == pytest.approx(max(own_root + [first, second]))
+    assert search.forest.node_min[0, 0] == pytest.approx(min(own_root + [first, second]))
+    assert search.forest.node_max[0, 0] == pytest.approx(max(own_root + [first, second]))
     child_samples = [first, second, r2 + gamma * values[2]]
-    assert search.node_min[0, 1] == pytest.approx(min(child_samples))
-    assert search.node_max[0, 1] == pytest.approx(max(child_samples))
+    assert search.forest.node_min[0, 1] == pytest.approx(min(child_samples))
+    assert search.forest.node_max[0, 1] == pytest.approx(max(child_samples))
+
+
+def _one_node_forest(world_size: tuple[int, int, int], **arrays: np.ndarray) -> tree_kernels.Forest:
+    """A forest of one tree of one node over ``world_size`` (two players) whose fields ``arrays`` (by
+    name; ``node_mask`` among them, which fixes the number of actions) replace the zeroed ones."""
+    num_actions = arrays["node_mask"].shape[2]
+    return tree_kernels.new_forest(1, 1, num_actions, world_size, 2, 1, False)._replace(**arrays)
 
 
 def _documented_choice(
@@ -499,28 +499,24 @@ def test_selection_normalises_q_and_values_unvisited_edges_by_the_means(bilevel:
         low, high = float(rng.uniform(-1.5, -0.5)), float(rng.uniform(-0.5, 2.5))
         types = np.array([tree_kernels.action_type(a, 1) for a in range(A)])
         type_prior = np.bincount(types[mask], weights=prior[mask], minlength=kinds)
-        chosen = tree_kernels.select_action(
-            0,
-            0,
-            1.0,
-            bilevel,
-            False,
-            1,
-            mask[None, None],
-            prior[None, None],
-            type_prior.astype(np.float32)[None, None],
-            np.bincount(types[mask], minlength=kinds)[None, None] > 0,
-            np.zeros((1, 1, 0), np.float32),
-            np.zeros((1, 1, 0), np.float32),
-            visits[None, None],
-            value[None, None],
-            np.bincount(types, weights=visits, minlength=kinds).astype(np.int32)[None, None],
-            np.bincount(types, weights=value, minlength=kinds)[None, None],
-            np.array([[1 + visits.sum()]], np.int32),
-            np.array([[node_sum]]),
-            np.array([[low]]),
-            np.array([[high]]),
+        forest = _one_node_forest(
+            (1, 1, 1),
+            node_mask=mask[None, None],
+            node_prior=prior[None, None],
+            node_type_prior=type_prior.astype(np.float32)[None, None],
+            node_type_valid=np.bincount(types[mask], minlength=kinds)[None, None] > 0,
+            node_fpu=np.zeros((1, 1, 0), np.float32),
+            node_type_fpu=np.zeros((1, 1, 0), np.float32),
+            edge_visits=visits[None, None],
+            edge_value=value[None, None],
+            type_visits=np.bincount(types, weights=visits, minlength=kinds).astype(np.int32)[None, None],
+            type_value=np.bincount(types, weights=value, minlength=kinds)[None, None],
+            node_visits=np.array([[1 + visits.sum()]], np.int32),
+            node_value_sum=np.array([[node_sum]]),
+            node_min=np.array([[low]]),
+            node_max=np.array([[high]]),
         )
+        chosen = tree_kernels.select_action(forest, 0, 0, 1.0, bilevel, False, 1)
         expected = _documented_choice(
             prior.astype(np.float64), mask, visits, value, node_sum, low, high, 1.0, bilevel
         )
@@ -646,29 +642,17 @@ def test_expected_reward_bonus_values_unvisited_actions_at_the_mean_plus_their_e
     first_play: int, expected: int
 ) -> None:
     num_cells = 8
-    chosen = tree_kernels.select_action(
-        0, 0, 1.0, True, first_play, num_cells, **_one_node_statistics(num_cells)
-    )
+    forest = _one_node_forest((2, 2, 2), **_one_node_statistics(num_cells))
+    chosen = tree_kernels.select_action(forest, 0, 0, 1.0, True, first_play, num_cells)
     assert chosen == expected
 
 
 def test_expected_reward_bonus_finds_the_rewarding_action_under_a_uniform_prior() -> None:
     """Like the ``first_play_reward`` ablation, the ``expected_reward_bonus`` option finds the one
     correct PLACE among ~100 with a prior that knows nothing; the two options exclude each other."""
-    goal = one_block_goal((2, 2, 2), PLANKS)
-    env = gym.make("mbag/Build-Small-v0", goal=goal)
-    observation, _ = env.reset(seed=0)
-    correct = FIRST_PLACE + (PLANKS - DIRT) * 216 + (2 * 6 + 2) * 6 + 2
-    search = BatchedMCTS(
-        env.unwrapped.config,
-        0,
-        1,
-        SearchConfig(num_simulations=40, dirichlet_epsilon=0.0, expected_reward_bonus=True),
-        goal_visible=True,
-    )
-    result = search.search(
-        observation["world"][None], np.array([0]), uniform_evaluator(True), np.random.default_rng(0)
-    )
+    correct = place_planks(2, 2)
+    config = SearchConfig(num_simulations=40, dirichlet_epsilon=0.0, expected_reward_bonus=True)
+    _, result, _ = goal_visible_search(one_block_goal((2, 2, 2), PLANKS), config, uniform_evaluator(True))
     assert result.visits[0].argmax() == correct and result.visits[0][correct] > 20
     with pytest.raises(ValueError, match="exclude"):
         SearchConfig(first_play_reward=True, expected_reward_bonus=True)
@@ -718,10 +702,7 @@ def test_completed_q_policy_raises_a_valuable_action_the_prior_neglects() -> Non
     times as much as the move's (at most e^σ(1) = e^((50 + max N) · 0.1)), and left every wrong
     placement at or below its prior; it is a distribution over the valid actions, and the option
     needs the expected-reward first-play values."""
-    goal = one_block_goal((2, 2, 2), PLANKS)
-    env = gym.make("mbag/Build-Small-v0", goal=goal)
-    observation, _ = env.reset(seed=0)
-    correct = FIRST_PLACE + (PLANKS - DIRT) * 216 + (2 * 6 + 2) * 6 + 2
+    correct = place_planks(2, 2)
     uniform = uniform_evaluator(True)
 
     def move_prior(world, timestep, mask, human_mask):  # type: ignore[no-untyped-def]
@@ -733,8 +714,7 @@ def test_completed_q_policy_raises_a_valuable_action_the_prior_neglects() -> Non
     config = SearchConfig(
         num_simulations=4, dirichlet_epsilon=0.0, expected_reward_bonus=True, completed_q_scale=0.1
     )
-    search = BatchedMCTS(env.unwrapped.config, 0, 1, config, goal_visible=True)
-    result = search.search(observation["world"][None], np.array([0]), move_prior, np.random.default_rng(0))
+    _, result, observation = goal_visible_search(one_block_goal((2, 2, 2), PLANKS), config, move_prior)
     assert result.improved is not None
     improved, valid = result.improved[0], result.mask[0]
     np.testing.assert_allclose(improved.sum(), 1.0)

@@ -4,20 +4,15 @@ writes the figures and shares that sum to 1."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 
-import gymnasium as gym
 import pytest
 import torch
 
 import mbag_env  # noqa: F401
 from baselines.assistance_zero.benchmark import KERNELS, SHARES, main
-from baselines.assistance_zero.config import AZConfig
 from baselines.assistance_zero.mcts import tree_kernels  # imported inside the kernel cache
-from baselines.assistance_zero.network import AssistanceZeroNetwork
-from baselines.common.checkpoint import save_checkpoint, to_plain
-from baselines.common.networks import ObservationSpec
+from tests.baselines.conftest import save_untrained_checkpoint, untrained_assistance_zero
 
 TINY = [
     "--num-envs",
@@ -69,21 +64,8 @@ def test_tiny_run_writes_throughput_and_shares_summing_to_one(tmp_path: Path) ->
 
 
 def test_checkpoint_network_is_benchmarked(tmp_path: Path) -> None:
-    config = AZConfig(hidden_channels=4, global_hidden=8, tensorboard=False, progress=False, run_dir="unused")
-    env = gym.make(config.env_id)
-    spec = ObservationSpec.from_spaces(env.observation_space, env.action_space)
-    model = AssistanceZeroNetwork(spec, config.network_config())
-    checkpoint = save_checkpoint(
-        tmp_path / "tiny.pt",
-        {
-            "algorithm": config.algorithm,
-            "config": to_plain(asdict(config)),
-            "observation_spec": spec.to_dict(),
-            "network_config": asdict(model.config),
-            "model": model.state_dict(),
-            "global_step": 0,
-        },
-    )
+    config, model = untrained_assistance_zero()
+    checkpoint = save_untrained_checkpoint(tmp_path / "tiny.pt", config, model)
     result = main([*TINY, "--checkpoint", str(checkpoint)])
     assert result["network"] == f"checkpoint {checkpoint}"
     assert result["parameters"] == sum(p.numel() for p in model.parameters())

@@ -248,7 +248,7 @@ def test_checkpoint_round_trip_resume_and_leaderboard_loading(tmp_path: Path) ->
     payload = load_checkpoint(summary["checkpoint"])
     assert payload["algorithm"] == "dreamer" and payload["global_step"] == 96 and payload["updates"] > 0
     policy = load_policy(summary["checkpoint"], seed=0)
-    for key, value in policy.agent.state_dict().items():
+    for key, value in policy.model.state_dict().items():
         torch.testing.assert_close(value, payload["model"][key])
     stats = evaluate_policy(policy.act_batch, "mbag/Build-Small-v0", 4, num_envs=4, env_kwargs=env_kwargs)
     assert len(stats.episode_return) == 4

@@ -5,7 +5,6 @@ comparison against the exact posterior (``--compare-belief``) and the exact-post
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,7 +13,6 @@ import numpy as np
 import torch
 
 import mbag_env  # noqa: F401
-from baselines.assistance_zero.config import AZConfig
 from baselines.assistance_zero.diagnostics import (
     AZ_BELIEF,
     EXACT_BELIEF,
@@ -23,10 +21,8 @@ from baselines.assistance_zero.diagnostics import (
     exact_belief,
     main,
 )
-from baselines.assistance_zero.network import AssistanceZeroNetwork
-from baselines.common.checkpoint import save_checkpoint, to_plain
-from baselines.common.networks import ObservationSpec
 from mbag_env.blocks import NUM_BLOCK_TYPES
+from tests.baselines.conftest import save_untrained_checkpoint, untrained_assistance_zero
 
 SMALL = (6, 6, 6)
 
@@ -66,23 +62,10 @@ def test_main_writes_the_comparison_and_the_exact_belief_row(tmp_path: Path) -> 
     """End to end on an untrained tiny checkpoint that waits: the JSON holds ``belief_comparison`` and the
     "AssistanceZero + exact belief" row with its paired differences, and the belief plot is drawn."""
     torch.manual_seed(0)
-    config = AZConfig(hidden_channels=4, global_hidden=8, tensorboard=False, progress=False, run_dir="unused")
-    env = gym.make(config.env_id)
-    spec = ObservationSpec.from_spaces(env.observation_space, env.action_space)
-    model = AssistanceZeroNetwork(spec, config.network_config())
+    config, model = untrained_assistance_zero()
     with torch.no_grad():  # an assistant that waits (NOOP): short episodes, few belief updates
         model.policy_head.globals.bias[0] = 30.0  # type: ignore[index, union-attr]
-    checkpoint = save_checkpoint(
-        tmp_path / "tiny.pt",
-        {
-            "algorithm": config.algorithm,
-            "config": to_plain(asdict(config)),
-            "observation_spec": spec.to_dict(),
-            "network_config": asdict(model.config),
-            "model": model.state_dict(),
-            "global_step": 0,
-        },
-    )
+    checkpoint = save_untrained_checkpoint(tmp_path / "tiny.pt", config, model)
     output = main(
         [
             str(checkpoint),

@@ -18,6 +18,7 @@ from baselines.common.mixed_humans import (
 )
 from mbag_env.evaluation.suites import SUITE_HUMANS
 from mbag_env.humans.scripted import HumanModel
+from tests.baselines.conftest import TINY_AZ_RUN
 
 KWARGS = {"goal": "houses:train", "horizon": 12}
 
@@ -100,18 +101,7 @@ def test_assistance_zero_plays_beside_the_suite_humans(tmp_path) -> None:  # typ
     with pytest.raises(ValueError, match="cannot be shared"):
         AZConfig(human="suite", num_envs=3)
     tiny = config.replace(
-        num_envs=4,
-        num_simulations=2,
-        steps_per_iteration=4,
-        total_env_steps=32,
-        min_replay=8,
-        batch_size=8,
-        hidden_channels=8,
-        conv_layers=0,
-        global_hidden=8,
-        tensorboard=False,
-        progress=False,
-        run_dir=str(tmp_path / "az"),
+        num_envs=4, total_env_steps=32, min_replay=8, run_dir=str(tmp_path / "az"), **TINY_AZ_RUN
     )
     assert train(tiny)["global_step"] == 32
 

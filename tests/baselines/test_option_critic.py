@@ -210,7 +210,7 @@ def test_checkpoint_round_trip_resume_and_leaderboard(tmp_path: Path) -> None:
     first = load_checkpoint(run_dir / "checkpoints" / "last.pt")
     assert (first["algorithm"], first["global_step"], first["iteration"]) == ("option_critic", 32, 2)
     policy = load_policy(run_dir / "checkpoints" / "final.pt", seed=0)
-    for key, tensor in policy.network.state_dict().items():
+    for key, tensor in policy.model.state_dict().items():
         assert torch.equal(tensor, first["model"][key]), key
     summary = main(["--resume", str(run_dir / "checkpoints" / "last.pt"), "--total-steps", "48"])
     second = load_checkpoint(run_dir / "checkpoints" / "final.pt")

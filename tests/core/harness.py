@@ -15,36 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mbag_env.core import state
 from mbag_env.core import step as step_module
 from mbag_env.core.masks import write_action_mask
 from mbag_env.core.reward import count_layer_errors, edit_distance
-from mbag_env.core.state import (
-    ENV_BEST_EDIT_DISTANCE,
-    ENV_EDIT_DISTANCE,
-    ENV_INITIAL_EDIT_DISTANCE,
-    ENV_STEPS_WITHOUT_PROGRESS,
-    ENV_TERMINATED,
-    ENV_TIMESTEP,
-    ENV_TRUNCATED,
-    NUM_PARAMS,
-    PARAM_HORIZON,
-    PARAM_INFINITE_BLOCKS,
-    PARAM_NO_PROGRESS_LIMIT,
-    PARAM_NUM_PLAYERS,
-    PARAM_STARTING_INVENTORY,
-    PARAM_TELEPORTATION,
-    PARAM_TERMINATE_ON_GOAL,
-    PLAYER_CORRECT_BREAKS,
-    PLAYER_CORRECT_PLACES,
-    PLAYER_INCORRECT_BREAKS,
-    PLAYER_INCORRECT_PLACES,
-    PLAYER_INVENTORY,
-    PLAYER_LAST_DELTA,
-    PLAYER_LAST_VALID,
-    PLAYER_X,
-    PLAYER_Z,
-    BatchState,
-)
+from mbag_env.core.state import BatchState
 from mbag_env.core.step import reset_world
 from mbag_env.envs.step_kernels import step_worlds
 from mbag_env.humans.goal_seeking import human_scratch_size
@@ -61,6 +36,9 @@ from tests.core.reference_rules import (
 recount_world = getattr(step_module, "recount_world", None)
 """The core's recount of derived state after writing blocks directly, where it has one."""
 
+INVENTORY = slice(state.PLAYER_INVENTORY, state.PLAYER_INVENTORY + NUM_BLOCK_TYPES)
+"""The ``player_ints`` columns of a player's inventory."""
+
 
 def make_params(
     num_players: int,
@@ -72,14 +50,14 @@ def make_params(
     no_progress_limit: int = 0,
     starting_inventory: int = 0,
 ) -> np.ndarray:
-    params = np.zeros(NUM_PARAMS, dtype=np.int64)
-    params[PARAM_NUM_PLAYERS] = num_players
-    params[PARAM_INFINITE_BLOCKS] = int(infinite_blocks)
-    params[PARAM_TELEPORTATION] = int(teleportation)
-    params[PARAM_HORIZON] = horizon
-    params[PARAM_TERMINATE_ON_GOAL] = int(terminate_on_goal)
-    params[PARAM_NO_PROGRESS_LIMIT] = no_progress_limit
-    params[PARAM_STARTING_INVENTORY] = starting_inventory
+    params = np.zeros(state.NUM_PARAMS, dtype=np.int64)
+    params[state.PARAM_NUM_PLAYERS] = num_players
+    params[state.PARAM_INFINITE_BLOCKS] = int(infinite_blocks)
+    params[state.PARAM_TELEPORTATION] = int(teleportation)
+    params[state.PARAM_HORIZON] = horizon
+    params[state.PARAM_TERMINATE_ON_GOAL] = int(terminate_on_goal)
+    params[state.PARAM_NO_PROGRESS_LIMIT] = no_progress_limit
+    params[state.PARAM_STARTING_INVENTORY] = starting_inventory
     return params
 
 
@@ -152,11 +130,11 @@ class CoreGame:
             s.blocks[:] = setup.blocks
             for env in range(num_envs):
                 self.recount(env)
-                d = s.env_ints[env, ENV_EDIT_DISTANCE]
-                s.env_ints[env, ENV_INITIAL_EDIT_DISTANCE] = d
-                s.env_ints[env, ENV_BEST_EDIT_DISTANCE] = d
+                d = s.env_ints[env, state.ENV_EDIT_DISTANCE]
+                s.env_ints[env, state.ENV_INITIAL_EDIT_DISTANCE] = d
+                s.env_ints[env, state.ENV_BEST_EDIT_DISTANCE] = d
         if setup.inventories is not None:
-            s.player_ints[:, :, PLAYER_INVENTORY : PLAYER_INVENTORY + NUM_BLOCK_TYPES] = setup.inventories
+            s.player_ints[:, :, INVENTORY] = setup.inventories
 
     def arrays(self, env: int | None = None) -> dict[str, np.ndarray]:
         """The state arrays by field name (one world's rows when ``env`` is given)."""
@@ -171,7 +149,7 @@ class CoreGame:
             call_kernel(recount_world, self.arrays(env))
             return
         s = self.state
-        s.env_ints[env, ENV_EDIT_DISTANCE] = edit_distance(s.blocks[env], s.goal[env])
+        s.env_ints[env, state.ENV_EDIT_DISTANCE] = edit_distance(s.blocks[env], s.goal[env])
         count_layer_errors(s.blocks[env], s.goal[env], s.layer_errors[env])
 
     def step(self, actions, active=None, kernel=None) -> np.ndarray:
@@ -220,10 +198,13 @@ class CoreGame:
         return mask
 
     def feet(self, env: int = 0) -> list[tuple[int, int, int]]:
-        return [tuple(int(c) for c in row[PLAYER_X : PLAYER_Z + 1]) for row in self.state.player_ints[env]]
+        return [
+            tuple(int(c) for c in row[state.PLAYER_X : state.PLAYER_Z + 1])
+            for row in self.state.player_ints[env]
+        ]
 
     def inventories(self, env: int = 0) -> np.ndarray:
-        return self.state.player_ints[env, :, PLAYER_INVENTORY : PLAYER_INVENTORY + NUM_BLOCK_TYPES].copy()
+        return self.state.player_ints[env, :, INVENTORY].copy()
 
 
 def state_field_names() -> list[str]:
@@ -391,24 +372,24 @@ def assert_same_state(core: CoreGame, ref: ReferenceGame, env: int = 0, context:
         core.inventories(env), np.array(ref.inventories), err_msg=f"inventories differ{where}"
     )
     e = s.env_ints[env]
-    assert e[ENV_EDIT_DISTANCE] == ref.distance, f"edit distance{where}"
-    assert e[ENV_TIMESTEP] == ref.timestep, f"timestep{where}"
-    assert e[ENV_BEST_EDIT_DISTANCE] == ref.best_distance, f"best edit distance{where}"
-    assert e[ENV_STEPS_WITHOUT_PROGRESS] == ref.steps_without_progress, f"steps without progress{where}"
-    assert bool(e[ENV_TERMINATED]) == ref.terminated, f"terminated{where}"
-    assert bool(e[ENV_TRUNCATED]) == ref.truncated, f"truncated{where}"
+    assert e[state.ENV_EDIT_DISTANCE] == ref.distance, f"edit distance{where}"
+    assert e[state.ENV_TIMESTEP] == ref.timestep, f"timestep{where}"
+    assert e[state.ENV_BEST_EDIT_DISTANCE] == ref.best_distance, f"best edit distance{where}"
+    assert e[state.ENV_STEPS_WITHOUT_PROGRESS] == ref.steps_without_progress, f"steps without progress{where}"
+    assert bool(e[state.ENV_TERMINATED]) == ref.terminated, f"terminated{where}"
+    assert bool(e[state.ENV_TRUNCATED]) == ref.truncated, f"truncated{where}"
     p = s.player_ints[env]
-    assert list(p[:, PLAYER_CORRECT_PLACES]) == ref.correct_places, f"correct places{where}"
-    assert list(p[:, PLAYER_INCORRECT_PLACES]) == ref.incorrect_places, f"incorrect places{where}"
-    assert list(p[:, PLAYER_CORRECT_BREAKS]) == ref.correct_breaks, f"correct breaks{where}"
-    assert list(p[:, PLAYER_INCORRECT_BREAKS]) == ref.incorrect_breaks, f"incorrect breaks{where}"
+    assert list(p[:, state.PLAYER_CORRECT_PLACES]) == ref.correct_places, f"correct places{where}"
+    assert list(p[:, state.PLAYER_INCORRECT_PLACES]) == ref.incorrect_places, f"incorrect places{where}"
+    assert list(p[:, state.PLAYER_CORRECT_BREAKS]) == ref.correct_breaks, f"correct breaks{where}"
+    assert list(p[:, state.PLAYER_INCORRECT_BREAKS]) == ref.incorrect_breaks, f"incorrect breaks{where}"
 
 
 def assert_last_step_same(core: CoreGame, ref: ReferenceGame, env: int = 0, context: str = "") -> None:
     """Per-player validity and own edit-distance drop of the last step agree."""
     p = core.state.player_ints[env]
-    assert [bool(v) for v in p[:, PLAYER_LAST_VALID]] == ref.last_valid, f"action validity ({context})"
-    assert list(p[:, PLAYER_LAST_DELTA]) == ref.last_own_drop, f"own edit-distance drop ({context})"
+    assert [bool(v) for v in p[:, state.PLAYER_LAST_VALID]] == ref.last_valid, f"action validity ({context})"
+    assert list(p[:, state.PLAYER_LAST_DELTA]) == ref.last_own_drop, f"own edit-distance drop ({context})"
 
 
 def assert_consistent_distance(core: CoreGame, env: int = 0) -> None:
@@ -419,7 +400,7 @@ def assert_consistent_distance(core: CoreGame, env: int = 0) -> None:
 
     s = core.state
     blocks, goal = s.blocks[env], s.goal[env]
-    d = int(s.env_ints[env, ENV_EDIT_DISTANCE])
+    d = int(s.env_ints[env, state.ENV_EDIT_DISTANCE])
     assert d == edit_distance(blocks, goal)
     assert d == reference_rules.edit_distance(blocks.tolist(), goal.tolist())
     recomputed = np.zeros(core.setup.size[1], dtype=np.int32)

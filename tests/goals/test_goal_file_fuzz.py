@@ -165,17 +165,23 @@ GRABCRAFT_LIKE = st.one_of(
 )
 
 
-def _check_grabcraft(path: Path, text: bytes | str, on_unknown: str) -> None:
-    if isinstance(text, str):
-        path.write_text(text, encoding="utf-8")
-    else:
-        path.write_bytes(text)
-    structure = _load_cleanly(lambda: load_grabcraft_json(path, on_unknown), path)  # type: ignore[arg-type]
+def _check_structure_file(path: Path, load_one: Callable[..., Any], on_unknown: str) -> None:
+    """The file written at ``path``, loaded with its format's loader ``load_one`` and with
+    :func:`load_structures`: each refuses it cleanly or returns well-formed structures."""
+    structure = _load_cleanly(lambda: load_one(path, on_unknown), path)
     if structure is not None:
         _assert_structure(structure)
     structures = _load_cleanly(lambda: load_structures(path, on_unknown), path)  # type: ignore[arg-type]
     if structures is not None:
         _assert_structures(structures)
+
+
+def _check_grabcraft(path: Path, text: bytes | str, on_unknown: str) -> None:
+    if isinstance(text, str):
+        path.write_text(text, encoding="utf-8")
+    else:
+        path.write_bytes(text)
+    _check_structure_file(path, load_grabcraft_json, on_unknown)
 
 
 @given(data=GRABCRAFT_LIKE, on_unknown=POLICIES)
@@ -270,12 +276,7 @@ def schematic_arrays(draw: st.DrawFn) -> bytes:
 
 def _check_schematic(path: Path, data: bytes, on_unknown: str) -> None:
     path.write_bytes(data)
-    structure = _load_cleanly(lambda: load_craftassist_schematic(path, on_unknown), path)  # type: ignore[arg-type]
-    if structure is not None:
-        _assert_structure(structure)
-    structures = _load_cleanly(lambda: load_structures(path, on_unknown), path)  # type: ignore[arg-type]
-    if structures is not None:
-        _assert_structures(structures)
+    _check_structure_file(path, load_craftassist_schematic, on_unknown)
 
 
 @given(data=st.one_of(crafted_npy(spatial=(2,)), schematic_arrays()), on_unknown=POLICIES)

@@ -7,11 +7,12 @@ from collections.abc import Iterable
 import numpy as np
 
 from mbag_env.config import MbagConfig
-from mbag_env.core.state import PLAYER_LAST_ACTION
+from mbag_env.core.state import PLAYER_LAST_ACTION, BatchState
 from mbag_env.core.step import SCRIPTED_HUMAN
 from mbag_env.envs.batch import WorldBatch
 from mbag_env.goals import load_shipped_goals
 from mbag_env.humans import HumanModel
+from mbag_env.humans.world import HumanWorld
 
 SMALL = (6, 6, 6)
 LARGE = (11, 10, 10)
@@ -54,3 +55,18 @@ def unfinished_houses(
     """Indices of the houses (all by default) that ``model`` alone does not finish within ``horizon``."""
     indices = range(len(goals)) if houses is None else houses
     return [house for house in indices if not solo_episode(goals[house], model, horizon)[0]]
+
+
+def human_world(
+    state: BatchState, env: int, params: np.ndarray, env_ints: np.ndarray | None = None
+) -> HumanWorld:
+    """World ``env`` of ``state`` as the scripted humans' kernels take it (views of its rows;
+    ``env_ints``, when given, stands in for the world's own, e.g. a copy whose generator may be used)."""
+    return HumanWorld(
+        state.blocks[env],
+        state.goal[env],
+        state.player_ints[env],
+        state.layer_errors[env],
+        state.env_ints[env] if env_ints is None else env_ints,
+        params,
+    )

@@ -33,6 +33,8 @@ from mbag_env.core.state import (
     PLAYER_Z,
 )
 from mbag_env.humans.goal_seeking import random_valid_move
+from mbag_env.humans.world import HumanWorld
+from tests.humans.helpers import human_world
 
 HUMAN = 0
 
@@ -89,16 +91,10 @@ def _acts_from(
     return bool(can_break(blocks, moved, params, HUMAN, *cell))
 
 
-def reference_action(
-    blocks: np.ndarray,
-    goal: np.ndarray,
-    player_ints: np.ndarray,
-    layer_errors: np.ndarray,
-    env_ints: np.ndarray,
-    params: np.ndarray,
-) -> int:
+def reference_action(world: HumanWorld) -> int:
     """The goal-seeking human's action (module docstring of :mod:`mbag_env.humans.goal_seeking`),
     from scratch."""
+    blocks, goal, player_ints, layer_errors, env_ints, params = world
     width, height, depth = blocks.shape
     num_cells = blocks.size
     teleportation = params[PARAM_TELEPORTATION] != 0
@@ -211,14 +207,7 @@ def test_compiled_goal_seeking_human_matches_the_from_scratch_reference(name: st
     compared = moves = 0
     for _ in range(300):
         expected = [
-            reference_action(
-                state.blocks[env],
-                state.goal[env],
-                state.player_ints[env],
-                state.layer_errors[env],
-                state.env_ints[env].copy(),
-                params,
-            )
+            reference_action(human_world(state, env, params, state.env_ints[env].copy()))
             for env in range(num_envs)
         ]
         acting = ~inner._autoreset & (state.env_ints[:, ENV_EDIT_DISTANCE] > 0)  # type: ignore[attr-defined]

@@ -15,7 +15,14 @@ from mbag_env.core.rules import EYE_HEIGHT
 from mbag_env.core.state import ENV_RNG, PLAYER_X, PLAYER_Y, PLAYER_Z
 from mbag_env.humans import HumanModel
 from mbag_env.humans.noise import action_is_valid, boltzmann_useful_action, valid_action
-from tests.humans.helpers import CI_HOUSES, SMALL, SMALL_HORIZON, held_out_goals, solo_episode
+from tests.humans.helpers import (
+    CI_HOUSES,
+    SMALL,
+    SMALL_HORIZON,
+    held_out_goals,
+    human_world,
+    solo_episode,
+)
 
 
 def random_states(env: mbag_env.MbagEnv, steps: int, seed: int):
@@ -133,10 +140,7 @@ def boltzmann(env: mbag_env.MbagEnv, temperature: float, rng_state: int) -> int:
     state = env.batch.state
     env_ints = state.env_ints[0].copy()
     env_ints[ENV_RNG] = rng_state
-    return boltzmann_useful_action(
-        state.blocks[0], state.goal[0], state.player_ints[0], state.layer_errors[0], env_ints,
-        env.batch.params, 0, temperature,
-    )  # fmt: skip
+    return boltzmann_useful_action(human_world(state, 0, env.batch.params, env_ints), 0, temperature)
 
 
 def test_boltzmann_choice_follows_the_utilities() -> None:

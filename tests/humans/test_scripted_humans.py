@@ -22,6 +22,7 @@ from tests.humans.helpers import (
     SMALL,
     SMALL_HORIZON,
     held_out_goals,
+    human_world,
     solo_episode,
     unfinished_houses,
 )
@@ -82,10 +83,7 @@ def test_layer_builder_names_a_too_small_scratch() -> None:
     env.reset(seed=0)
     state = env.batch.state
     with pytest.raises(ValueError, match="scratch row needs 2 entries per cell"):
-        layer_builder_action(
-            state.blocks[0], state.goal[0], state.player_ints[0], state.layer_errors[0], state.env_ints[0],
-            env.batch.params, 0, np.zeros(10, dtype=np.int32),
-        )  # fmt: skip
+        layer_builder_action(human_world(state, 0, env.batch.params), 0, np.zeros(10, dtype=np.int32))
 
 
 # ----------------------------------------------------------------------------- finishing houses alone
@@ -163,13 +161,12 @@ def test_noise_free_model_is_exactly_the_bare_kind() -> None:
     scratch = np.zeros(human_scratch_size(SMALL), dtype=np.int32)
     rng = np.random.default_rng(0)
     for _ in range(60):
-        row = state.get_row(0)
-        args = (row["blocks"], row["goal"], row["player_ints"], row["layer_errors"])
         for kind, bare in (("goal_seeking", goal_seeking_action), ("layer_builder", layer_builder_action)):
-            ints_model, ints_bare = row["env_ints"].copy(), row["env_ints"].copy()
+            ints_model, ints_bare = state.env_ints[0].copy(), state.env_ints[0].copy()
             model = HumanModel(kind).as_array()
-            got = scripted_human_action(model, *args, ints_model, env.batch.params, 0, scratch)
-            want = bare(*args, ints_bare, env.batch.params, 0, scratch)
+            world = human_world(state, 0, env.batch.params, ints_model)
+            got = scripted_human_action(model, *world, 0, scratch)
+            want = bare(world._replace(env_ints=ints_bare), 0, scratch)
             assert got == want
             np.testing.assert_array_equal(ints_model, ints_bare)
         mask = env.action_masks()
