@@ -10,6 +10,8 @@ viewer by :func:`viewer_label` and back by :func:`label_owner`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numba
 import numpy as np
 
@@ -138,66 +140,64 @@ def write_inventory(
             inventory_out[block] = player_ints[viewer, PLAYER_INVENTORY + block]
 
 
-@kernel()
-def write_observations(
-    blocks: np.ndarray,
-    goal: np.ndarray,
-    last_interacted: np.ndarray,
-    env_ints: np.ndarray,
-    player_ints: np.ndarray,
-    solid_neighbours: np.ndarray,
-    params: np.ndarray,
-    viewer: int,
-    full_world: np.ndarray,
-    world_out: np.ndarray,
-    inventory_out: np.ndarray,
-    timestep_out: np.ndarray,
-    mask_out: np.ndarray,
-) -> None:
-    """Write ``viewer``'s observations of every world into ``(N, ...)`` buffers.
+def _compile_write_observations(parallel: bool) -> Callable[..., None]:
+    """Compile the observation writer over worlds: serial, or with the worlds spread over threads.
 
-    The world channels are rewritten only where ``full_world[n]``; elsewhere ``world_out[n]``
-    must be a mirror that the step kept up to date (:func:`~mbag_env.core.step.resolve_step`).
-    Inventory, timestep and (unless ``mask_out`` is ``(N, 0)``) the action mask are always written.
+    Both kernels come from this one body; ``parallel`` only picks the loop (``numba.prange`` or
+    ``range``), a closure variable so that the two compilations get separate cache entries (see
+    :func:`mbag_env.envs.step_kernels._compile_step_worlds`).
     """
-    for env in range(blocks.shape[0]):
-        if full_world[env]:
-            write_world(
-                blocks[env], goal[env], last_interacted[env], player_ints[env], params, viewer, world_out[env]
-            )
-        write_inventory(player_ints[env], params, viewer, inventory_out[env])
-        timestep_out[env] = env_ints[env, ENV_TIMESTEP]
-        if mask_out.shape[1] > 0:
-            write_action_mask(
-                mask_out[env], blocks[env], solid_neighbours[env], player_ints[env], params, viewer
-            )
+    worlds = numba.prange if parallel else range
+
+    def write_observations(
+        blocks: np.ndarray,
+        goal: np.ndarray,
+        last_interacted: np.ndarray,
+        env_ints: np.ndarray,
+        player_ints: np.ndarray,
+        solid_neighbours: np.ndarray,
+        params: np.ndarray,
+        viewer: int,
+        full_world: np.ndarray,
+        world_out: np.ndarray,
+        inventory_out: np.ndarray,
+        timestep_out: np.ndarray,
+        mask_out: np.ndarray,
+    ) -> None:
+        """Write ``viewer``'s observations of every world into ``(N, ...)`` buffers.
+
+        The world channels are rewritten only where ``full_world[n]``; elsewhere ``world_out[n]``
+        must be a mirror that the step kept up to date (:func:`~mbag_env.core.step.resolve_step`).
+        Inventory, timestep and (unless ``mask_out`` is ``(N, 0)``) the action mask are always
+        written.
+        """
+        for env in worlds(blocks.shape[0]):
+            if full_world[env]:
+                write_world(
+                    blocks[env],
+                    goal[env],
+                    last_interacted[env],
+                    player_ints[env],
+                    params,
+                    viewer,
+                    world_out[env],
+                )
+            write_inventory(player_ints[env], params, viewer, inventory_out[env])
+            timestep_out[env] = env_ints[env, ENV_TIMESTEP]
+            if mask_out.shape[1] > 0:
+                write_action_mask(
+                    mask_out[env], blocks[env], solid_neighbours[env], player_ints[env], params, viewer
+                )
+
+    writer: Callable[..., None] = kernel(parallel=parallel)(write_observations)
+    return writer
 
 
-@kernel(parallel=True)
-def write_observations_parallel(
-    blocks: np.ndarray,
-    goal: np.ndarray,
-    last_interacted: np.ndarray,
-    env_ints: np.ndarray,
-    player_ints: np.ndarray,
-    solid_neighbours: np.ndarray,
-    params: np.ndarray,
-    viewer: int,
-    full_world: np.ndarray,
-    world_out: np.ndarray,
-    inventory_out: np.ndarray,
-    timestep_out: np.ndarray,
-    mask_out: np.ndarray,
-) -> None:
-    """:func:`write_observations` with the worlds spread over threads (for large batches)."""
-    for env in numba.prange(blocks.shape[0]):
-        if full_world[env]:
-            write_world(
-                blocks[env], goal[env], last_interacted[env], player_ints[env], params, viewer, world_out[env]
-            )
-        write_inventory(player_ints[env], params, viewer, inventory_out[env])
-        timestep_out[env] = env_ints[env, ENV_TIMESTEP]
-        if mask_out.shape[1] > 0:
-            write_action_mask(
-                mask_out[env], blocks[env], solid_neighbours[env], player_ints[env], params, viewer
-            )
+write_observations = _compile_write_observations(parallel=False)
+"""Write ``viewer``'s observations of every world into ``(N, ...)`` buffers: the world channels
+only where ``full_world[n]`` (elsewhere ``world_out[n]`` must be a mirror the step kept up to
+date, :func:`~mbag_env.core.step.resolve_step`); inventory, timestep and (unless ``mask_out`` is
+``(N, 0)``) the action mask always."""
+
+write_observations_parallel = _compile_write_observations(parallel=True)
+""":data:`write_observations` with the worlds spread over threads (for large batches)."""
