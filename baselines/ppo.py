@@ -31,7 +31,7 @@ A run folder holds ``progress.csv``, TensorBoard events, ``learning_curve.png`` 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from torch import nn
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.common import training_log
-from baselines.common.checkpoint import resume_checkpoint, save_training_checkpoint
+from baselines.common.checkpoint import resume_checkpoint
 from baselines.common.cli import TrainingCommand
 from baselines.common.config_checks import require_in_range
 from baselines.common.losses import clipped_policy_loss, clipped_value_loss, normalize_advantages
@@ -171,16 +171,8 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
     log = training_log.open_training_log(run_dir, config, global_step if payload is not None else None)
 
     def save(name: str, iteration: int) -> Path:
-        return save_training_checkpoint(
-            checkpoint_dir / name,
-            "ppo",
-            config,
-            spec,
-            asdict(agent.config),
-            agent,
-            optimizer.state_dict(),
-            global_step,
-            iteration=iteration,
+        return training_log.save_model_checkpoint(
+            checkpoint_dir / name, "ppo", config, spec, agent, optimizer, global_step, iteration=iteration
         )
 
     # Rollout storage, (T, N, ...). World observations stay uint8 and masks bool.
@@ -207,6 +199,7 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
         config.num_iterations * config.batch_size, global_step, config.env_id, not config.progress
     )
     last_iteration = start_iteration - 1
+    title = f"PPO on {config.env_id}"
     updating = False
 
     def save_if_whole() -> None:
@@ -330,11 +323,12 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
             throughput = training_log.throughput_metrics(
                 steps_this_iteration, collect_seconds, update_seconds, env_seconds
             )
+            episode_means = training_log.episode_metrics(finished, has_human)
             log.log(
                 global_step,
                 {
                     "iteration": iteration,
-                    **training_log.episode_metrics(finished, has_human),
+                    **episode_means,
                     **stats,
                     "losses/clipfrac": float(np.mean(clip_fractions)) if clip_fractions else float("nan"),
                     "losses/explained_variance": explained,
@@ -342,24 +336,18 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
                     **throughput,
                 },
             )
-            bar.update(steps_this_iteration)
-            if finished["goal_percentage"]:
-                bar.set_postfix(
-                    goal=f"{np.mean(finished['goal_percentage']):.3f}",
-                    ret=f"{np.mean(finished['return']):.2f}",
-                    sps=f"{throughput['throughput/sps_total']:.0f}",
-                )
+            training_log.show_progress(
+                bar,
+                steps_this_iteration,
+                finished,
+                ret=f"{episode_means['episode/return']:.2f}",
+                sps=f"{throughput['throughput/sps_total']:.0f}",
+            )
             last_iteration = iteration
             if iteration % config.checkpoint_every == 0:
                 save("last.pt", iteration)
-                training_log.plot_learning_curve(
-                    log.csv_path, run_dir / "learning_curve.png", title=f"PPO on {config.env_id}"
-                )
-    save("last.pt", last_iteration)
-    final = save("final.pt", last_iteration)
-    training_log.plot_learning_curve(
-        log.csv_path, run_dir / "learning_curve.png", title=f"PPO on {config.env_id}"
-    )
+                training_log.plot_run_curve(log, title)
+    final = training_log.finish_run(save, last_iteration, log, title)
     return training_log.training_summary(global_step, last_iteration, run_dir, final, log.csv_path)
 
 

@@ -41,6 +41,7 @@ from baselines.common.networks import (
     NUM_GLOBAL_ACTIONS,
     ObservationSpec,
     flatten_action_logits,
+    register_cell_encoding,
     time_fraction,
 )
 from mbag_env.blocks import AIR, FIRST_PLACEABLE, NUM_BLOCK_TYPES, NUM_PLACEABLE
@@ -174,18 +175,7 @@ class AssistanceZeroNetwork(nn.Module):
         config = config or AZNetworkConfig()
         self.spec = spec
         self.config = config
-        _, width, height, depth = spec.world_shape
-        classes = torch.cat([torch.arange(k) for k in spec.channel_classes])
-        channel_of_class = torch.cat(
-            [torch.full((k,), c, dtype=torch.long) for c, k in enumerate(spec.channel_classes)]
-        )
-        self.register_buffer("classes", classes.view(1, -1, 1, 1, 1).to(torch.uint8), persistent=False)
-        self.register_buffer("channel_of_class", channel_of_class, persistent=False)
-        axes = [torch.linspace(-1.0, 1.0, n) if n > 1 else torch.zeros(1) for n in (width, height, depth)]
-        self.register_buffer(
-            "coordinates", torch.stack(torch.meshgrid(*axes, indexing="ij")).unsqueeze(0), persistent=False
-        )
-        in_channels = int(classes.numel()) + 3 + 1
+        in_channels = register_cell_encoding(self, spec)
         self.in_channels = in_channels
         hidden = config.hidden_channels
         self.stem = nn.Sequential(_init(nn.Conv3d(in_channels, hidden, 1)), nn.ReLU())

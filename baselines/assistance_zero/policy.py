@@ -31,7 +31,7 @@ from baselines.assistance_zero.mcts import (
 )
 from baselines.assistance_zero.network import LAST_INTERACTED_CHANNEL, AssistanceZeroNetwork, AZNetworkConfig
 from baselines.common.checkpoint import from_plain
-from baselines.common.networks import ObservationSpec, batch_timesteps
+from baselines.common.networks import ObservationSpec, batch_timesteps, network_from_payload
 from mbag_env import ENV_IDS
 from mbag_env.blocks import AIR, NUM_BLOCK_TYPES, NUM_PLACEABLE
 from mbag_env.config import MbagConfig
@@ -228,9 +228,7 @@ class AssistanceZeroPolicy:
 
 def model_from_payload(payload: Mapping[str, Any]) -> tuple[AssistanceZeroNetwork, AZConfig]:
     """The network and run configuration stored in a loaded checkpoint."""
-    spec = ObservationSpec.from_dict(dict(payload["observation_spec"]))
-    model = AssistanceZeroNetwork(spec, AZNetworkConfig(**dict(payload["network_config"])))
-    model.load_state_dict(payload["model"])
+    model = network_from_payload(payload, AssistanceZeroNetwork, config_type=AZNetworkConfig)
     return model, AZConfig.from_dict(from_plain(payload["config"]))
 
 

@@ -18,10 +18,8 @@ with :func:`baselines.common.policy.load_policy`). ``--resume checkpoints/last.p
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -42,17 +40,17 @@ from baselines.assistance_zero.mcts import (
 )
 from baselines.assistance_zero.network import AssistanceZeroNetwork
 from baselines.assistance_zero.replay import ReplayBuffer
-from baselines.common.checkpoint import load_checkpoint, save_checkpoint, to_plain
+from baselines.common import training_log
+from baselines.common.checkpoint import load_checkpoint
 from baselines.common.mixed_humans import make_assist_vector_env, world_goals
 from baselines.common.networks import ObservationSpec, batch_timesteps
 from baselines.common.seeding import (
-    rng_state,
     seed_everything,
     select_device,
     set_rng_state,
     set_torch_threads,
 )
-from baselines.common.training_log import TrainingLog, plot_learning_curve, progress_bar
+from baselines.common.training_log import progress_bar
 from mbag_env.core.actions import FIRST_PLACE, NOOP
 
 EPISODE_KEYS = ("return", "length", "goal_percentage", "completed", "human_actions", "human_place_break")
@@ -125,25 +123,19 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
         global_step = int(payload["global_step"])
         start_iteration = int(payload["iteration"]) + 1
         set_rng_state(payload["rng"])
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(to_plain(asdict(config)), indent=2))
-    log = TrainingLog(run_dir, tensorboard=config.tensorboard, resume_step=global_step if resume else None)
+    log = training_log.open_training_log(run_dir, config, global_step if resume else None)
     rng = np.random.default_rng([config.seed, start_iteration])
 
     def save(name: str, iteration: int) -> Path:
-        return save_checkpoint(
+        return training_log.save_model_checkpoint(
             checkpoint_dir / name,
-            {
-                "algorithm": config.algorithm,
-                "config": to_plain(asdict(config)),
-                "observation_spec": spec.to_dict(),
-                "network_config": asdict(model.config),
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "global_step": global_step,
-                "iteration": iteration,
-                "rng": rng_state(),
-            },
+            config.algorithm,
+            config,
+            spec,
+            model,
+            optimizer,
+            global_step,
+            iteration=iteration,
         )
 
     N = config.num_envs
@@ -207,12 +199,7 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
             loss_keys = ("policy_kl", "value", "goal_nll", "prev_goal_kl", "human_action_nll", "total")
             row = {
                 "iteration": iteration,
-                **{
-                    f"episode/{key}": float(np.mean(value)) if value else float("nan")
-                    for key, value in finished.items()
-                    if has_human or not key.startswith("human")
-                },
-                "episode/count": len(finished["return"]),
+                **training_log.episode_metrics(finished, has_human),
                 **{f"losses/{key}": terms.get(f"losses/{key}", float("nan")) for key in loss_keys},
                 "losses/lambda_prev": config.lambda_prev_at(iteration),
                 "agent/place_break_fraction": place_break / max(decisions, 1),
@@ -231,13 +218,13 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
                 for column, key in enumerate(("accuracy", "accuracy_to_change", "log_likelihood")):
                     row[f"belief/{key}"] = _finite_mean(accuracy_array[:, column])
             log.log(global_step, row)
-            bar.update(config.batch_steps)
-            if finished["goal_percentage"]:
-                bar.set_postfix(
-                    goal=f"{np.mean(finished['goal_percentage']):.3f}",
-                    length=f"{np.mean(finished['length']):.1f}",
-                    sps=f"{row['throughput/sps_total']:.0f}",
-                )
+            training_log.show_progress(
+                bar,
+                config.batch_steps,
+                finished,
+                length=f"{row['episode/length']:.1f}",
+                sps=f"{row['throughput/sps_total']:.0f}",
+            )
             last_iteration = iteration
             out_of_time = (
                 config.time_budget_minutes > 0
@@ -252,12 +239,7 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
                 break
             if iteration % config.checkpoint_every == 0:
                 save("last.pt", iteration)
-                plot_learning_curve(
-                    log.csv_path,
-                    run_dir / "learning_curve.png",
-                    metrics=_curve_metrics(has_human),
-                    title=title,
-                )
+                training_log.plot_run_curve(log, title, _curve_metrics(has_human))
     except KeyboardInterrupt:
         path = checkpoint_dir / "last.pt"
         if not updating:
@@ -268,11 +250,7 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
         bar.close()
         log.close()
         envs.close()
-    save("last.pt", last_iteration)
-    final = save("final.pt", last_iteration)
-    plot_learning_curve(
-        log.csv_path, run_dir / "learning_curve.png", metrics=_curve_metrics(has_human), title=title
-    )
+    final = training_log.finish_run(save, last_iteration, log, title, _curve_metrics(has_human))
     return {
         "global_step": global_step,
         "iteration": last_iteration,

@@ -17,9 +17,9 @@ and :func:`flatten_action_logits` lays them out exactly as the env numbers its a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import torch
@@ -141,6 +141,23 @@ class NetworkConfig:
                 raise ValueError(f"NetworkConfig.{name} must be an integer >= {low}, got {value!r}")
 
 
+NetworkT = TypeVar("NetworkT", bound=nn.Module)
+
+
+def network_from_payload(
+    payload: Mapping[str, Any],
+    network_type: Callable[..., NetworkT],
+    *sizes: int,
+    config_type: Callable[..., Any] = NetworkConfig,
+) -> NetworkT:
+    """The network a loaded checkpoint stores: ``network_type(spec, *sizes, config)`` with the
+    checkpoint's observation spec and ``config_type`` sizes, its weights loaded."""
+    spec = ObservationSpec.from_dict(dict(payload["observation_spec"]))
+    network = network_type(spec, *sizes, config_type(**dict(payload["network_config"])))
+    network.load_state_dict(payload["model"])
+    return network
+
+
 def batch_timesteps(timestep: Any, batch_size: int) -> np.ndarray:
     """The ``(B,)`` timesteps of a batch of ``batch_size`` observations, as the networks take them.
 
@@ -222,6 +239,28 @@ def layer_init(layer: nn.Module, std: float = float(np.sqrt(2)), bias: float = 0
     return layer
 
 
+def register_cell_encoding(module: nn.Module, spec: ObservationSpec) -> int:
+    """Register on ``module`` the constant buffers (not saved in checkpoints) of the per-cell input
+    encoding: ``classes`` and ``channel_of_class`` (each one-hot input's class id and observed
+    channel) and ``coordinates`` (x/y/z in [-1, 1], ``(1, 3, W, H, D)``).
+
+    Returns:
+        The number of per-cell input channels: the one-hot classes, the three coordinates and the
+        time fraction.
+    """
+    _, width, height, depth = spec.world_shape
+    classes = torch.cat([torch.arange(k) for k in spec.channel_classes])
+    channel_of_class = torch.cat(
+        [torch.full((k,), c, dtype=torch.long) for c, k in enumerate(spec.channel_classes)]
+    )
+    module.register_buffer("classes", classes.view(1, -1, 1, 1, 1).to(torch.uint8), persistent=False)
+    module.register_buffer("channel_of_class", channel_of_class, persistent=False)
+    axes = [torch.linspace(-1.0, 1.0, n) if n > 1 else torch.zeros(1) for n in (width, height, depth)]
+    grid = torch.stack(torch.meshgrid(*axes, indexing="ij"))
+    module.register_buffer("coordinates", grid.unsqueeze(0), persistent=False)
+    return int(classes.numel()) + 3 + 1
+
+
 class WorldEncoder(nn.Module):
     """One-hot world channels + coordinates + time fraction -> per-cell features ``(B, F, W, H, D)``.
 
@@ -233,17 +272,7 @@ class WorldEncoder(nn.Module):
     def __init__(self, spec: ObservationSpec, config: NetworkConfig) -> None:
         super().__init__()
         self.spec = spec
-        _, width, height, depth = spec.world_shape
-        classes = torch.cat([torch.arange(k) for k in spec.channel_classes])
-        channel_of_class = torch.cat(
-            [torch.full((k,), c, dtype=torch.long) for c, k in enumerate(spec.channel_classes)]
-        )
-        self.register_buffer("classes", classes.view(1, -1, 1, 1, 1).to(torch.uint8), persistent=False)
-        self.register_buffer("channel_of_class", channel_of_class, persistent=False)
-        axes = [torch.linspace(-1.0, 1.0, n) if n > 1 else torch.zeros(1) for n in (width, height, depth)]
-        grid = torch.stack(torch.meshgrid(*axes, indexing="ij"))
-        self.register_buffer("coordinates", grid.unsqueeze(0), persistent=False)
-        in_channels = classes.numel() + 3 + 1
+        in_channels = register_cell_encoding(self, spec)
         self.in_channels = in_channels
         hidden = config.hidden_channels
         # A 1x1x1 stem sees one cell at a time (block vs goal, who is there); the 3x3x3 residual

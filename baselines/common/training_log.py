@@ -15,13 +15,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
 
-from baselines.common.checkpoint import to_plain
+from baselines.common.checkpoint import save_training_checkpoint, to_plain
 from mbag_env.core.actions import FIRST_PLACE, NOOP
+
+if TYPE_CHECKING:
+    import torch
+
+    from baselines.common.networks import ObservationSpec
 
 EPISODE_KEYS = ("return", "length", "goal_percentage", "completed", "human_actions", "human_place_break")
 """Per-episode statistics logged as ``episode/<key>`` (means over the episodes ending in an iteration).
@@ -232,10 +237,14 @@ def read_csv(path: str | Path) -> list[dict[str, float]]:
     return rows
 
 
+LEARNING_CURVE_METRICS = ("episode/goal_percentage", "episode/return")
+"""The panels of a learning curve unless a baseline names others."""
+
+
 def plot_learning_curve(
     csv_path: str | Path,
     png_path: str | Path,
-    metrics: Sequence[str] = ("episode/goal_percentage", "episode/return"),
+    metrics: Sequence[str] = LEARNING_CURVE_METRICS,
     title: str = "",
     reference_lines: Mapping[str, Mapping[str, float]] | None = None,
 ) -> Path:
@@ -268,6 +277,65 @@ def plot_learning_curve(
     if title:
         figure.suptitle(title)
     return save_figure(figure, png_path, dpi=110)
+
+
+def plot_run_curve(log: TrainingLog, title: str, metrics: Sequence[str] = LEARNING_CURVE_METRICS) -> Path:
+    """Plot the learning curve of the run that ``log`` records (:func:`plot_learning_curve`) into its run
+    folder's ``learning_curve.png``."""
+    return plot_learning_curve(log.csv_path, log.run_dir / "learning_curve.png", metrics, title=title)
+
+
+def finish_run(
+    save: Callable[[str, int], Path],
+    iteration: int,
+    log: TrainingLog,
+    title: str,
+    metrics: Sequence[str] = LEARNING_CURVE_METRICS,
+) -> Path:
+    """End a training run after ``iteration``: save its checkpoint as ``last.pt`` and ``final.pt``
+    (``save(name, iteration)``) and plot its learning curve (:func:`plot_run_curve`).
+
+    Returns:
+        The path of ``final.pt``.
+    """
+    save("last.pt", iteration)
+    final = save("final.pt", iteration)
+    plot_run_curve(log, title, metrics)
+    return final
+
+
+def show_progress(bar: Any, steps: int, finished: Mapping[str, Sequence[float]], **shown: str) -> None:
+    """Advance the progress ``bar`` by an iteration's ``steps`` env steps; when episodes ended in the
+    iteration (``finished``: their statistics), show their mean goal percentage and ``shown`` (a label
+    and its text each)."""
+    bar.update(steps)
+    if finished["goal_percentage"]:
+        bar.set_postfix(goal=f"{np.mean(finished['goal_percentage']):.3f}", **shown)
+
+
+def save_model_checkpoint(
+    path: str | Path,
+    algorithm: str,
+    config: Any,
+    spec: ObservationSpec,
+    model: Any,
+    optimizer: torch.optim.Optimizer,
+    global_step: int,
+    **extra: Any,
+) -> Path:
+    """:func:`~baselines.common.checkpoint.save_training_checkpoint` of a ``model`` whose ``config``
+    dataclass holds its sizes, with its ``optimizer``'s current state."""
+    return save_training_checkpoint(
+        path,
+        algorithm,
+        config,
+        spec,
+        asdict(model.config),
+        model,
+        optimizer.state_dict(),
+        global_step,
+        **extra,
+    )
 
 
 def plot_run_comparison(

@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
@@ -68,7 +68,7 @@ from torch import nn
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.common import training_log
-from baselines.common.checkpoint import resume_checkpoint, save_training_checkpoint
+from baselines.common.checkpoint import resume_checkpoint
 from baselines.common.cli import TrainingCommand
 from baselines.common.config_checks import require_in_range
 from baselines.common.losses import clipped_policy_loss, clipped_value_loss, normalize_advantages
@@ -81,6 +81,7 @@ from baselines.common.networks import (
     flatten_action_logits,
     global_mlp,
     layer_init,
+    network_from_payload,
     observation_to_tensors,
     trunk_features,
 )
@@ -565,14 +566,13 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
     log = training_log.open_training_log(run_dir, config, global_step if payload is not None else None)
 
     def save(name: str, iteration: int) -> Path:
-        return save_training_checkpoint(
+        return training_log.save_model_checkpoint(
             checkpoint_dir / name,
             "option_critic",
             config,
             spec,
-            asdict(network.config),
             network,
-            optimizer.state_dict(),
+            optimizer,
             global_step,
             num_options=config.num_options,
             iteration=iteration,
@@ -636,6 +636,7 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
             total_usage.cell_maps += usage.cell_maps
             total_usage.position_maps += usage.position_maps
             steps = config.batch_size
+            option_metrics = usage.metrics()
             log.log(
                 global_step,
                 {
@@ -646,26 +647,24 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
                         for key, values in sums.items()
                         if key != "loss"
                     },
-                    **usage.metrics(),
+                    **option_metrics,
                     **diagnostics,
                     "charts/learning_rate": optimizer.param_groups[0]["lr"],
                     **training_log.throughput_metrics(steps, collect_seconds, update_seconds, env_seconds),
                 },
             )
-            bar.update(steps)
-            if finished["goal_percentage"]:
-                bar.set_postfix(
-                    goal=f"{np.mean(finished['goal_percentage']):.3f}",
-                    dur=f"{usage.metrics()['options/mean_duration']:.1f}",
-                    sps=f"{steps / (collect_seconds + update_seconds):.0f}",
-                )
+            training_log.show_progress(
+                bar,
+                steps,
+                finished,
+                dur=f"{option_metrics['options/mean_duration']:.1f}",
+                sps=f"{steps / (collect_seconds + update_seconds):.0f}",
+            )
             last_iteration = iteration
             if iteration % config.checkpoint_every == 0:
                 save("last.pt", iteration)
-    save("last.pt", last_iteration)
-    final = save("final.pt", last_iteration)
     title = f"Option-critic (K={config.num_options}) on {config.env_id}"
-    training_log.plot_learning_curve(log.csv_path, run_dir / "learning_curve.png", title=title)
+    final = training_log.finish_run(save, last_iteration, log, title)
     extra = ("options/mean_duration", "options/policy_over_options_entropy", "options/mean_pairwise_kl")
     plot_option_curves(log.csv_path, run_dir / "option_curves.png", names, extra, title=title)
     np.save(run_dir / "option_cell_maps.npy", total_usage.cell_maps)
@@ -726,11 +725,7 @@ def policy_from_checkpoint(
 ) -> OptionCriticPolicy:
     """The :class:`OptionCriticPolicy` of a loaded ``option_critic`` checkpoint (for
     :func:`baselines.common.policy.load_policy`)."""
-    spec = ObservationSpec.from_dict(dict(payload["observation_spec"]))
-    network = OptionCriticNetwork(
-        spec, int(payload["num_options"]), NetworkConfig(**dict(payload["network_config"]))
-    )
-    network.load_state_dict(payload["model"])
+    network = network_from_payload(payload, OptionCriticNetwork, int(payload["num_options"]))
     return OptionCriticPolicy(network, device, deterministic, seed)
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from torch import nn
 
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.common import training_log
-from baselines.common.checkpoint import resume_checkpoint, save_training_checkpoint
+from baselines.common.checkpoint import resume_checkpoint
 from baselines.common.cli import TrainingCommand
 from baselines.common.losses import clipped_policy_loss, clipped_value_loss, normalize_advantages
 from baselines.common.masking import masked_entropy, masked_log_probs, sample_masked
@@ -51,6 +51,7 @@ from baselines.common.networks import (
     WorldEncoder,
     global_mlp,
     layer_init,
+    network_from_payload,
     observation_to_tensors,
     trunk_features,
 )
@@ -199,15 +200,14 @@ def train(config: PPOOptionsConfig, resume: str | Path | None = None) -> dict[st
         global_step, iteration = int(payload["global_step"]), int(payload["iteration"])
     log = training_log.open_training_log(run_dir, config, global_step if payload is not None else None)
 
-    def save(name: str) -> Path:
-        return save_training_checkpoint(
+    def save(name: str, iteration: int) -> Path:
+        return training_log.save_model_checkpoint(
             checkpoint_dir / name,
             "ppo_options",
             config,
             spec,
-            asdict(agent.config),
             agent,
-            optimizer.state_dict(),
+            optimizer,
             global_step,
             option_names=names,
             role=config.role,
@@ -225,7 +225,7 @@ def train(config: PPOOptionsConfig, resume: str | Path | None = None) -> dict[st
 
     def save_if_whole() -> None:
         if not updating:  # mid-update the network and optimizer are half-way: keep the older file
-            save("last.pt")
+            save("last.pt", iteration)
 
     with training_log.interruptible(save_if_whole, checkpoint_dir / "last.pt", bar, log, *envs):
         while global_step < config.total_steps:
@@ -390,18 +390,16 @@ def train(config: PPOOptionsConfig, resume: str | Path | None = None) -> dict[st
                     ),
                 },
             )
-            bar.update(min(steps_this_iteration, config.total_steps - bar.n))
-            if finished["goal_percentage"]:
-                bar.set_postfix(
-                    goal=f"{np.mean(finished['goal_percentage']):.3f}",
-                    sps=f"{steps_this_iteration / total:.0f}",
-                )
+            training_log.show_progress(
+                bar,
+                min(steps_this_iteration, config.total_steps - bar.n),
+                finished,
+                sps=f"{steps_this_iteration / total:.0f}",
+            )
             if iteration % config.checkpoint_every == 0:
-                save("last.pt")
-    save("last.pt")
-    final = save("final.pt")
+                save("last.pt", iteration)
     title = f"PPO over {config.role} options on {config.env_id}"
-    training_log.plot_learning_curve(log.csv_path, run_dir / "learning_curve.png", title=title)
+    final = training_log.finish_run(save, iteration, log, title)
     plot_option_curves(
         log.csv_path, run_dir / "option_curves.png", names, ("losses/option_entropy",), title=title
     )
@@ -493,11 +491,7 @@ def policy_from_checkpoint(
 ) -> OptionsPolicy:
     """The :class:`OptionsPolicy` of a loaded ``ppo_options`` checkpoint (for
     :func:`baselines.common.policy.load_policy`)."""
-    spec = ObservationSpec.from_dict(dict(payload["observation_spec"]))
-    model = OptionPolicyNetwork(
-        spec, len(payload["option_names"]), NetworkConfig(**dict(payload["network_config"]))
-    )
-    model.load_state_dict(payload["model"])
+    model = network_from_payload(payload, OptionPolicyNetwork, len(payload["option_names"]))
     return OptionsPolicy(model, str(payload["role"]), device, deterministic, seed)
 
 
