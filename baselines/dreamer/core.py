@@ -16,6 +16,10 @@ from baselines.common.masking import masked_logits
 from baselines.common.run_config import RunConfig
 
 # ----------------------------------------------------------------------------------------- config
+NETWORK_SIZES = ("deter", "stoch", "classes", "hidden", "mlp_layers", "cnn_depth", "cnn_stages")
+"""The :class:`DreamerConfig` fields that size the networks (positive integers); with
+``channel_embedding`` they are a checkpoint's ``network_config``."""
+
 PRESETS: dict[str, dict[str, Any]] = {
     "cpu-small": dict(
         deter=256,
@@ -115,13 +119,7 @@ class DreamerConfig(RunConfig):
             (
                 "total_steps",
                 "num_envs",
-                "deter",
-                "stoch",
-                "classes",
-                "hidden",
-                "mlp_layers",
-                "cnn_depth",
-                "cnn_stages",
+                *NETWORK_SIZES,
                 "batch_size",
                 "batch_length",
                 "imagination_horizon",

@@ -32,7 +32,7 @@ from baselines.common.evaluation import random_valid_policy
 from baselines.common.networks import ObservationSpec
 from baselines.common.policy import BatchedPolicy
 from baselines.common.seeding import setup_torch
-from baselines.dreamer.core import PRESETS, DreamerConfig, config_for_preset
+from baselines.dreamer.core import NETWORK_SIZES, PRESETS, DreamerConfig, config_for_preset
 from baselines.dreamer.networks import DreamerAgent, observation_tensors
 from baselines.dreamer.replay import ReplayBuffer
 
@@ -48,16 +48,7 @@ def make_envs(config: DreamerConfig) -> gym.vector.VectorEnv:
 
 def network_config(config: DreamerConfig) -> dict[str, Any]:
     """The size fields of ``config`` (stored as the checkpoint's ``network_config``)."""
-    names = (
-        "deter",
-        "stoch",
-        "classes",
-        "hidden",
-        "mlp_layers",
-        "cnn_depth",
-        "cnn_stages",
-        "channel_embedding",
-    )
+    names = (*NETWORK_SIZES, "channel_embedding")
     return {name: getattr(config, name) for name in names}
 
 
