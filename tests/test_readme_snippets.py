@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.torch_threads import one_torch_thread
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 SECTION = "## Use with other libraries"
 OPTIONAL_IMPORTS = {"sb3_contrib": "sb3_contrib", "supersuit": "supersuit"}
@@ -45,17 +47,9 @@ SNIPPETS = section_snippets()
 
 @pytest.fixture(autouse=True)
 def _one_torch_thread() -> Iterator[None]:
-    """One torch thread, as in tests/baselines/conftest.py: on a shared 2-core machine the SB3
-    snippet's small networks are many times slower with two spinning threads."""
-    try:
-        import torch
-    except ImportError:  # nothing to set (a test that needs torch skips itself)
+    """One torch thread for the SB3 snippet's networks (:func:`tests.torch_threads.one_torch_thread`)."""
+    with one_torch_thread():
         yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_the_section_has_a_snippet_per_library() -> None:

@@ -197,6 +197,20 @@ def test_is_first_resets_the_recurrent_state() -> None:
     assert not torch.allclose(a[:, 4], b[:, 4])
 
 
+def record_random_play(
+    envs: gym.vector.VectorEnv, replay: ReplayBuffer, steps: int, policy_seed: int
+) -> None:
+    """``steps`` rows of random valid play on ``envs`` (reset with seed 0) in ``replay``, each with the
+    reward and terminal flag that came with its observation."""
+    policy = random_valid_policy(policy_seed)
+    observation, _ = envs.reset(seed=0)
+    reward, terminal = np.zeros(envs.num_envs, np.float32), np.zeros(envs.num_envs, bool)
+    for _ in range(steps):
+        action = policy(observation)
+        replay.add(observation, reward, terminal, action)
+        observation, reward, terminal, _, _ = envs.step(action)
+
+
 def test_replay_pairs_actions_with_the_observations_they_were_taken_from() -> None:
     goal = one_block_goal()
     envs = gym.make_vec(
@@ -204,13 +218,7 @@ def test_replay_pairs_actions_with_the_observations_they_were_taken_from() -> No
     )
     spec = ObservationSpec.from_spaces(envs.single_observation_space, envs.single_action_space)
     replay = ReplayBuffer(spec, 3, 300, seed=0)
-    policy = random_valid_policy(3)
-    observation, _ = envs.reset(seed=0)
-    reward, terminal = np.zeros(3, np.float32), np.zeros(3, bool)
-    for _ in range(40):
-        action = policy(observation)
-        replay.add(observation, reward, terminal, action)
-        observation, reward, terminal, _, _ = envs.step(action)
+    record_random_play(envs, replay, 40, policy_seed=3)
     batch = replay.sample(8, 20, torch.device("cpu"))
     actions, masks, worlds = batch["action"], batch["mask"], batch["world"]
     assert bool(masks.gather(2, actions[..., None]).all())  # every action was valid where it was taken
@@ -291,13 +299,7 @@ def test_world_model_learns_which_actions_are_rewarded() -> None:
     )
     spec = ObservationSpec.from_spaces(envs.single_observation_space, envs.single_action_space)
     replay = ReplayBuffer(spec, 8, 8 * 64, seed=0)
-    policy = random_valid_policy(0)
-    observation, _ = envs.reset(seed=0)
-    reward, terminal = np.zeros(8, np.float32), np.zeros(8, bool)
-    for _ in range(64):
-        action = policy(observation)
-        replay.add(observation, reward, terminal, action)
-        observation, reward, terminal, _, _ = envs.step(action)
+    record_random_play(envs, replay, 64, policy_seed=0)
     envs.close()
     config = DreamerConfig(**{**TINY, "model_lr": 3e-3})
     model = WorldModel(spec, config)

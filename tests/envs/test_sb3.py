@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import mbag_env
+from tests.torch_threads import one_torch_thread
 
 pytest.importorskip("stable_baselines3", reason="the SB3 tests need the 'examples' extra")
 
@@ -32,17 +33,9 @@ fault: ``MultiInputPolicy`` flattens it (trained below), a custom extractor can 
 
 @pytest.fixture(autouse=True)
 def _one_torch_thread() -> Iterator[None]:
-    """One torch thread, as in tests/baselines/conftest.py: on a shared 2-core machine SB3's small
-    networks are many times slower with two spinning threads."""
-    try:
-        import torch
-    except ImportError:  # nothing to set (a test that needs torch skips itself)
+    """One torch thread for SB3's small networks (see :func:`tests.torch_threads.one_torch_thread`)."""
+    with one_torch_thread():
         yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def warnings_of(check: Callable[[], Any]) -> list[str]:
