@@ -50,7 +50,6 @@ from baselines.common.seeding import (
     set_rng_state,
     set_torch_threads,
 )
-from baselines.common.training_log import progress_bar
 from mbag_env.core.actions import FIRST_PLACE, NOOP
 
 EPISODE_KEYS = ("return", "length", "goal_percentage", "completed", "human_actions", "human_place_break")
@@ -144,14 +143,19 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
     replay = ReplayBuffer(config.replay_size, spec.world_shape, spec.n_actions, config.policy_target_size)
     has_human = not config.goal_visible
     self_play = SelfPlay(config, envs, search, evaluate, replay, seed=config.seed + (start_iteration - 1) * N)
-    bar = progress_bar(
+    bar = training_log.progress_bar(
         config.num_iterations * config.batch_steps, global_step, config.env_id, not config.progress
     )
     last_iteration = start_iteration - 1
     updating = False
     title = f"{'AssistanceZero' if has_human else 'AlphaZero'} on {config.env_id}"
+
+    def save_if_whole() -> None:
+        if not updating:  # mid-update the network and optimizer are half-way: keep the older file
+            save("last.pt", last_iteration)
+
     started = time.perf_counter()
-    try:
+    with training_log.interruptible(save_if_whole, checkpoint_dir / "last.pt", bar, log, envs):
         for iteration in range(start_iteration, config.num_iterations + 1):
             # ---- self-play
             model.eval()
@@ -240,16 +244,6 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
             if iteration % config.checkpoint_every == 0:
                 save("last.pt", iteration)
                 training_log.plot_run_curve(log, title, _curve_metrics(has_human))
-    except KeyboardInterrupt:
-        path = checkpoint_dir / "last.pt"
-        if not updating:
-            save("last.pt", last_iteration)
-        print(f"\ninterrupted: continue with --resume {path}", file=sys.stderr)
-        raise
-    finally:
-        bar.close()
-        log.close()
-        envs.close()
     final = training_log.finish_run(save, last_iteration, log, title, _curve_metrics(has_human))
     return {
         "global_step": global_step,
