@@ -205,7 +205,7 @@ class TrainingLoop:
         self.search._add_root_noise = watch.wrap("root_noise", self.search._add_root_noise)  # type: ignore[method-assign]
         self.evaluate = watch.wrap("network", network_evaluator(self.model, self.device, config.goal_visible))
         self.replay = ReplayBuffer(
-            config.replay_size, self.spec.world_shape, self.spec.n_actions, config.num_simulations + 1
+            config.replay_size, self.spec.world_shape, self.spec.n_actions, config.policy_target_size
         )
         self.rng = np.random.default_rng([config.seed, 1])
         self.self_play = SelfPlay(

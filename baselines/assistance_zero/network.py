@@ -210,6 +210,10 @@ class AssistanceZeroNetwork(nn.Module):
             if config.human_head
             else None
         )
+        # Channels-last 3-D layout: on a CPU oneDNN's 3-D convolutions run ~1.6x faster in it (the
+        # whole forward pass at batch 32: 32 -> 21 ms; a training step 1.15x), and the outputs are
+        # the same up to float rounding. Loading a state dict keeps the layout (it copies into it).
+        self.to(memory_format=torch.channels_last_3d)
 
     def _goal_prior_weight(self, one_hot: torch.Tensor) -> torch.Tensor:
         """The weight of the current block's one-hot in the goal logits: the single learnt scale, or
@@ -227,7 +231,7 @@ class AssistanceZeroNetwork(nn.Module):
     def trunk(self, inputs: torch.Tensor) -> torch.Tensor:
         """Per-cell features ``(B, hidden_channels, W, H, D)`` of the encoded inputs
         ``(B, in_channels, W, H, D)`` (one-hot channels, coordinates, time fraction)."""
-        cells = self.stem(inputs)
+        cells = self.stem(inputs.contiguous(memory_format=torch.channels_last_3d))
         for convolution in self.convolutions:
             cells = cells + torch.relu(convolution(cells))
         return cells

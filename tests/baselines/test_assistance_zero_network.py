@@ -128,3 +128,35 @@ def test_owner_goal_prior_scales_the_current_block_by_who_last_touched_the_cell(
     ):
         cell = expected[0, :, x, y, z] + scale * current[0, :, x, y, z]
         assert torch.allclose(shaped[0, :, x, y, z], cell, atol=1e-5), (x, y, z)
+
+
+def test_channels_last_trunk_equals_the_plain_convolutions_and_survives_a_state_dict(
+    spec: ObservationSpec,
+) -> None:
+    torch.manual_seed(1)
+    config = AZNetworkConfig(hidden_channels=8, conv_layers=3, global_hidden=16, dilation_base=2)
+    network = AssistanceZeroNetwork(spec, config)
+    for convolution in network.convolutions:
+        assert convolution.weight.is_contiguous(memory_format=torch.channels_last_3d)
+    inputs = torch.randn(3, network.in_channels, *spec.world_shape[1:])
+    # The same trunk with every tensor in the default layout, written out with F.conv3d.
+    stem = network.stem[0]
+    expected = torch.relu(
+        torch.nn.functional.conv3d(inputs.contiguous(), stem.weight.contiguous(), stem.bias)
+    )
+    for convolution in network.convolutions:
+        plain = torch.nn.functional.conv3d(
+            expected,
+            convolution.weight.contiguous(),
+            convolution.bias,
+            padding=convolution.padding,
+            dilation=convolution.dilation,
+        )
+        expected = expected + torch.relu(plain)
+    with torch.no_grad():
+        cells = network.trunk(inputs)
+        assert torch.allclose(cells, expected, atol=1e-5)
+        copy = AssistanceZeroNetwork(spec, config)
+        copy.load_state_dict(network.state_dict())
+        assert copy.convolutions[0].weight.is_contiguous(memory_format=torch.channels_last_3d)
+        assert torch.equal(copy.trunk(inputs), cells)

@@ -73,3 +73,11 @@ def test_checkpoint_network_is_benchmarked(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         main([*TINY, "--checkpoint", str(checkpoint), "--hidden-channels", "8"])
     assert torch.get_num_threads() == 1
+
+
+def test_completed_q_preset_keeps_its_policy_targets(tmp_path: Path) -> None:
+    # A completed-Q target keeps more actions than the search visits (COMPLETED_Q_TARGET_ACTIONS):
+    # the benchmark's replay must be as wide as the trainer's (it once kept num_simulations + 1).
+    result = main(["--preset", "cpu-2h-completed-q", *TINY, *TINY_NETWORK])
+    assert result["config"]["completed_q_scale"] > 0
+    assert result["updates"] == 1 and sum(result["replay_fill"].values()) >= 16
