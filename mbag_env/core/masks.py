@@ -27,11 +27,11 @@ from mbag_env.core.actions import (
 from mbag_env.core.jit import kernel
 from mbag_env.core.rules import (
     REACH,
+    can_give_to,
     can_move,
     eye_position,
     face_usable,
-    feet_position,
-    give_recipient,
+    feet_cell,
     in_world,
     occupied_by_player,
     reach_box,
@@ -105,12 +105,9 @@ def write_action_mask(
                         mask[place_action(slot, cell, num_cells)] = True
     if not infinite:
         for other in range(params[state.PARAM_NUM_PLAYERS]):
-            if other == player:
+            if not can_give_to(blocks, player_ints, params, player, other):
                 continue
-            x, y, z = feet_position(player_ints, other)
-            if give_recipient(blocks, player_ints, params, player, x, y, z) != other:
-                continue
-            cell = cell_index(x, y, z, height, depth)
+            cell = feet_cell(blocks, player_ints, other)
             for slot in range(NUM_PLACEABLE):
                 if player_ints[player, state.PLAYER_INVENTORY + FIRST_PLACEABLE + slot] > 0:
                     mask[give_action(slot, cell, num_cells)] = True

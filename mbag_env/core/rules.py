@@ -403,6 +403,18 @@ def give_recipient(
     return -1
 
 
+@kernel(inline="always")
+def can_give_to(
+    blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, other: int
+) -> bool:
+    """Whether ``player`` may GIVE to ``other``: another player, and the one a GIVE aimed at its
+    feet cell would reach (:func:`give_recipient`); the inventory is not checked."""
+    if other == player:
+        return False
+    x, y, z = feet_position(player_ints, other)
+    return give_recipient(blocks, player_ints, params, player, x, y, z) == other
+
+
 @kernel()
 def apply_action(
     blocks: np.ndarray,

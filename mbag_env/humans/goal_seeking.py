@@ -128,15 +128,13 @@ def goal_seeking_action(world: HumanWorld, player: int, scratch: np.ndarray) -> 
         limit = -1 if teleportation else MAX_ACT_CENTRE_HUNDREDTHS
         nearest = _take_nearest(candidate_distances, count, limit)
         while nearest >= 0:
-            action = _action_on(
-                blocks, goal, player_ints, params, player, candidate_cells[nearest], scratch, keep_sky
-            )
+            action = _action_on(world, player, candidate_cells[nearest], scratch, keep_sky)
             if action >= 0:
                 return action
             nearest = _take_nearest(candidate_distances, count, limit)
         if not teleportation:
             # Every candidate was tried from where the human stands: the search need not again.
-            direction = _path_to_work(
+            direction = path_to_work(
                 blocks, player_ints, params, player, scratch, candidate_cells[:count], keep_sky, False
             )
             if 0 <= direction < 6:
@@ -150,30 +148,35 @@ def goal_seeking_action(world: HumanWorld, player: int, scratch: np.ndarray) -> 
 
 
 @kernel()
-def _action_on(
-    blocks: np.ndarray,
-    goal: np.ndarray,
-    player_ints: np.ndarray,
-    params: np.ndarray,
-    player: int,
-    cell: int,
-    scratch: np.ndarray,
-    keep_sky: bool,
-) -> int:
-    """The BREAK or PLACE the human would take on ``cell`` from where it stands, or -1."""
+def _action_on(world: HumanWorld, player: int, cell: int, scratch: np.ndarray, keep_sky: bool) -> int:
+    """The BREAK or PLACE the human would take on ``cell`` from where it stands, or -1; with
+    ``keep_sky``, a placement must leave it a way to open sky."""
+    blocks, _, player_ints, _, _, params = world
+    _, height, depth = blocks.shape
+    x, y, z = cell_coordinates(cell, height, depth)
+    action = break_or_place(world, player, x, y, z)
+    if action >= 0 and keep_sky and blocks[x, y, z] == AIR:
+        px, py, pz = feet_position(player_ints, player)
+        if not _keeps_sky(blocks, player_ints, params, player, scratch, px, py, pz, cell, 0):
+            return -1
+    return action
+
+
+@kernel()
+def break_or_place(world: HumanWorld, player: int, x: int, y: int, z: int) -> int:
+    """The BREAK (of the block there) or PLACE (of the goal's block) that the human ``player``
+    would take on ``(x, y, z)`` from where it stands, or -1 when the rules refuse it."""
+    blocks, goal, player_ints, _, _, params = world
     _, height, depth = blocks.shape
     num_cells = blocks.size
-    x, y, z = cell_coordinates(cell, height, depth)
+    cell = cell_index(x, y, z, height, depth)
     if blocks[x, y, z] != AIR:
         if can_break(blocks, player_ints, params, player, x, y, z):
             return break_action(cell, num_cells)
         return -1
-    if not can_place_any(blocks, player_ints, params, player, x, y, z):
-        return -1
-    px, py, pz = feet_position(player_ints, player)
-    if keep_sky and not _keeps_sky(blocks, player_ints, params, player, scratch, px, py, pz, cell, 0):
-        return -1
-    return place_action(goal[x, y, z] - FIRST_PLACEABLE, cell, num_cells)
+    if can_place_any(blocks, player_ints, params, player, x, y, z):
+        return place_action(goal[x, y, z] - FIRST_PLACEABLE, cell, num_cells)
+    return -1
 
 
 @kernel()
@@ -245,31 +248,18 @@ def path_to_work(
     scratch: np.ndarray,
     targets: np.ndarray,
     keep_sky: bool,
+    check_start: bool = True,
 ) -> int:
     """Breadth-first search from ``player``'s feet for a spot from which it can act on one of
     ``targets`` (flat cells; with ``keep_sky``, a placement must leave it a way to open sky).
-    Used by the scripted humans and by the Bayesian assistant (``keep_sky=False``).
+    Used by the scripted humans and by the Bayesian assistant (``keep_sky=False``). Without
+    ``check_start`` the caller knows that the human can act on none of ``targets`` from where it
+    stands (it tried them all), and the start is not checked.
 
     Returns the first move direction of a shortest path, 6 when it already stands on such a
     spot, or -1 when there is none. Works in scratch region 0 (region 1 for the nested sky
     checks); ``targets`` must lie beyond both regions.
     """
-    return _path_to_work(blocks, player_ints, params, player, scratch, targets, keep_sky, True)
-
-
-@kernel()
-def _path_to_work(
-    blocks: np.ndarray,
-    player_ints: np.ndarray,
-    params: np.ndarray,
-    player: int,
-    scratch: np.ndarray,
-    targets: np.ndarray,
-    keep_sky: bool,
-    check_start: bool,
-) -> int:
-    """:func:`path_to_work`; without ``check_start`` the caller knows that the human can act on
-    none of ``targets`` from where it stands (it tried them all), and the start is not checked."""
     _, height, depth = blocks.shape
     start = feet_cell(blocks, player_ints, player)
     first_move, queue = start_search(scratch, blocks.size, 0, start)

@@ -27,28 +27,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE
+from mbag_env.blocks import AIR, IS_BREAKABLE
 from mbag_env.core import state
-from mbag_env.core.actions import (
-    MOVE_DIRECTIONS,
-    NOOP,
-    break_action,
-    cell_coordinates,
-    cell_index,
-    place_action,
-)
+from mbag_env.core.actions import MOVE_DIRECTIONS, NOOP, cell_coordinates, cell_index
 from mbag_env.core.jit import kernel
 from mbag_env.core.rules import (
     MAX_ACT_DISTANCE_SQUARED,
     body_fits,
-    can_break,
-    can_place_any,
     feet_cell,
     feet_position,
     has_neighbour_of_kind,
     occupied_by_player,
 )
-from mbag_env.humans.goal_seeking import can_act_from, random_valid_move
+from mbag_env.humans.goal_seeking import break_or_place, can_act_from, random_valid_move
 from mbag_env.humans.world import HumanWorld
 
 UNVISITED = -1
@@ -68,7 +59,7 @@ def layer_builder_action(world: HumanWorld, player: int, scratch: np.ndarray) ->
 
     ``scratch`` is an int32 work array of at least :func:`layer_builder_scratch_size` entries.
     """
-    blocks, goal, player_ints, layer_errors, env_ints, params = world
+    blocks, _, player_ints, layer_errors, env_ints, params = world
     width, height, depth = blocks.shape
     num_cells = width * height * depth
     if scratch.shape[0] < 2 * num_cells:
@@ -88,7 +79,7 @@ def layer_builder_action(world: HumanWorld, player: int, scratch: np.ndarray) ->
         for x in range(width):
             for step in range(depth):
                 z = step if x % 2 == 0 else depth - 1 - step
-                if not is_workable(blocks, goal, player_ints, params, player, x, y, z):
+                if not is_workable(world, player, x, y, z):
                     continue
                 if not searched:
                     # Fast path: the human can act on the target from where it stands.
@@ -97,17 +88,17 @@ def layer_builder_action(world: HumanWorld, player: int, scratch: np.ndarray) ->
                         or blocks[x, y, z] != AIR
                         or _placement_spot_ok(blocks, px, py, pz, x, y, z)
                     ):
-                        action = _action_on(blocks, goal, player_ints, params, player, x, y, z)
+                        action = break_or_place(world, player, x, y, z)
                         if action >= 0:
                             return action
                     if teleportation:
                         continue
-                    if not _search(blocks, player_ints, params, player, visit, queue):
+                    if not _search(world, player, visit, queue):
                         sky_rule = False
                     searched = True
-                move = _best_move(blocks, player_ints, params, player, visit, x, y, z, sky_rule)
+                move = _best_move(world, player, visit, x, y, z, sky_rule)
                 if move == START_MOVE:
-                    return _action_on(blocks, goal, player_ints, params, player, x, y, z)
+                    return break_or_place(world, player, x, y, z)
                 if move >= 0:
                     return 1 + move
     if teleportation:
@@ -116,19 +107,11 @@ def layer_builder_action(world: HumanWorld, player: int, scratch: np.ndarray) ->
 
 
 @kernel()
-def is_workable(
-    blocks: np.ndarray,
-    goal: np.ndarray,
-    player_ints: np.ndarray,
-    params: np.ndarray,
-    player: int,
-    x: int,
-    y: int,
-    z: int,
-) -> bool:
+def is_workable(world: HumanWorld, player: int, x: int, y: int, z: int) -> bool:
     """Whether ``(x, y, z)`` is a cell a scripted human could work on (module docstring, point 2):
     a wrong breakable block with an air face, or an air cell the goal fills that has a solid
     neighbour (and whose block the human holds, with finite blocks); not inside another player."""
+    blocks, goal, player_ints, _, _, params = world
     block = blocks[x, y, z]
     goal_block = goal[x, y, z]
     if block == goal_block:
@@ -149,47 +132,16 @@ def is_workable(
 
 
 @kernel()
-def lowest_workable_layer(
-    blocks: np.ndarray,
-    goal: np.ndarray,
-    player_ints: np.ndarray,
-    layer_errors: np.ndarray,
-    params: np.ndarray,
-    player: int,
-) -> int:
+def lowest_workable_layer(world: HumanWorld, player: int) -> int:
     """The lowest y layer holding a cell :func:`is_workable` for ``player``, or -1 if there is none."""
-    width, height, depth = blocks.shape
+    width, height, depth = world.blocks.shape
     for y in range(height):
-        if layer_errors[y] == 0:
+        if world.layer_errors[y] == 0:
             continue
         for x in range(width):
             for z in range(depth):
-                if is_workable(blocks, goal, player_ints, params, player, x, y, z):
+                if is_workable(world, player, x, y, z):
                     return y
-    return -1
-
-
-@kernel()
-def _action_on(
-    blocks: np.ndarray,
-    goal: np.ndarray,
-    player_ints: np.ndarray,
-    params: np.ndarray,
-    player: int,
-    x: int,
-    y: int,
-    z: int,
-) -> int:
-    """The BREAK or PLACE the human would take on ``(x, y, z)`` from where it stands, or -1."""
-    _, height, depth = blocks.shape
-    num_cells = blocks.size
-    cell = cell_index(x, y, z, height, depth)
-    if blocks[x, y, z] != AIR:
-        if can_break(blocks, player_ints, params, player, x, y, z):
-            return break_action(cell, num_cells)
-        return -1
-    if can_place_any(blocks, player_ints, params, player, x, y, z):
-        return place_action(goal[x, y, z] - FIRST_PLACEABLE, cell, num_cells)
     return -1
 
 
@@ -205,14 +157,7 @@ def _placement_spot_ok(blocks: np.ndarray, x: int, y: int, z: int, tx: int, ty: 
 
 
 @kernel()
-def _search(
-    blocks: np.ndarray,
-    player_ints: np.ndarray,
-    params: np.ndarray,
-    player: int,
-    visit: np.ndarray,
-    queue: np.ndarray,
-) -> bool:
+def _search(world: HumanWorld, player: int, visit: np.ndarray, queue: np.ndarray) -> bool:
     """Breadth-first search over the body positions the human can fly to.
 
     Fills ``visit[position]`` with ``8 * order + first_move`` for reached positions (``order``:
@@ -220,6 +165,7 @@ def _search(
     the direction of the first move of a shortest path, :data:`START_MOVE` for the start) and
     :data:`UNVISITED` elsewhere. Returns whether some reached position is under open sky.
     """
+    blocks, _, player_ints, _, _, params = world
     _, height, depth = blocks.shape
     num_players = params[state.PARAM_NUM_PLAYERS]
     visit[:] = UNVISITED
@@ -253,20 +199,13 @@ def _search(
 
 @kernel()
 def _best_move(
-    blocks: np.ndarray,
-    player_ints: np.ndarray,
-    params: np.ndarray,
-    player: int,
-    visit: np.ndarray,
-    tx: int,
-    ty: int,
-    tz: int,
-    sky_rule: bool,
+    world: HumanWorld, player: int, visit: np.ndarray, tx: int, ty: int, tz: int, sky_rule: bool
 ) -> int:
     """First move toward the nearest reached spot from which the human can act on ``t``.
 
     Returns :data:`START_MOVE` when that spot is where it stands, -1 when there is none.
     """
+    blocks, _, player_ints, _, _, params = world
     width, height, depth = blocks.shape
     placing = blocks[tx, ty, tz] == AIR
     target = cell_index(tx, ty, tz, height, depth)

@@ -51,8 +51,10 @@ from mbag_env.core.rules import (
     EYE_HEIGHT,
     REACH,
     can_break,
+    can_give_to,
     can_move,
     can_place_any,
+    feet_cell,
     feet_position,
     give_recipient,
     reach_box,
@@ -125,14 +127,11 @@ def valid_action(
                     count += 1
     if params[state.PARAM_INFINITE_BLOCKS] == 0 and slots > 0:
         for other in range(params[state.PARAM_NUM_PLAYERS]):
-            if other == player:
-                continue
-            x, y, z = feet_position(player_ints, other)
-            if give_recipient(blocks, player_ints, params, player, x, y, z) != other:
+            if not can_give_to(blocks, player_ints, params, player, other):
                 continue
             if index >= count and index < count + slots:
                 slot = _nth_held_slot(player_ints, params, player, index - count)
-                return give_action(slot, cell_index(x, y, z, height, depth), num_cells)
+                return give_action(slot, feet_cell(blocks, player_ints, other), num_cells)
             count += slots
     return count if index < 0 else -1
 
@@ -190,18 +189,9 @@ def random_valid_action(
 
 
 @kernel()
-def _useful_utility(
-    blocks: np.ndarray,
-    goal: np.ndarray,
-    player_ints: np.ndarray,
-    params: np.ndarray,
-    player: int,
-    x: int,
-    y: int,
-    z: int,
-    finishing: bool,
-) -> float:
+def _useful_utility(world: HumanWorld, player: int, x: int, y: int, z: int, finishing: bool) -> float:
     """The utility of the useful action on ``(x, y, z)`` (module docstring), or NaN if there is none."""
+    blocks, goal, player_ints, _, _, params = world
     block = blocks[x, y, z]
     goal_block = goal[x, y, z]
     if block == goal_block:
@@ -240,10 +230,10 @@ def boltzmann_useful_action(world: HumanWorld, player: int, temperature: float) 
     an independent standard Gumbel draw per useful action (from the world's generator), is
     distributed exactly as ``softmax(utility / temperature)``.
     """
-    blocks, goal, player_ints, layer_errors, env_ints, params = world
+    blocks, goal, player_ints, _, env_ints, params = world
     _, height, depth = blocks.shape
     num_cells = blocks.size
-    y = lowest_workable_layer(blocks, goal, player_ints, layer_errors, params, player)
+    y = lowest_workable_layer(world, player)
     if y < 0:
         return -1
     finishing = env_ints[state.ENV_EDIT_DISTANCE] == 1
@@ -254,7 +244,7 @@ def boltzmann_useful_action(world: HumanWorld, player: int, temperature: float) 
     chosen = -1
     for x in range(x_low, x_high):
         for z in range(z_low, z_high):
-            utility = _useful_utility(blocks, goal, player_ints, params, player, x, y, z, finishing)
+            utility = _useful_utility(world, player, x, y, z, finishing)
             if math.isnan(utility):
                 continue
             # A standard Gumbel draw from a uniform in (0, 1): the half step keeps it off 0.
