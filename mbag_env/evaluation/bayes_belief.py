@@ -31,8 +31,7 @@ from mbag_env.envs.single import MbagEnv
 from mbag_env.evaluation.belief_metrics import BeliefAccuracy, plot_belief_accuracy
 from mbag_env.evaluation.episode_tasks import episode_seeds
 from mbag_env.evaluation.recording import run_episode
-from mbag_env.evaluation.suites import SUITES, Suite
-from mbag_env.goals import load_shipped_goals
+from mbag_env.evaluation.suites import SUITES, Suite, suite_goals
 
 
 class ScoredAssistant:
@@ -55,7 +54,7 @@ class ScoredAssistant:
 
 def evaluate(spec: str, suite: Suite, base_seed: int) -> BeliefAccuracy:
     """Play every episode of ``suite`` with the ``bayes`` assistant ``spec``; return its scores."""
-    goals = load_shipped_goals("test", suite.world_size)
+    goals = suite_goals(suite)
     accuracy = BeliefAccuracy(suite.horizon)
     for human_index, human in enumerate(suite.humans):
         for house in suite.houses:

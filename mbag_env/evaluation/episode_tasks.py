@@ -16,7 +16,7 @@ from mbag_env.evaluation.assistant_specs import AssistantSpec
 from mbag_env.evaluation.assistants import make_scripted_assistant
 from mbag_env.evaluation.metrics import episode_metrics
 from mbag_env.evaluation.recording import export_gif, run_episode
-from mbag_env.evaluation.suites import SUITES, Suite, shipped_test_goals
+from mbag_env.evaluation.suites import SUITES, Suite, suite_goals
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def run_task(task: EpisodeTask) -> dict[str, Any]:
     }
     env_seed, assistant_seed = episode_seeds(task.base_seed, house, task.human_index, seed)
     try:
-        goals = shipped_test_goals(suite.world_size)
+        goals = suite_goals(suite)
         config = MbagConfig(
             world_size=suite.world_size, num_players=2, horizon=suite.horizon, goal=goals[house]
         )
@@ -110,7 +110,7 @@ def warm_up(suite: Suite | None = None) -> WarmUp:
     if suite is None:
         suite = SUITES["quick"]
     with compile_notice() as timing:
-        goals = shipped_test_goals(suite.world_size)
+        goals = suite_goals(suite)
         config = MbagConfig(
             world_size=suite.world_size, num_players=2, horizon=2, goal=goals[suite.houses[0]]
         )

@@ -95,7 +95,7 @@ from mbag_env.evaluation.leaderboard_report import markdown_table, write_outputs
 from mbag_env.evaluation.leaderboard_summary import summarise
 from mbag_env.evaluation.run_store import EPISODES_FILE, locked, resume, run_header, start_fresh
 from mbag_env.evaluation.runner import RayConnectionError, connect_ray, execute
-from mbag_env.evaluation.suites import SUITES, Suite, shipped_test_goals
+from mbag_env.evaluation.suites import SPLITS, SUITES, Suite, shipped_goals
 from mbag_env.humans.scripted import HumanModel
 
 __all__ = [
@@ -115,16 +115,19 @@ __all__ = [
 
 def build_suite(args: argparse.Namespace) -> Suite:
     """The suite chosen on the command line (``--quick``/``--suite``, narrowed by ``--houses``,
-    ``--humans``, ``--seeds``)."""
+    ``--first-house``, ``--humans``, ``--seeds``; ``--split train`` moves it to training houses)."""
     suite = SUITES["quick" if args.quick else args.suite]
     changes: dict[str, Any] = {}
-    if args.houses is not None:
-        total = len(shipped_test_goals(suite.world_size))
-        if not 1 <= args.houses <= total:
+    if args.houses is not None or args.first_house or args.split != suite.split:
+        total = len(shipped_goals(args.split, suite.world_size))
+        count = len(suite.houses) if args.houses is None else args.houses
+        if count < 1 or not 0 <= args.first_house <= total - count:
             raise SystemExit(
-                f"--houses must be in [1, {total}] for the {suite.name} suite, got {args.houses}"
+                f"--first-house {args.first_house} with {count} houses must fit the {total} shipped "
+                f"{args.split} houses of the {suite.name} suite's world: first house in [0, {total - count}]"
             )
-        changes["houses"] = tuple(range(args.houses))
+        changes["houses"] = tuple(range(args.first_house, args.first_house + count))
+        changes["split"] = args.split
     if args.humans:
         try:
             changes["humans"] = tuple(HumanModel.parse(text) for text in args.humans)
@@ -135,7 +138,7 @@ def build_suite(args: argparse.Namespace) -> Suite:
             raise SystemExit(f"--seeds must be >= 1, got {args.seeds}")
         changes["seeds"] = tuple(range(args.seeds))
     if changes:
-        changes["name"] = suite.name + "-custom"
+        changes["name"] = suite.name + ("-custom" if changes.get("split", "test") == "test" else "-train")
         suite = dataclasses.replace(suite, **changes)
     return suite
 
@@ -174,7 +177,20 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--suite", choices=sorted(SUITES), default="full", help="suite (default: %(default)s)"
     )
-    parser.add_argument("--houses", type=int, help="use only the first N houses of the suite's test set")
+    parser.add_argument("--houses", type=int, help="use only N houses of the suite's house set (the first N)")
+    parser.add_argument(
+        "--first-house",
+        type=int,
+        default=0,
+        help="with --houses or --split: start at this house index instead of 0 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--split",
+        choices=SPLITS,
+        default="test",
+        help="which shipped houses: the held-out test houses every result is reported on (default), or "
+        "the training houses, to choose an assistant's settings without looking at the test set",
+    )
     parser.add_argument(
         "--humans", nargs="+", metavar="MODEL", help="human models, e.g. goal_seeking:epsilon=0.1"
     )

@@ -94,7 +94,8 @@ def markdown_table(board: dict[str, Any]) -> str:
     lines = [
         f"# Assistant leaderboard — suite `{suite['name']}` v{suite['version']}",
         "",
-        f"World {'×'.join(map(str, suite['world_size']))}, {len(suite['houses'])} shipped test houses × "
+        f"World {'×'.join(map(str, suite['world_size']))}, {len(suite['houses'])} shipped "
+        f"{suite['dataset'].removeprefix('dataset:')} houses × "
         f"{len(suite['humans'])} scripted humans × {len(suite['seeds'])} seed(s), "
         f"horizon {suite['horizon']}, seed {board['seed']}. Ranked by the mean goal percentage at "
         f"step {step}; ± is the 95% confidence half-width.",

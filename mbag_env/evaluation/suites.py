@@ -1,5 +1,7 @@
 """The leaderboard's suites: which shipped test houses, scripted humans, seeds, horizon and score step
-every assistant is evaluated on (:data:`SUITES`, versioned by :data:`SUITE_VERSION`)."""
+every assistant is evaluated on (:data:`SUITES`, versioned by :data:`SUITE_VERSION`). A suite may
+also name training houses (``split="train"``), so that an assistant's settings can be chosen
+with the same protocol without looking at the test houses."""
 
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ from mbag_env.humans.scripted import HumanModel
 SUITE_VERSION = 1
 """Version of the suite definitions; bump it whenever a suite or the episode protocol changes."""
 
+SPLITS = ("test", "train")
+"""The shipped house sets a suite may draw from (:attr:`Suite.split`)."""
+
 SUITE_HUMANS: tuple[HumanModel, ...] = (
     HumanModel("goal_seeking"),
     HumanModel("layer_builder"),
@@ -28,17 +33,20 @@ layer builder that acts every other step."""
 
 @dataclass(frozen=True)
 class Suite:
-    """A fixed set of episodes: shipped test houses × scripted humans × seeds.
+    """A fixed set of episodes: shipped houses (the test set, unless ``split`` says otherwise) ×
+    scripted humans × seeds.
 
     Attributes:
         name: ``"quick"``, ``"full"``, or a custom name.
-        world_size: the world (and the shipped test set of that size).
-        houses: indices into the shipped test set.
+        world_size: the world (and the shipped house set of that size).
+        houses: indices into the shipped set ``split``.
         humans: the scripted human models.
         seeds: episode seeds (each combined with the house, human and ``--seed``).
         horizon: the episode horizon.
         score_step: the step at which the headline goal percentage is read.
         version: :data:`SUITE_VERSION`.
+        split: ``"test"`` (the held-out houses every leaderboard result is reported on) or
+            ``"train"`` (the training houses: for choosing settings without the test set).
     """
 
     name: str
@@ -49,8 +57,11 @@ class Suite:
     horizon: int
     score_step: int
     version: int = SUITE_VERSION
+    split: str = "test"
 
     def __post_init__(self) -> None:
+        if self.split not in SPLITS:
+            raise ValueError(f"suite {self.name!r}: split must be one of {SPLITS}, got {self.split!r}")
         if not self.houses or not self.humans or not self.seeds:
             raise ValueError(f"suite {self.name!r} needs at least one house, human and seed")
         if not 1 <= self.score_step <= self.horizon:
@@ -64,13 +75,13 @@ class Suite:
         return len(self.houses) * len(self.humans) * len(self.seeds)
 
     def describe(self) -> dict[str, Any]:
-        """JSON-ready description (with the test set's checksum, for provenance)."""
-        info = find_shipped_dataset("test", self.world_size)
+        """JSON-ready description (with the house set's checksum, for provenance)."""
+        info = find_shipped_dataset(self.split, self.world_size)
         return {
             "name": self.name,
             "version": self.version,
             "world_size": list(self.world_size),
-            "dataset": "dataset:test",
+            "dataset": f"dataset:{self.split}",
             "dataset_goals_sha256": None if info is None else info.goals_sha256,
             "houses": list(self.houses),
             "humans": [human.label for human in self.humans],
@@ -103,6 +114,12 @@ score step is about half the median number of steps the goal-seeking human needs
 
 
 @lru_cache(maxsize=4)
-def shipped_test_goals(world_size: tuple[int, int, int]) -> np.ndarray:
-    """The shipped test houses of ``world_size`` (cached: every episode of a suite reads them)."""
-    return load_shipped_goals("test", world_size)
+def shipped_goals(split: str, world_size: tuple[int, int, int]) -> np.ndarray:
+    """The shipped houses of ``split`` (:data:`SPLITS`) and ``world_size`` (cached: every episode of a
+    suite reads them)."""
+    return load_shipped_goals(split, world_size)
+
+
+def suite_goals(suite: Suite) -> np.ndarray:
+    """All the shipped houses of the suite's split and world size (index them with ``suite.houses``)."""
+    return shipped_goals(suite.split, suite.world_size)

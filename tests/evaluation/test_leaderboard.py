@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib.image
+import numpy as np
 import pytest
 
 import mbag_env
@@ -22,6 +23,8 @@ from mbag_env.evaluation.leaderboard import SUITES, main
 from mbag_env.evaluation.leaderboard_report import markdown_table
 from mbag_env.evaluation.leaderboard_summary import HEADLINE, SECOND, paired_differences, summarise
 from mbag_env.evaluation.metrics import SCALAR_METRICS
+from mbag_env.evaluation.recording import EpisodeRecording
+from mbag_env.goals import load_shipped_goals
 from mbag_env.humans.scripted import HumanModel
 
 REPO = Path(__file__).resolve().parents[2]
@@ -431,12 +434,44 @@ def test_interrupted_run_keeps_finished_episodes(tmp_path: Path) -> None:
 
 
 def test_command_line_errors(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match=r"--houses must be in \[1, 500\]"):
+    with pytest.raises(SystemExit, match="with 0 houses must fit the 500 shipped test houses"):
         main(["--quick", "--houses", "0", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match=r"3000 shipped train houses .*first house in \[0, 2980\]"):
+        main(["--quick", "--split", "train", "--first-house", "2990", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="--humans: bad human model"):
         main(["--quick", "--humans", "goal_seeking:speed=3", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="--workers must be >= 1"):
         main(["--quick", "--workers", "0", "--out", str(tmp_path)])
+
+
+def test_training_houses_for_choosing_settings(tmp_path: Path) -> None:
+    status = run(
+        tmp_path,
+        "--split",
+        "train",
+        "--first-house",
+        "1000",
+        "--houses",
+        "2",
+        "--humans",
+        "goal_seeking",
+        "--workers",
+        "1",
+        "--record",
+        "idle",
+    )
+    assert status == 0
+    board = read_board(tmp_path)
+    assert board["suite"]["dataset"] == "dataset:train" and board["suite"]["houses"] == [1000, 1001]
+    assert board["suite"]["name"] == "quick-train"
+    assert "2 shipped train houses" in (tmp_path / "leaderboard.md").read_text()
+    training = load_shipped_goals("train", (6, 6, 6))
+    recordings = sorted((tmp_path / "recordings").glob("*.npz"))
+    assert len(recordings) == 2
+    goals = [EpisodeRecording.load(path).goal for path in recordings]
+    for goal in goals:  # each episode's goal is one of the two training houses, and both are used
+        assert any(np.array_equal(goal, training[house]) for house in (1000, 1001))
+    assert not np.array_equal(goals[0], goals[1])
 
 
 def test_console_script_and_script_file() -> None:
