@@ -500,6 +500,31 @@ def normalised_q(q: float, low: float, high: float) -> float:
     return (q - low) / max(high - low, MIN_Q_RANGE)
 
 
+@numba.njit(cache=True, inline="always")
+def puct_score(
+    value_sum: float,
+    visits: int,
+    first_play: int,
+    unvisited: float,
+    expected: np.ndarray,
+    index: int,
+    prior: float,
+    root: float,
+    c_puct: float,
+    low: float,
+    high: float,
+) -> float:
+    """The PUCT score of one edge or action type: its mean return (unvisited:
+    :func:`first_play_value` of ``unvisited``, ``expected``, ``index``) min–max normalised to the
+    node's ``[low, high]``, plus ``c_puct · prior · root / (1 + visits)`` (``root``: √ of the
+    parent's visits)."""
+    if visits > 0:
+        q = value_sum / visits
+    else:
+        q = first_play_value(first_play, unvisited, expected, index)
+    return normalised_q(q, low, high) + c_puct * prior * root / (1.0 + visits)
+
+
 @numba.njit(cache=True)
 def select_action(
     forest: Forest, b: int, node: int, c_puct: float, bilevel: bool, first_play: int, num_cells: int
@@ -525,13 +550,19 @@ def select_action(
         for kind in range(NUM_ACTION_TYPES):
             if not forest.node_type_valid[b, node, kind]:
                 continue
-            visits = type_visits[b, node, kind]
-            if visits > 0:
-                q = type_value[b, node, kind] / visits
-            else:
-                q = first_play_value(first_play, node_mean, forest.node_type_fpu[b, node], kind)
-            explore = c_puct * node_type_prior[b, node, kind] * root / (1.0 + visits)
-            score = normalised_q(q, low, high) + explore
+            score = puct_score(
+                type_value[b, node, kind],
+                type_visits[b, node, kind],
+                first_play,
+                node_mean,
+                forest.node_type_fpu[b, node],
+                kind,
+                node_type_prior[b, node, kind],
+                root,
+                c_puct,
+                low,
+                high,
+            )
             if score > best:
                 best = score
                 chosen_type = kind
@@ -551,12 +582,19 @@ def select_action(
     for action in range(start, stop):
         if not mask[action]:
             continue
-        visits = edge_visits[b, node, action]
-        if visits > 0:
-            q = edge_value[b, node, action] / visits
-        else:
-            q = first_play_value(first_play, unvisited_q, forest.node_fpu[b, node], action)
-        score = normalised_q(q, low, high) + c_puct * (prior[action] / type_prior) * root / (1.0 + visits)
+        score = puct_score(
+            edge_value[b, node, action],
+            edge_visits[b, node, action],
+            first_play,
+            unvisited_q,
+            forest.node_fpu[b, node],
+            action,
+            prior[action] / type_prior,
+            root,
+            c_puct,
+            low,
+            high,
+        )
         if score > best:
             best = score
             chosen = action
