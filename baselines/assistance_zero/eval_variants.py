@@ -8,7 +8,11 @@ measure what a failure costs. Run them with the leaderboard's ``module:factory``
 * :func:`keep_human_blocks`: the session-8 headline checkpoint that never breaks a block the
   human placed last (its stalled episodes broke the same human-placed block again and again);
 * :func:`search_penalty`: the same checkpoint whose search scores the ``incorrect_action``
-  shaping of −1 in expectation (the ``cpu-2h-careful`` preset's term) without retraining.
+  shaping of −1 in expectation (the ``cpu-2h-careful`` preset's term) without retraining;
+* :func:`owner_exact_belief`: the ablation that separates learning from search: the session-9
+  owner-prior checkpoint's search planning with the Bayesian assistant's exact posterior
+  (:func:`~baselines.assistance_zero.diagnostics.exact_belief`, the fair prior of training
+  houses) instead of its learnt goal head.
 """
 
 from __future__ import annotations
@@ -19,6 +23,12 @@ from typing import Any
 from baselines.assistance_zero.config import PRESETS
 from baselines.assistance_zero.policy import AssistanceZeroPolicy, model_from_payload
 from baselines.common.checkpoint import load_checkpoint
+
+OWNER_CHECKPOINT = (
+    Path(__file__).resolve().parents[2]
+    / "assets/checkpoints/assistance_zero_cpu_small_h30_careful_owner_suite_s1.pt"
+)
+"""The session-9 checkpoint (owner goal prior, incorrect-action penalty, four suite humans)."""
 
 HEADLINE_CHECKPOINT = (
     Path(__file__).resolve().parents[2] / "assets/checkpoints/assistance_zero_cpu_small_h30_cq_suite_2h_s1.pt"
@@ -41,3 +51,14 @@ def search_penalty(seed: int | None = None) -> AssistanceZeroPolicy:
     """The headline checkpoint whose search adds −1 for each expected incorrect place or break (the
     ``cpu-2h-careful`` preset's ``reward_shaping``)."""
     return _headline_policy(seed, reward_shaping=PRESETS["cpu-2h-careful"]["env_kwargs"]["reward_shaping"])
+
+
+def owner_exact_belief(env: Any, seed: int | None = None) -> AssistanceZeroPolicy:
+    """The owner-prior checkpoint planning with the exact posterior (an ablation, not an assistant
+    to rank as AssistanceZero): its policy, value and human heads, the Bayesian assistant's goal
+    belief for ``env``'s world size."""
+    from baselines.assistance_zero.diagnostics import exact_belief
+
+    model, config = model_from_payload(load_checkpoint(OWNER_CHECKPOINT))
+    world_size = tuple(int(size) for size in env.unwrapped.config.world_size)
+    return AssistanceZeroPolicy(model, config, seed=seed, belief_source=exact_belief(world_size, 1))

@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 
 import mbag_env  # noqa: F401
-from baselines.assistance_zero.eval_variants import keep_human_blocks, search_penalty
+from baselines.assistance_zero.eval_variants import keep_human_blocks, owner_exact_belief, search_penalty
 from baselines.assistance_zero.policy import HUMAN_OWNER, without_breaks_of_human_blocks
 from mbag_env.blocks import AIR, DIRT, NUM_PLACEABLE, PLANKS
 from mbag_env.config import RewardShaping
@@ -44,3 +44,14 @@ def test_variants_load_the_headline_checkpoint_and_act() -> None:
     for policy in (keep, penalised):
         action = policy.act(observation)
         assert observation["action_mask"][action] or action == NOOP
+
+
+def test_owner_checkpoint_plans_with_the_exact_posterior() -> None:
+    env = gym.make("mbag/Assist-Small-v0", goal="houses:test")
+    policy = owner_exact_belief(env, seed=0)
+    assert policy.belief_source is not None
+    observation, _ = env.reset(seed=1)
+    for _ in range(4):
+        action = policy.act(observation)
+        assert observation["action_mask"][action]
+        observation, *_ = env.step(action)
