@@ -36,21 +36,24 @@ HEADLINE_CHECKPOINT = (
 """The session-8 AssistanceZero checkpoint the variants use (2 CPU-hours beside the suite's humans)."""
 
 
-def _headline_policy(seed: int | None, keep: bool = False, **env_kwargs: Any) -> AssistanceZeroPolicy:
-    model, config = model_from_payload(load_checkpoint(HEADLINE_CHECKPOINT))
+def _checkpoint_policy(
+    path: Path, seed: int | None, keep: bool = False, belief_source: Any = None, **env_kwargs: Any
+) -> AssistanceZeroPolicy:
+    model, config = model_from_payload(load_checkpoint(path))
     config = config.replace(env_kwargs={**config.env_kwargs, **env_kwargs})
-    return AssistanceZeroPolicy(model, config, seed=seed, keep_human_blocks=keep)
+    return AssistanceZeroPolicy(model, config, seed=seed, keep_human_blocks=keep, belief_source=belief_source)
 
 
 def keep_human_blocks(seed: int | None = None) -> AssistanceZeroPolicy:
     """The headline checkpoint with ``keep_human_blocks``: no BREAK of a block the human placed last."""
-    return _headline_policy(seed, keep=True)
+    return _checkpoint_policy(HEADLINE_CHECKPOINT, seed, keep=True)
 
 
 def search_penalty(seed: int | None = None) -> AssistanceZeroPolicy:
     """The headline checkpoint whose search adds −1 for each expected incorrect place or break (the
     ``cpu-2h-careful`` preset's ``reward_shaping``)."""
-    return _headline_policy(seed, reward_shaping=PRESETS["cpu-2h-careful"]["env_kwargs"]["reward_shaping"])
+    shaping = PRESETS["cpu-2h-careful"]["env_kwargs"]["reward_shaping"]
+    return _checkpoint_policy(HEADLINE_CHECKPOINT, seed, reward_shaping=shaping)
 
 
 def owner_exact_belief(env: Any, seed: int | None = None) -> AssistanceZeroPolicy:
@@ -59,6 +62,5 @@ def owner_exact_belief(env: Any, seed: int | None = None) -> AssistanceZeroPolic
     belief for ``env``'s world size."""
     from baselines.assistance_zero.diagnostics import exact_belief
 
-    model, config = model_from_payload(load_checkpoint(OWNER_CHECKPOINT))
     world_size = tuple(int(size) for size in env.unwrapped.config.world_size)
-    return AssistanceZeroPolicy(model, config, seed=seed, belief_source=exact_belief(world_size, 1))
+    return _checkpoint_policy(OWNER_CHECKPOINT, seed, belief_source=exact_belief(world_size, 1))

@@ -52,9 +52,6 @@ from baselines.common.seeding import (
 )
 from mbag_env.core.actions import FIRST_PLACE, NOOP
 
-EPISODE_KEYS = ("return", "length", "goal_percentage", "completed", "human_actions", "human_place_break")
-"""Per-episode statistics logged as ``episode/<key>`` (means over the episodes ending in an iteration)."""
-
 
 def make_envs(config: AZConfig) -> gym.vector.VectorEnv:
     """The batched vector env of ``config`` (beside ``config.human``, one or several models, in
@@ -161,7 +158,7 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
             model.eval()
             collect_start = time.perf_counter()
             search_seconds = 0.0
-            finished: dict[str, list[float]] = {key: [] for key in EPISODE_KEYS}
+            finished: dict[str, list[float]] = {key: [] for key in training_log.EPISODE_KEYS}
             accuracy: list[tuple[float, float, float]] = []
             place_break, correct = 0, 0
             decisions = 0
@@ -258,7 +255,8 @@ class SelfPlayStep(NamedTuple):
     """What one :meth:`SelfPlay.step` did, for the training log.
 
     Attributes:
-        finished: one dict per episode that ended (the :data:`EPISODE_KEYS` statistics).
+        finished: one dict per episode that ended (the
+            :data:`~baselines.common.training_log.EPISODE_KEYS` statistics).
         accuracy: :func:`belief_accuracy` of the searched beliefs of the acting worlds (``None``
             without a human or without acting worlds).
         decisions: acting worlds; place_break, correct: their PLACE/BREAK and correct actions.
@@ -303,7 +301,7 @@ class SelfPlay:
         self.has_human = not config.goal_visible
         N = config.num_envs
         self.episodes: list[list[dict[str, Any]]] = [[] for _ in range(N)]
-        self.counters = {key: np.zeros(N) for key in EPISODE_KEYS}
+        self.counters = {key: np.zeros(N) for key in training_log.EPISODE_KEYS}
         self.observations, _ = envs.reset(seed=seed)
         self.resetting = np.zeros(N, dtype=bool)
 
