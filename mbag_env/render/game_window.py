@@ -45,6 +45,9 @@ class GameWindow:
         cell_pixels: block size of the 3-D view (default: the largest that fits 560 × 560).
         player_tags: name tags drawn above players 0, 1, ... in the 3-D view.
 
+    The window's size and where each part sits (3-D view, panel, palette, status line) are in
+    :attr:`layout` (a :class:`~mbag_env.render.window_layout.WindowLayout`).
+
     Raises:
         WindowError: when no window can be opened (e.g. no display: set
             ``SDL_VIDEODRIVER=dummy`` for headless use).
@@ -79,7 +82,7 @@ class GameWindow:
             self.world_size, self.cell_pixels, panel=panel, palette=palette, help_rows=len(self.help_lines)
         )
         try:
-            self.screen = pygame.display.set_mode((self.width, self.height))
+            self.screen = pygame.display.set_mode((self.layout.width, self.layout.height))
         except pygame.error as error:
             raise WindowError(
                 f"cannot open a window ({error}); on a machine without a display set SDL_VIDEODRIVER=dummy "
@@ -90,47 +93,6 @@ class GameWindow:
         self.world_view = WorldView(self.world_size, self.cell_pixels, self.layout.view_rect)
         self.panel = SlicePanel(self.world_size, self.layout, self.fonts, self.help_lines)
         self.closed = False
-
-    # --------------------------------------------------------------- layout (see WindowLayout)
-    @property
-    def width(self) -> int:
-        """The window's width in pixels."""
-        return self.layout.width
-
-    @property
-    def height(self) -> int:
-        """The window's height in pixels."""
-        return self.layout.height
-
-    @property
-    def view_rect(self) -> pygame.Rect:
-        """Where the 3-D view sits in the window."""
-        return self.layout.view_rect
-
-    @property
-    def panel_rect(self) -> pygame.Rect:
-        """Where the slice panel sits (empty without a panel)."""
-        return self.layout.panel_rect
-
-    @property
-    def palette_rect(self) -> pygame.Rect:
-        """Where the palette sits (empty without a palette)."""
-        return self.layout.palette_rect
-
-    @property
-    def status_rect(self) -> pygame.Rect:
-        """Where the status line sits."""
-        return self.layout.status_rect
-
-    @property
-    def grid_origin(self) -> tuple[int, int]:
-        """The top-left pixel of the slice panel's cell grid."""
-        return self.layout.grid_origin
-
-    @property
-    def panel_cell(self) -> int:
-        """The side of one slice-panel cell in pixels."""
-        return self.layout.panel_cell
 
     # --------------------------------------------------------------- input helpers
     def handle_view_event(self, event: pygame.event.Event) -> bool:
@@ -167,9 +129,10 @@ class GameWindow:
         if not self.has_panel:
             return None
         rot_width, rot_depth = rotated_size(self.world_size, self.view.rotation)
-        left, top = self.grid_origin
-        u = (int(position[0]) - left) // self.panel_cell
-        v = (int(position[1]) - top) // self.panel_cell
+        left, top = self.layout.grid_origin
+        side = self.layout.panel_cell
+        u = (int(position[0]) - left) // side
+        v = (int(position[1]) - top) // side
         if (
             not (0 <= u < rot_width and 0 <= v < rot_depth)
             or int(position[0]) < left
@@ -182,11 +145,9 @@ class GameWindow:
         """Window pixel at the centre of world cell ``(x, y, z)``'s square in the slice panel (the
         panel shows layer ``y`` only when :attr:`ViewState.layer` is ``y``)."""
         u, v = world_to_panel(cell, self.world_size, self.view.rotation)
-        left, top = self.grid_origin
-        return (
-            left + u * self.panel_cell + self.panel_cell // 2,
-            top + v * self.panel_cell + self.panel_cell // 2,
-        )
+        left, top = self.layout.grid_origin
+        side = self.layout.panel_cell
+        return (left + u * side + side // 2, top + v * side + side // 2)
 
     def hovered_cell(self) -> tuple[int, int, int] | None:
         """The panel cell under the mouse, or ``None``."""
@@ -209,14 +170,14 @@ class GameWindow:
             hovered=hovered,
             player_tags=self.player_tags,
         )
-        draw_hud(screen, fonts, hud, self.width)
+        draw_hud(screen, fonts, hud, self.layout.width)
         if self.has_palette:
-            draw_palette(screen, fonts, hud, self.palette_rect)
+            draw_palette(screen, fonts, hud, self.layout.palette_rect)
         if self.has_panel:
             self.panel.draw(screen, frame, self.view, hovered)
-        draw_status(screen, fonts, hud, self.status_rect)
+        draw_status(screen, fonts, hud, self.layout.status_rect)
         if hud.banner is not None:
-            draw_banner(screen, fonts, *hud.banner, self.view_rect)
+            draw_banner(screen, fonts, *hud.banner, self.layout.view_rect)
         pygame.display.flip()
 
     # --------------------------------------------------------------- output

@@ -70,7 +70,7 @@ def test_clicked_panel_pixels_map_back_to_cells() -> None:
             for x, z in itertools.product(range(WORLD[0]), range(WORLD[2])):
                 assert window.cell_at(window.cell_center((x, layer, z))) == (x, layer, z)
         assert window.cell_at((1, 1)) is None
-        assert window.cell_at(window.view_rect.center) is None
+        assert window.cell_at(window.layout.view_rect.center) is None
     finally:
         window.close()
 
@@ -85,7 +85,7 @@ def test_view_keys_and_drawing() -> None:
         frame = Frame(blocks, np.array([[0, 1, 0]]), goal, Hud(step=3, horizon=10, turn="Your move"))
         window.draw(frame)
         with_ghost = window.image()
-        assert with_ghost.shape == (window.height, window.width, 3)
+        assert with_ghost.shape == (window.layout.height, window.layout.width, 3)
         key = pygame.event.Event(pygame.KEYDOWN, key=pygame.K_g)
         assert window.handle_view_event(key) and not window.view.show_goal
         window.draw(frame)
