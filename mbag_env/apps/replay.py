@@ -303,15 +303,53 @@ class ReplayViewer:
 
 
 # ----------------------------------------------------------------------------- videos
+@dataclass(frozen=True)
+class ReplayView:
+    """How a replay is drawn: the ``mbag-replay`` options ``--view``, ``--rotation``, ``--no-goal``,
+    ``--layer`` and ``--cell-pixels``.
+
+    Attributes:
+        view: ``"window"`` (3-D view, layer panel and HUD; needs pygame, headless with
+            ``SDL_VIDEODRIVER=dummy``) or ``"world"`` (the 3-D view alone, no pygame; videos only).
+        rotation: quarter turns of the view (0..3).
+        show_goal: draw the goal ghost.
+        layer: the layer panel's y (``"window"`` view; default: 2).
+        cell_pixels: block size of the 3-D view in a video (default: fit the window, or 16 for
+            ``"world"``).
+
+    Raises:
+        ValueError: for a bad ``view`` or ``rotation``.
+    """
+
+    view: str = "window"
+    rotation: int = 0
+    show_goal: bool = True
+    layer: int | None = None
+    cell_pixels: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.view not in ("window", "world"):
+            raise ValueError(f"view must be 'window' or 'world', got {self.view!r}")
+        if not 0 <= self.rotation <= 3:
+            raise ValueError(f"rotation must be 0..3 quarter turns, got {self.rotation}")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ReplayView:
+        """The view options of parsed ``mbag-replay`` arguments (see :func:`make_parser`)."""
+        return cls(args.view, args.rotation, not args.no_goal, args.layer, args.cell_pixels)
+
+    def apply(self, window: GameWindow) -> None:
+        """Set ``window``'s rotation, goal ghost and (when given) layer to these options."""
+        window.view.rotation, window.view.show_goal = self.rotation, self.show_goal
+        if self.layer is not None:
+            window.view.layer = self.layer
+
+
 def video_frames(
     episode: ReplayedEpisode,
     *,
     every: int = 1,
-    view: str = "window",
-    rotation: int = 0,
-    show_goal: bool = True,
-    layer: int | None = None,
-    cell_pixels: int | None = None,
+    options: ReplayView = ReplayView(),
     window: GameWindow | None = None,
 ) -> Iterator[np.ndarray]:
     """The video frames of an episode: after reset, every ``every``-th step, and the last step.
@@ -319,51 +357,40 @@ def video_frames(
     Args:
         episode: the replayed episode.
         every: keep every ``every``-th step (``>= 1``).
-        view: ``"window"`` (3-D view, layer panel and HUD; needs pygame, headless with
-            ``SDL_VIDEODRIVER=dummy``) or ``"world"`` (the 3-D view alone, no pygame).
-        rotation: quarter turns of the view.
-        show_goal: draw the goal ghost.
-        layer: the layer panel's y (``"window"`` view; default: 2).
-        cell_pixels: block size of the 3-D view (default: fit the window, or 16 for ``"world"``).
+        options: what is drawn and how (the whole window or the 3-D view alone, rotation, ...).
         window: a :class:`~mbag_env.render.game_window.GameWindow` to draw in (``"window"`` view;
             default: a new one, closed at the end).
 
     Raises:
-        ValueError: for a bad ``every``, ``view``, ``rotation`` or ``layer``.
+        ValueError: for a bad ``every`` or ``options.layer``.
     """
     if every < 1:
         raise ValueError(f"every must be >= 1, got {every}")
-    if view not in ("window", "world"):
-        raise ValueError(f"view must be 'window' or 'world', got {view!r}")
-    if not 0 <= rotation <= 3:
-        raise ValueError(f"rotation must be 0..3 quarter turns, got {rotation}")
     last = episode.num_steps
     steps = [step for step in range(last + 1) if step % every == 0 or step == last]
-    goal = episode.recording.goal if show_goal else None
-    if view == "world":
+    goal = episode.recording.goal if options.show_goal else None
+    if options.view == "world":
         from mbag_env.render import render_isometric
 
         for step in steps:
             yield render_isometric(
-                episode.blocks[step], episode.players[step], goal, rotation, cell_pixels or 16
+                episode.blocks[step], episode.players[step], goal, options.rotation, options.cell_pixels or 16
             )
         return
     from mbag_env.render.game_window import GameWindow
 
     height = episode.recording.world_size[1]
-    if layer is not None and not 0 <= layer < height:
-        raise ValueError(f"layer must be in [0, {height}), got {layer}")
+    if options.layer is not None and not 0 <= options.layer < height:
+        raise ValueError(f"layer must be in [0, {height}), got {options.layer}")
     own = window is None
     if window is None:
         window = GameWindow(
             episode.recording.world_size,
             title="mbag-replay",
-            cell_pixels=cell_pixels,
+            cell_pixels=options.cell_pixels,
             player_tags=_player_tags(episode.recording.num_players),
         )
-    window.view.rotation, window.view.show_goal = rotation, show_goal
-    if layer is not None:
-        window.view.layer = layer
+    options.apply(window)
     try:
         for step in steps:
             window.draw(episode.frame(step, f"Replay of {episode.name}"))
@@ -380,11 +407,7 @@ def export_video(
     fps: float = 10.0,
     every: int | None = None,
     max_frames: int = 300,
-    view: str = "window",
-    rotation: int = 0,
-    show_goal: bool = True,
-    layer: int | None = None,
-    cell_pixels: int | None = None,
+    options: ReplayView = ReplayView(),
 ) -> Path:
     """Replay an episode and write it as a ``.gif`` or ``.mp4`` video (see :func:`video_frames`).
 
@@ -395,7 +418,7 @@ def export_video(
         every: keep every ``every``-th step; default: the smallest that gives at most
             ``max_frames`` frames (long episodes make large GIFs).
         max_frames: the frame budget when ``every`` is not given.
-        view, rotation, show_goal, layer, cell_pixels: as for :func:`video_frames`.
+        options: what is drawn and how, as for :func:`video_frames`.
 
     Raises:
         ReplayMismatchError: if the recording does not replay exactly.
@@ -411,16 +434,7 @@ def export_video(
         if max_frames < 2:
             raise ValueError(f"max_frames must be >= 2, got {max_frames}")
         every = max(1, math.ceil(episode.num_steps / (max_frames - 1)))
-    frames = video_frames(
-        episode,
-        every=every,
-        view=view,
-        rotation=rotation,
-        show_goal=show_goal,
-        layer=layer,
-        cell_pixels=cell_pixels,
-    )
-    write_video(frames, path, fps)
+    write_video(video_frames(episode, every=every, options=options), path, fps)
     return Path(path)
 
 
@@ -479,6 +493,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     line on stderr."""
     args = make_parser().parse_args(argv)
     try:
+        options = ReplayView.from_args(args)
         paths = _video_paths(args) if args.out is not None else []
         if args.out is not None:
             # videos need no visible window: draw off screen unless a video driver was chosen
@@ -497,9 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 viewer = ReplayViewer(episodes, args.fps)
             except WindowError as error:
                 raise ValueError(str(error)) from error
-            viewer.window.view.rotation, viewer.window.view.show_goal = args.rotation, not args.no_goal
-            if args.layer is not None:
-                viewer.window.view.layer = args.layer
+            options.apply(viewer.window)
             viewer.run()
             return 0
         for episode, video in zip(episodes, paths, strict=True):
@@ -509,11 +522,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 fps=args.fps,
                 every=args.every,
                 max_frames=args.max_frames,
-                view=args.view,
-                rotation=args.rotation,
-                show_goal=not args.no_goal,
-                layer=args.layer,
-                cell_pixels=args.cell_pixels,
+                options=options,
             )
             print(f"wrote {video}")
     except RecordingError as error:  # a damaged or crafted file: bad input, like a usage error

@@ -12,7 +12,7 @@ import pygame
 import pytest
 
 import mbag_env
-from mbag_env.apps.replay import ReplayedEpisode, ReplayViewer, export_video, main
+from mbag_env.apps.replay import ReplayedEpisode, ReplayView, ReplayViewer, export_video, main
 from mbag_env.evaluation import EpisodeRecording, ReplayMismatchError, make_scripted_assistant, run_episode
 from mbag_env.goals import load_shipped_goals
 from mbag_env.humans import HumanModel
@@ -68,7 +68,9 @@ def test_export_gif_of_the_window_and_of_the_world(recording: EpisodeRecording, 
     frames = imageio.mimread(path)
     assert len(frames) == 6  # steps 0, 5, 10, 15, 20 and the last (24)
     assert frames[0].shape[0] > 400 and frames[0].shape[1] > 600, "the whole window: view, panel and HUD"
-    path = export_video(recording, tmp_path / "world.gif", view="world", max_frames=5, cell_pixels=8)
+    path = export_video(
+        recording, tmp_path / "world.gif", max_frames=5, options=ReplayView("world", cell_pixels=8)
+    )
     frames = imageio.mimread(path)
     assert len(frames) == 5 and frames[0].shape[:2] == (mbag_env.render.image_shape(SMALL, 8)[:2])
     with pytest.raises(ValueError, match=r"\.gif, \.mp4"):
@@ -79,7 +81,7 @@ def test_export_gif_of_the_window_and_of_the_world(recording: EpisodeRecording, 
     importlib.util.find_spec("imageio_ffmpeg") is None, reason="MP4 needs imageio-ffmpeg (the video extra)"
 )
 def test_export_mp4(recording: EpisodeRecording, tmp_path: Path) -> None:
-    path = export_video(recording, tmp_path / "episode.mp4", view="world", every=6)
+    path = export_video(recording, tmp_path / "episode.mp4", every=6, options=ReplayView("world"))
     assert path.stat().st_size > 1000
 
 
