@@ -101,6 +101,21 @@ def test_quick_run_reports_paired_differences_against_idle(quick_run: tuple[int,
     assert "Δ human actions vs `idle` per scripted human:" in markdown
 
 
+GOLDEN_QUICK = REPO / "tests" / "fixtures" / "golden_quick_leaderboard.json"
+
+
+def test_quick_run_matches_the_table_pinned_before_the_refactor(quick_run: tuple[int, Path]) -> None:
+    """Every episode of the ``--quick`` run (idle, random, oracle: 240 episodes) has the metrics the
+    tree before the issue-20 refactor gave (commit 84934ea, ``tests/fixtures/README.md``)."""
+    _, out = quick_run
+    golden = json.loads(GOLDEN_QUICK.read_text())["episodes"]
+    expected = {episode_key(episode): episode["metrics"] for episode in golden}
+    got = {episode_key(episode): episode["metrics"] for episode in read_board(out)["episodes"]}
+    assert len(expected) == 240 and set(got) == set(expected)
+    changed = [key for key in sorted(expected) if got[key] != expected[key]]
+    assert not changed, f"{len(changed)} episodes changed, first {changed[0]}: {got[changed[0]]}"
+
+
 def _episode(assistant: str, human: str, house: int, score: float | None, actions: int | None) -> dict:
     """A hand-made episode result (``score``/``actions`` both None: a failed episode)."""
     episode: dict[str, Any] = {"assistant": assistant, "human": human, "house": house, "seed": 0}
