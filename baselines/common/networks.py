@@ -342,7 +342,29 @@ def trunk_features(
     return TrunkFeatures(inputs, cells, hidden)
 
 
-class ActorCritic(nn.Module):
+class TrunkNetwork(nn.Module):
+    """Base of the networks on the shared trunk (the flat :class:`ActorCritic` and the option
+    networks): builds the :class:`WorldEncoder` and the :func:`global_mlp`; a subclass adds its heads
+    after this ``__init__`` and runs the trunk with :meth:`trunk`.
+
+    Args:
+        spec: the env's observation spec (:meth:`ObservationSpec.from_spaces`).
+        config: network sizes (``None``: :class:`NetworkConfig`'s defaults).
+    """
+
+    def __init__(self, spec: ObservationSpec, config: NetworkConfig | None = None) -> None:
+        super().__init__()
+        self.spec = spec
+        self.config = config or NetworkConfig()
+        self.encoder = WorldEncoder(spec, self.config)
+        self.global_mlp = global_mlp(spec, self.config)
+
+    def trunk(self, observation: Mapping[str, torch.Tensor]) -> TrunkFeatures:
+        """:func:`trunk_features` of a batch of observation tensors (:func:`observation_to_tensors`)."""
+        return trunk_features(self.encoder, self.global_mlp, observation)
+
+
+class ActorCritic(TrunkNetwork):
     """Shared-trunk actor-critic with a spatial action head (see the module docstring).
 
     Args:
@@ -351,16 +373,11 @@ class ActorCritic(nn.Module):
     """
 
     def __init__(self, spec: ObservationSpec, config: NetworkConfig | None = None) -> None:
-        super().__init__()
-        config = config or NetworkConfig()
-        self.spec = spec
-        self.config = config
-        hidden = config.hidden_channels
-        self.encoder = WorldEncoder(spec, config)
-        self.global_mlp = global_mlp(spec, config)
-        self.global_policy = layer_init(nn.Linear(config.global_hidden, NUM_GLOBAL_ACTIONS), std=0.01)
-        self.value_head = layer_init(nn.Linear(config.global_hidden, 1), std=1.0)
-        self.context = layer_init(nn.Linear(config.global_hidden, hidden))
+        super().__init__(spec, config)
+        hidden, global_hidden = self.config.hidden_channels, self.config.global_hidden
+        self.global_policy = layer_init(nn.Linear(global_hidden, NUM_GLOBAL_ACTIONS), std=0.01)
+        self.value_head = layer_init(nn.Linear(global_hidden, 1), std=1.0)
+        self.context = layer_init(nn.Linear(global_hidden, hidden))
         # The cell head also sees the raw one-hot inputs (see TrunkFeatures.cell_logits).
         self.cell_policy = layer_init(
             nn.Conv3d(hidden + self.encoder.in_channels, spec.cell_action_kinds, 1), std=0.01
@@ -368,7 +385,7 @@ class ActorCritic(nn.Module):
 
     def forward(self, observation: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Unmasked action logits ``(B, n_actions)`` in env order and values ``(B,)``."""
-        features = trunk_features(self.encoder, self.global_mlp, observation)
+        features = self.trunk(observation)
         cell_logits = features.cell_logits(self.context, self.cell_policy)
         logits = flatten_action_logits(self.global_policy(features.hidden), cell_logits)
         return logits, self.value_head(features.hidden).squeeze(1)

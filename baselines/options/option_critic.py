@@ -77,13 +77,11 @@ from baselines.common.networks import (
     NUM_GLOBAL_ACTIONS,
     NetworkConfig,
     ObservationSpec,
-    WorldEncoder,
+    TrunkNetwork,
     flatten_action_logits,
-    global_mlp,
     layer_init,
     network_from_payload,
     observation_to_tensors,
-    trunk_features,
 )
 from baselines.common.policy import BatchedPolicy
 from baselines.common.run_config import PPOFamilyConfig
@@ -156,7 +154,7 @@ class OptionCriticOutput(NamedTuple):
     """``(B, K)`` logits of the policy over options ``π_Ω``."""
 
 
-class OptionCriticNetwork(nn.Module):
+class OptionCriticNetwork(TrunkNetwork):
     """Shared trunk + per-option spatial policy heads, termination heads, ``Q_Ω`` and ``π_Ω``.
 
     Args:
@@ -168,27 +166,22 @@ class OptionCriticNetwork(nn.Module):
     def __init__(
         self, spec: ObservationSpec, num_options: int = 4, config: NetworkConfig | None = None
     ) -> None:
-        super().__init__()
-        config = config or NetworkConfig()
-        self.spec, self.config, self.num_options = spec, config, num_options
-        hidden = config.hidden_channels
-        self.encoder = WorldEncoder(spec, config)
-        self.global_mlp = global_mlp(spec, config)
-        self.context = layer_init(nn.Linear(config.global_hidden, hidden))
+        super().__init__(spec, config)
+        self.num_options = num_options
+        hidden, global_hidden = self.config.hidden_channels, self.config.global_hidden
+        self.context = layer_init(nn.Linear(global_hidden, hidden))
         # One spatial head per option, computed together: K * (7 global + kinds per cell) logits.
-        self.global_policy = layer_init(
-            nn.Linear(config.global_hidden, num_options * NUM_GLOBAL_ACTIONS), std=0.01
-        )
+        self.global_policy = layer_init(nn.Linear(global_hidden, num_options * NUM_GLOBAL_ACTIONS), std=0.01)
         self.cell_policy = layer_init(
             nn.Conv3d(hidden + self.encoder.in_channels, num_options * spec.cell_action_kinds, 1), std=0.01
         )
-        self.termination_head = layer_init(nn.Linear(config.global_hidden, num_options), std=0.01)
-        self.q_head = layer_init(nn.Linear(config.global_hidden, num_options), std=1.0)
-        self.option_head = layer_init(nn.Linear(config.global_hidden, num_options), std=0.01)
+        self.termination_head = layer_init(nn.Linear(global_hidden, num_options), std=0.01)
+        self.q_head = layer_init(nn.Linear(global_hidden, num_options), std=1.0)
+        self.option_head = layer_init(nn.Linear(global_hidden, num_options), std=0.01)
 
     def forward(self, observation: Mapping[str, torch.Tensor]) -> OptionCriticOutput:
         """See :class:`OptionCriticOutput`."""
-        features = trunk_features(self.encoder, self.global_mlp, observation)
+        features = self.trunk(observation)
         hidden = features.hidden
         cell_logits = features.cell_logits(self.context, self.cell_policy)
         batch, kinds = hidden.shape[0], self.spec.cell_action_kinds

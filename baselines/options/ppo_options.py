@@ -48,12 +48,10 @@ from baselines.common.masking import masked_entropy, masked_log_probs, sample_ma
 from baselines.common.networks import (
     NetworkConfig,
     ObservationSpec,
-    WorldEncoder,
-    global_mlp,
+    TrunkNetwork,
     layer_init,
     network_from_payload,
     observation_to_tensors,
-    trunk_features,
 )
 from baselines.common.policy import BatchedPolicy
 from baselines.common.run_config import PPOFamilyConfig
@@ -103,7 +101,7 @@ class PPOOptionsConfig(PPOFamilyConfig):
 
 
 # ---------------------------------------------------------------------------------------- network
-class OptionPolicyNetwork(nn.Module):
+class OptionPolicyNetwork(TrunkNetwork):
     """Policy over options and value: the flat PPO trunk with ``num_options`` logits.
 
     Args:
@@ -113,17 +111,14 @@ class OptionPolicyNetwork(nn.Module):
     """
 
     def __init__(self, spec: ObservationSpec, num_options: int, config: NetworkConfig | None = None) -> None:
-        super().__init__()
-        config = config or NetworkConfig()
-        self.spec, self.config, self.num_options = spec, config, num_options
-        self.encoder = WorldEncoder(spec, config)
-        self.global_mlp = global_mlp(spec, config)
-        self.option_head = layer_init(nn.Linear(config.global_hidden, num_options), std=0.01)
-        self.value_head = layer_init(nn.Linear(config.global_hidden, 1), std=1.0)
+        super().__init__(spec, config)
+        self.num_options = num_options
+        self.option_head = layer_init(nn.Linear(self.config.global_hidden, num_options), std=0.01)
+        self.value_head = layer_init(nn.Linear(self.config.global_hidden, 1), std=1.0)
 
     def forward(self, observation: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Unmasked option logits ``(B, num_options)`` and values ``(B,)``."""
-        hidden = trunk_features(self.encoder, self.global_mlp, observation).hidden
+        hidden = self.trunk(observation).hidden
         return self.option_head(hidden), self.value_head(hidden).squeeze(1)
 
 
