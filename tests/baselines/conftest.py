@@ -32,6 +32,19 @@ TINY_AZ_RUN = {
 }
 """AssistanceZero settings of the smallest training runs (two simulations, a network without
 residual blocks, no logging); a test adds the numbers of envs and steps it needs."""
+TINY_PPO_RUN = {
+    "num_envs": 4,
+    "num_steps": 8,
+    "num_minibatches": 2,
+    "update_epochs": 2,
+    "hidden_channels": 8,
+    "conv_layers": 0,
+    "global_hidden": 16,
+    "tensorboard": False,
+    "progress": False,
+}
+"""PPO settings of the smallest training runs (four worlds, 32-sample rollouts, a network without
+convolutions, no logging); a test adds the goal, the number of steps and the run folder."""
 
 
 @pytest.fixture(autouse=True)

@@ -22,14 +22,12 @@ from baselines.common.networks import ActorCritic, NetworkConfig, ObservationSpe
 from baselines.common.policy import load_policy, model_from_checkpoint
 from baselines.common.seeding import rng_state, set_rng_state
 from baselines.ppo import PPOConfig, config_from_checkpoint, main, train
-
-TINY = dict(num_envs=4, num_steps=8, num_minibatches=2, update_epochs=2, hidden_channels=8, conv_layers=0,
-            global_hidden=16, tensorboard=False, progress=False)  # fmt: skip
+from tests.baselines.conftest import TINY_PPO_RUN
 
 
 def tiny_config(run_dir: Path, goal: np.ndarray, total_steps: int = 64) -> PPOConfig:
     return PPOConfig(
-        env_kwargs={"goal": goal, "horizon": 6}, total_steps=total_steps, run_dir=str(run_dir), **TINY
+        env_kwargs={"goal": goal, "horizon": 6}, total_steps=total_steps, run_dir=str(run_dir), **TINY_PPO_RUN
     )
 
 

@@ -18,7 +18,7 @@ from baselines.common.mixed_humans import (
 )
 from mbag_env.evaluation.suites import SUITE_HUMANS
 from mbag_env.humans.scripted import HumanModel
-from tests.baselines.conftest import TINY_AZ_RUN
+from tests.baselines.conftest import TINY_AZ_RUN, TINY_PPO_RUN
 
 KWARGS = {"goal": "houses:train", "horizon": 12}
 
@@ -118,15 +118,8 @@ def test_ppo_trains_beside_the_suite_humans(tmp_path) -> None:  # type: ignore[n
         env_kwargs=KWARGS,
         human="suite",
         total_steps=4 * 24,
-        num_envs=4,
-        num_steps=24,
-        num_minibatches=2,
-        update_epochs=1,
-        hidden_channels=8,
-        global_hidden=16,
         run_dir=str(tmp_path / "ppo"),
-        tensorboard=False,
-        progress=False,
+        **{**TINY_PPO_RUN, "num_steps": 24, "update_epochs": 1},
     )
     train(config)
     rows = list(csv.DictReader((tmp_path / "ppo" / "progress.csv").open()))
