@@ -20,33 +20,25 @@ from hypothesis import strategies as st
 from mbag_env.core.actions import NOOP
 from mbag_env.envs.single import MbagEnv
 
+SIZE_AND_HORIZON: dict[str, Any] = {"world_size": (5, 5, 5), "horizon": 80}
+"""What every configuration shares; :data:`CONFIGS` holds the rest, by name."""
 CONFIGS: dict[str, dict[str, Any]] = {
-    "builder": {"world_size": (5, 5, 5), "num_players": 1, "horizon": 80, "agent": 0},
-    "assistant, compiled human": {"world_size": (5, 5, 5), "num_players": 2, "horizon": 80, "agent": 1},
+    "builder": {"num_players": 1, "agent": 0},
+    "assistant, compiled human": {"num_players": 2, "agent": 1},
     "human agent of two, finite blocks": {
-        "world_size": (5, 5, 5),
         "num_players": 2,
-        "horizon": 80,
         "agent": 0,
         "infinite_blocks": False,
         "starting_inventory": 2,
     },
     "assistant, finite blocks (gives)": {
-        "world_size": (5, 5, 5),
         "num_players": 2,
-        "horizon": 80,
         "agent": 1,
         "infinite_blocks": False,
         "starting_inventory": 3,
     },
-    "teleportation, three players": {
-        "world_size": (5, 5, 5),
-        "num_players": 3,
-        "horizon": 80,
-        "agent": 2,
-        "teleportation": True,
-    },
-    "no masks": {"world_size": (5, 5, 5), "num_players": 2, "horizon": 80, "agent": 1, "action_masks": False},
+    "teleportation, three players": {"num_players": 3, "agent": 2, "teleportation": True},
+    "no masks": {"num_players": 2, "agent": 1, "action_masks": False},
 }
 
 _ENVS: dict[str, MbagEnv] = {}
@@ -58,7 +50,7 @@ STEPS = st.lists(st.tuples(st.integers(0, 8), st.integers(0, 2**31 - 1)), min_si
 
 def env_for(name: str) -> MbagEnv:
     if name not in _ENVS:
-        _ENVS[name] = MbagEnv(**CONFIGS[name])
+        _ENVS[name] = MbagEnv(**SIZE_AND_HORIZON, **CONFIGS[name])
     return _ENVS[name]
 
 

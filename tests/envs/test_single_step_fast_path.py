@@ -32,27 +32,19 @@ from mbag_env.core.state import (
 )
 from mbag_env.envs.single import MbagEnv
 
+SIZE_AND_HORIZON: dict[str, Any] = {"world_size": (6, 5, 6), "horizon": 60}
+"""What every configuration shares; :data:`CONFIGS` holds the rest, by name."""
 CONFIGS: dict[str, dict[str, Any]] = {
-    "builder": {"world_size": (6, 5, 6), "num_players": 1, "horizon": 60, "agent": 0},
-    "assistant, compiled human": {"world_size": (6, 5, 6), "num_players": 2, "horizon": 60, "agent": 1},
+    "builder": {"num_players": 1, "agent": 0},
+    "assistant, compiled human": {"num_players": 2, "agent": 1},
     "assistant, Python human": {
-        "world_size": (6, 5, 6),
         "num_players": 2,
-        "horizon": 60,
         "agent": 1,
         "human_policy": lambda observation: 0 if observation["timestep"][0] % 2 else 3,
     },
-    "three players, no masks": {
-        "world_size": (6, 5, 6),
-        "num_players": 3,
-        "horizon": 60,
-        "agent": 2,
-        "action_masks": False,
-    },
+    "three players, no masks": {"num_players": 3, "agent": 2, "action_masks": False},
     "human agent of two, finite blocks": {
-        "world_size": (6, 5, 6),
         "num_players": 2,
-        "horizon": 60,
         "agent": 0,
         "infinite_blocks": False,
         "starting_inventory": 3,
@@ -90,7 +82,7 @@ def assert_same_types(left: dict[str, Any], right: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("name", CONFIGS)
 def test_step_matches_the_batch_path(name: str) -> None:
-    env = MbagEnv(**CONFIGS[name])
+    env = MbagEnv(**SIZE_AND_HORIZON, **CONFIGS[name])
     rng = np.random.default_rng(0)
     observation, _ = env.reset(seed=1)
     kept: list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]] = []
@@ -121,7 +113,7 @@ def test_step_matches_the_batch_path(name: str) -> None:
 
 @pytest.mark.parametrize("clone", [pickle.loads, copy.deepcopy], ids=["pickle", "deepcopy"])
 def test_copies_step_like_the_original_and_apart_from_it(clone: Any) -> None:
-    env = MbagEnv(world_size=(6, 5, 6), num_players=2, horizon=60, agent=1)
+    env = MbagEnv(**SIZE_AND_HORIZON, num_players=2, agent=1)
     env.reset(seed=2)
     for action in (0, 3, 5):
         env.step(action)
