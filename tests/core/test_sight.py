@@ -55,44 +55,29 @@ def world(solid_cells, size=(4, 4, 4), block=3) -> np.ndarray:
 
 CUBE_BUT_DIAGONAL = [(x, y, z) for x in range(3) for y in range(3) for z in range(3) if not x == y == z]
 
+ORIGIN_CENTRE = (0.5, 0.5, 0.5)
+"""The centre of cell (0, 0, 0), where every hand-made segment starts."""
+
 HAND_CASES = [
-    # (name, solid cells, start, end, clear?)
-    ("empty world", [], (0.5, 0.5, 0.5), (3.5, 3.5, 3.5), True),
-    (
-        "across an edge between two diagonal solid cells",
-        [(1, 0, 0), (0, 1, 0)],
-        (0.5, 0.5, 0.5),
-        (2.5, 2.5, 0.7),
-        True,
-    ),
-    ("across an edge into a solid cell", [(1, 1, 0)], (0.5, 0.5, 0.5), (2.5, 2.5, 0.7), False),
-    (
-        "through cube corners, every other cell of the cube solid",
-        CUBE_BUT_DIAGONAL,
-        (0.5, 0.5, 0.5),
-        (2.5, 2.5, 2.5),
-        True,
-    ),
-    ("through cube corners, the middle cell solid", [(1, 1, 1)], (0.5, 0.5, 0.5), (2.5, 2.5, 2.5), False),
-    ("to the near face of a solid target", [(2, 0, 0)], (0.5, 0.5, 0.5), (2.0, 0.5, 0.5), True),
-    ("to the far face of a solid target, through it", [(2, 0, 0)], (0.5, 0.5, 0.5), (3.0, 0.5, 0.5), False),
-    ("through an interior", [(1, 1, 0)], (0.5, 0.5, 0.5), (2.5, 2.0, 0.5), False),
-    ("just past a corner, into the neighbour", [(0, 0, 1)], (0.5, 0.5, 0.5), (2.5, 2.5, 2.6), False),
-    (
-        "just past a corner, other neighbours untouched",
-        [(1, 0, 0), (0, 1, 0)],
-        (0.5, 0.5, 0.5),
-        (2.5, 2.5, 2.6),
-        True,
-    ),
-    ("glass blocks sight too", [(1, 0, 0)], (0.5, 0.5, 0.5), (3.5, 0.5, 0.5), False),
+    # (name, solid cells, end, clear?): every segment starts at ORIGIN_CENTRE
+    ("empty world", [], (3.5, 3.5, 3.5), True),
+    ("across an edge between two diagonal solid cells", [(1, 0, 0), (0, 1, 0)], (2.5, 2.5, 0.7), True),
+    ("across an edge into a solid cell", [(1, 1, 0)], (2.5, 2.5, 0.7), False),
+    ("through cube corners, every other cell of the cube solid", CUBE_BUT_DIAGONAL, (2.5, 2.5, 2.5), True),
+    ("through cube corners, the middle cell solid", [(1, 1, 1)], (2.5, 2.5, 2.5), False),
+    ("to the near face of a solid target", [(2, 0, 0)], (2.0, 0.5, 0.5), True),
+    ("to the far face of a solid target, through it", [(2, 0, 0)], (3.0, 0.5, 0.5), False),
+    ("through an interior", [(1, 1, 0)], (2.5, 2.0, 0.5), False),
+    ("just past a corner, into the neighbour", [(0, 0, 1)], (2.5, 2.5, 2.6), False),
+    ("just past a corner, other neighbours untouched", [(1, 0, 0), (0, 1, 0)], (2.5, 2.5, 2.6), True),
+    ("glass blocks sight too", [(1, 0, 0)], (3.5, 0.5, 0.5), False),
 ]
 
 
-@pytest.mark.parametrize("name, solids, start, end, expected", HAND_CASES, ids=[c[0] for c in HAND_CASES])
-def test_hand_made_segments(name, solids, start, end, expected):
+@pytest.mark.parametrize("name, solids, end, expected", HAND_CASES, ids=[c[0] for c in HAND_CASES])
+def test_hand_made_segments(name, solids, end, expected):
     blocks = world(solids, block=4 if "glass" in name else 3)
-    assert all_three(blocks, start, end) == (expected, expected, expected)
+    assert all_three(blocks, ORIGIN_CENTRE, end) == (expected, expected, expected)
 
 
 BOUNDARY_START_CASES = [
