@@ -324,7 +324,8 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
                 steps_this_iteration, collect_seconds, update_seconds, env_seconds
             )
             episode_means = training_log.episode_metrics(finished, has_human)
-            log.log(
+            training_log.log_iteration(
+                log,
                 global_step,
                 {
                     "iteration": iteration,
@@ -332,16 +333,13 @@ def train(config: PPOConfig, resume: str | Path | None = None) -> dict[str, Any]
                     **stats,
                     "losses/clipfrac": float(np.mean(clip_fractions)) if clip_fractions else float("nan"),
                     "losses/explained_variance": explained,
-                    "charts/learning_rate": optimizer.param_groups[0]["lr"],
-                    **throughput,
                 },
-            )
-            training_log.show_progress(
+                optimizer.param_groups[0]["lr"],
+                throughput,
                 bar,
                 steps_this_iteration,
                 finished,
                 ret=f"{episode_means['episode/return']:.2f}",
-                sps=f"{throughput['throughput/sps_total']:.0f}",
             )
             last_iteration = iteration
             if iteration % config.checkpoint_every == 0:

@@ -313,6 +313,24 @@ def show_progress(bar: Any, steps: int, finished: Mapping[str, Sequence[float]],
         bar.set_postfix(goal=f"{np.mean(finished['goal_percentage']):.3f}", **shown)
 
 
+def log_iteration(
+    log: TrainingLog,
+    global_step: int,
+    scalars: Mapping[str, float],
+    learning_rate: float,
+    throughput: Mapping[str, float],
+    bar: Any,
+    steps: int,
+    finished: Mapping[str, Sequence[float]],
+    **shown: str,
+) -> None:
+    """Record one iteration of a PPO-style training loop: a log row at ``global_step`` of ``scalars``
+    (the iteration's own), the ``learning_rate`` and the ``throughput`` (:func:`throughput_metrics`);
+    then :func:`show_progress` of ``steps`` env steps with ``shown`` and the steps per second."""
+    log.log(global_step, {**scalars, "charts/learning_rate": learning_rate, **throughput})
+    show_progress(bar, steps, finished, **shown, sps=f"{throughput['throughput/sps_total']:.0f}")
+
+
 def save_model_checkpoint(
     path: str | Path,
     algorithm: str,

@@ -630,7 +630,8 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
             total_usage.position_maps += usage.position_maps
             steps = config.batch_size
             option_metrics = usage.metrics()
-            log.log(
+            training_log.log_iteration(
+                log,
                 global_step,
                 {
                     "iteration": iteration,
@@ -642,16 +643,13 @@ def train(config: OptionCriticConfig, resume: str | Path | None = None) -> dict[
                     },
                     **option_metrics,
                     **diagnostics,
-                    "charts/learning_rate": optimizer.param_groups[0]["lr"],
-                    **training_log.throughput_metrics(steps, collect_seconds, update_seconds, env_seconds),
                 },
-            )
-            training_log.show_progress(
+                optimizer.param_groups[0]["lr"],
+                training_log.throughput_metrics(steps, collect_seconds, update_seconds, env_seconds),
                 bar,
                 steps,
                 finished,
                 dur=f"{option_metrics['options/mean_duration']:.1f}",
-                sps=f"{steps / (collect_seconds + update_seconds):.0f}",
             )
             last_iteration = iteration
             if iteration % config.checkpoint_every == 0:

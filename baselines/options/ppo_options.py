@@ -371,25 +371,19 @@ def train(config: PPOOptionsConfig, resume: str | Path | None = None) -> dict[st
 
             # ---- logging
             usage_total.cell_maps += usage.cell_maps
-            total = collect_seconds + update_seconds
-            log.log(
-                global_step,
-                {
-                    "iteration": iteration,
-                    **training_log.episode_metrics(finished),
-                    **stats,
-                    **usage.metrics(),
-                    "charts/learning_rate": optimizer.param_groups[0]["lr"],
-                    **training_log.throughput_metrics(
-                        steps_this_iteration, collect_seconds, update_seconds, env_seconds
-                    ),
-                },
+            episode_means = training_log.episode_metrics(finished)
+            throughput = training_log.throughput_metrics(
+                steps_this_iteration, collect_seconds, update_seconds, env_seconds
             )
-            training_log.show_progress(
+            training_log.log_iteration(
+                log,
+                global_step,
+                {"iteration": iteration, **episode_means, **stats, **usage.metrics()},
+                optimizer.param_groups[0]["lr"],
+                throughput,
                 bar,
                 min(steps_this_iteration, config.total_steps - bar.n),
                 finished,
-                sps=f"{steps_this_iteration / total:.0f}",
             )
             if iteration % config.checkpoint_every == 0:
                 save("last.pt", iteration)
