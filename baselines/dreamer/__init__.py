@@ -90,31 +90,8 @@ from mbag_env.compile_cache import package_kernel_cache
 # the block, caches the compiled kernels (decoded_mask's) in mbag_env's versioned folder
 # (~/.cache/mbag_env/numba-<hash>, see mbag_env.compile_cache) and not in __pycache__.
 with package_kernel_cache():
-    from baselines.dreamer.core import (
-        PRESETS,
-        DreamerConfig,
-        ReturnScale,
-        TwoHot,
-        config_for_preset,
-        kl_losses,
-        lambda_returns,
-        masked_entropy,
-        masked_unimix_log_probs,
-        sample_categorical,
-        straight_through_sample,
-        symexp,
-        symlog,
-        unimix_probs,
-    )
-    from baselines.dreamer.networks import (
-        RSSM,
-        Actor,
-        DreamerAgent,
-        WorldModel,
-        observation_tensors,
-        previous_actions,
-        vector_input,
-    )
+    from baselines.dreamer.core import PRESETS, DreamerConfig, config_for_preset
+    from baselines.dreamer.networks import DreamerAgent
     from baselines.dreamer.replay import ReplayBuffer
     from baselines.dreamer.training import (
         DreamerPolicy,
@@ -128,32 +105,15 @@ with package_kernel_cache():
 
 __all__ = [
     "PRESETS",
-    "RSSM",
-    "Actor",
     "DreamerAgent",
     "DreamerConfig",
     "DreamerPolicy",
     "ReplayBuffer",
-    "ReturnScale",
-    "TwoHot",
-    "WorldModel",
     "agent_from_checkpoint",
     "config_for_preset",
     "config_from_payload",
-    "kl_losses",
-    "lambda_returns",
     "main",
     "make_envs",
-    "masked_entropy",
-    "masked_unimix_log_probs",
-    "observation_tensors",
     "policy_from_checkpoint",
-    "previous_actions",
-    "sample_categorical",
-    "straight_through_sample",
-    "symexp",
-    "symlog",
     "train",
-    "unimix_probs",
-    "vector_input",
 ]

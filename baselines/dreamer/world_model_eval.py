@@ -46,7 +46,9 @@ import torch
 import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.common.checkpoint import load_checkpoint
 from baselines.common.training_log import save_figure
-from baselines.dreamer import DreamerPolicy, agent_from_checkpoint, sample_categorical, vector_input
+from baselines.dreamer import DreamerPolicy, agent_from_checkpoint
+from baselines.dreamer.core import sample_categorical
+from baselines.dreamer.networks import vector_input
 from mbag_env.render.iso import render_isometric
 
 

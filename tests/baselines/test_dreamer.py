@@ -15,28 +15,9 @@ from baselines.common.checkpoint import load_checkpoint
 from baselines.common.evaluation import evaluate_policy, random_valid_policy
 from baselines.common.networks import ObservationSpec
 from baselines.common.policy import load_policy
-from baselines.dreamer import (
-    RSSM,
-    DreamerAgent,
-    DreamerConfig,
-    ReplayBuffer,
-    ReturnScale,
-    TwoHot,
-    WorldModel,
-    config_for_preset,
-    kl_losses,
-    lambda_returns,
-    main,
-    masked_entropy,
-    masked_unimix_log_probs,
-    previous_actions,
-    sample_categorical,
-    straight_through_sample,
-    symexp,
-    symlog,
-    train,
-)
+from baselines.dreamer import DreamerAgent, DreamerConfig, ReplayBuffer, config_for_preset, core, main, train
 from baselines.dreamer.decoded_mask import decoded_masks, most_likely_feet
+from baselines.dreamer.networks import RSSM, WorldModel, previous_actions
 from mbag_env.blocks import PLANKS
 from mbag_env.core.actions import FIRST_PLACE
 from mbag_env.evaluation.leaderboard import parse_assistant_spec
@@ -68,13 +49,13 @@ def build_spec() -> ObservationSpec:
 
 def test_symlog_and_symexp_invert_each_other() -> None:
     x = torch.tensor([-1e6, -20.0, -1.0, -1e-3, 0.0, 1e-3, 0.5, 1.0, 37.0, 1e6], dtype=torch.float64)
-    torch.testing.assert_close(symexp(symlog(x)), x)
-    torch.testing.assert_close(symlog(symexp(x.clamp(-30, 30))), x.clamp(-30, 30))
-    assert symlog(torch.tensor(-3.0)) == -symlog(torch.tensor(3.0))
+    torch.testing.assert_close(core.symexp(core.symlog(x)), x)
+    torch.testing.assert_close(core.symlog(core.symexp(x.clamp(-30, 30))), x.clamp(-30, 30))
+    assert core.symlog(torch.tensor(-3.0)) == -core.symlog(torch.tensor(3.0))
 
 
 def test_two_hot_encode_then_decode_is_exact() -> None:
-    two_hot = TwoHot()
+    two_hot = core.TwoHot()
     values = torch.tensor([-1000.0, -7.3, -1.0, -0.01, 0.0, 0.2, 1.0, 3.7, 250.0, 1e5])
     encoded = two_hot.encode(values)
     assert encoded.shape == (10, 255)
@@ -90,7 +71,7 @@ def test_straight_through_is_one_hot_forward_with_softmax_gradient() -> None:
     torch.manual_seed(0)
     logits = torch.randn(5, 7, requires_grad=True)
     probabilities = torch.softmax(logits, -1)
-    sample = straight_through_sample(probabilities)
+    sample = core.straight_through_sample(probabilities)
     assert torch.equal(sample.detach().sum(-1), torch.ones(5))
     assert set(sample.detach().unique().tolist()) <= {0.0, 1.0}
     weights = torch.randn(5, 7)
@@ -104,13 +85,13 @@ def test_unimix_minimum_probability_holds_over_valid_actions_only() -> None:
     logits = torch.randn(3, 50) * 30  # very peaked distributions
     mask = torch.rand(3, 50) < 0.3
     mask[:, 0] = True
-    log_probs = masked_unimix_log_probs(logits, mask, 0.01)
+    log_probs = core.masked_unimix_log_probs(logits, mask, 0.01)
     probabilities = log_probs.exp()
     assert torch.all(probabilities[~mask] == 0)
     valid = mask.sum(-1, keepdim=True).float()
     assert torch.all(probabilities[mask] >= (0.01 / valid).expand_as(mask)[mask] * (1 - 1e-5))
     torch.testing.assert_close(probabilities.sum(-1), torch.ones(3))
-    assert torch.all(masked_entropy(log_probs, mask) > 0)
+    assert torch.all(core.masked_entropy(log_probs, mask) > 0)
 
 
 def test_a_masked_action_is_never_sampled() -> None:
@@ -119,7 +100,7 @@ def test_a_masked_action_is_never_sampled() -> None:
     logits[:, 5] = 50.0  # the most likely action under the logits is masked out
     mask = torch.zeros(2000, 30, dtype=torch.bool)
     mask[:, [0, 9, 29]] = True
-    actions = sample_categorical(masked_unimix_log_probs(logits, mask, 0.01).exp())
+    actions = core.sample_categorical(core.masked_unimix_log_probs(logits, mask, 0.01).exp())
     assert set(actions.tolist()) == {0, 9, 29}
 
 
@@ -127,7 +108,7 @@ def test_free_bits_and_stop_gradients_of_dyn_and_rep() -> None:
     torch.manual_seed(0)
     posterior = torch.randn(4, 3, 5, requires_grad=True)
     prior = torch.randn(4, 3, 5, requires_grad=True)
-    dyn, rep, kl = kl_losses(posterior * 3, prior * 3, unimix=0.01, free_nats=1.0)
+    dyn, rep, kl = core.kl_losses(posterior * 3, prior * 3, unimix=0.01, free_nats=1.0)
     assert torch.all(kl > 1.0)
     (posterior_grad_dyn, prior_grad_dyn) = torch.autograd.grad(
         dyn.sum(), (posterior, prior), allow_unused=True
@@ -138,7 +119,7 @@ def test_free_bits_and_stop_gradients_of_dyn_and_rep() -> None:
     # Nearly equal distributions: KL < 1 nat, so the losses are the constant 1 with no gradient.
     close = prior.detach() + 0.01 * torch.randn(4, 3, 5)
     close.requires_grad_(True)
-    dyn, rep, kl = kl_losses(close + 0.0, prior, unimix=0.01, free_nats=1.0)
+    dyn, rep, kl = core.kl_losses(close + 0.0, prior, unimix=0.01, free_nats=1.0)
     assert torch.all(kl < 1.0) and torch.all(dyn == 1.0) and torch.all(rep == 1.0)
     grads = torch.autograd.grad((dyn + rep).sum(), (close, prior))
     assert all(float(g.abs().sum()) == 0.0 for g in grads)
@@ -151,15 +132,15 @@ def test_lambda_returns_match_a_hand_computed_example() -> None:
     gamma, lam = 0.9, 0.5
     # R_3 = v_3 = 3; R_2 = r + γ c (..) = 2 + 0 = 2; R_1 = 0 + 0.9 (0.5 * 2 + 0.5 * 2) = 1.8;
     # R_0 = 1 + 0.9 (0.5 * 1 + 0.5 * 1.8) = 2.26.
-    returns = lambda_returns(rewards, continues, values, gamma, lam)
+    returns = core.lambda_returns(rewards, continues, values, gamma, lam)
     torch.testing.assert_close(returns, torch.tensor([[2.26], [1.8], [2.0]]))
 
 
 def test_return_scale_is_max_of_one_and_the_percentile_range() -> None:
     returns = torch.arange(101, dtype=torch.float32)  # P95 - P5 = 90
-    assert ReturnScale(decay=0.0).update(returns) == pytest.approx(90.0)
-    assert ReturnScale(decay=0.0).update(returns / 1000) == 1.0  # a small spread is not amplified
-    scale = ReturnScale(decay=0.99)
+    assert core.ReturnScale(decay=0.0).update(returns) == pytest.approx(90.0)
+    assert core.ReturnScale(decay=0.0).update(returns / 1000) == 1.0  # a small spread is not amplified
+    scale = core.ReturnScale(decay=0.99)
     assert scale.update(returns) == 1.0 and scale.value == pytest.approx(0.9)
     scale.update(returns)
     assert scale.value == pytest.approx(0.99 * 0.9 + 0.9)
