@@ -4,6 +4,7 @@ continue heads), the actor with its masked spatial head, the critic, and one tra
 from __future__ import annotations
 
 import copy
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -124,9 +125,12 @@ class VoxelEncoder(nn.Module):
         return torch.cat([self.convolutions(grid).flatten(1), self.vector(vector)], -1)
 
 
-class SpatialHead(nn.Module):
-    """Latent features -> per-cell outputs ``(N, cell_outputs, W, H, D)`` (transposed convolutions
-    mirroring :class:`VoxelEncoder`) and global outputs ``(N, global_outputs)`` (an MLP)."""
+class GridHead(nn.Module, ABC):
+    """Base of the heads from latent features ``(N, in_dim)`` to per-cell outputs
+    ``(N, cell_outputs, W, H, D)`` and global outputs ``(N, global_outputs)``: a subclass builds, in
+    :meth:`build_grid`, the layers with which :meth:`grid` lays the features out as ``cnn_depth``
+    channels over the world; this class adds a 1×1×1 convolution from them to ``cell_outputs``, and
+    an MLP to ``global_outputs`` (none for 0: the global outputs are then ``(N, 0)``)."""
 
     def __init__(
         self,
@@ -137,6 +141,38 @@ class SpatialHead(nn.Module):
         global_outputs: int,
     ) -> None:
         super().__init__()
+        self.build_grid(in_dim, spec, config)
+        self.cell_out = nn.Conv3d(config.cnn_depth, cell_outputs, 1)
+        self.global_out = (
+            nn.Sequential(
+                mlp(in_dim, config.hidden, config.mlp_layers), nn.Linear(config.hidden, global_outputs)
+            )
+            if global_outputs
+            else None
+        )
+
+    @abstractmethod
+    def build_grid(self, in_dim: int, spec: ObservationSpec, config: DreamerConfig) -> None:
+        """Build the layers of :meth:`grid`."""
+
+    @abstractmethod
+    def grid(self, features: torch.Tensor) -> torch.Tensor:
+        """The features as ``(N, cnn_depth, W, H, D)``."""
+
+    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(cell outputs (N, cell_outputs, W, H, D), global outputs (N, global_outputs))``."""
+        global_outputs = (
+            features.new_zeros(len(features), 0) if self.global_out is None else self.global_out(features)
+        )
+        return self.cell_out(self.grid(features)), global_outputs
+
+
+class SpatialHead(GridHead):
+    """A :class:`GridHead` whose grid comes from transposed convolutions mirroring
+    :class:`VoxelEncoder` (the decoder's)."""
+
+    def build_grid(self, in_dim: int, spec: ObservationSpec, config: DreamerConfig) -> None:
+        """A linear layer to the encoder's last grid and ``cnn_stages`` transposed convolutions."""
         shapes = downsampled_shapes(spec.world_shape[1:], config.cnn_stages)
         channels = [config.cnn_depth * 2 ** max(stage - 1, 0) for stage in range(config.cnn_stages + 1)]
         self.start = (channels[-1], *shapes[-1])
@@ -154,15 +190,10 @@ class SpatialHead(nn.Module):
                 nn.SiLU(),
             ]
         self.upsample = nn.Sequential(*layers)
-        self.cell_out = nn.Conv3d(channels[0], cell_outputs, 1)
-        self.global_out = nn.Sequential(
-            mlp(in_dim, config.hidden, config.mlp_layers), nn.Linear(config.hidden, global_outputs)
-        )
 
-    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(cell outputs, global outputs)``."""
-        cells = self.upsample(self.project(features).view(-1, *self.start))
-        return self.cell_out(cells), self.global_out(features)
+    def grid(self, features: torch.Tensor) -> torch.Tensor:
+        """The transposed convolutions of the projected features."""
+        return self.upsample(self.project(features).view(-1, *self.start))
 
 
 class RSSM(nn.Module):
@@ -349,45 +380,25 @@ class WorldModel(nn.Module):
         return total, {"h": states["h"].detach(), "z": states["z"].detach()}, stats
 
 
-class CellHead(nn.Module):
-    """A light spatial head: latent features -> a coarse ``(F, w, h, d)`` grid (one linear layer),
-    nearest-neighbour upsampled to the world, plus a learned per-cell embedding, LayerNorm, SiLU
-    and a 1×1×1 convolution to ``cell_outputs``; and an MLP to ``global_outputs``. Used for the
-    actor and the mask head, which run at every imagination step (transposed convolutions there
-    cost several times more on a CPU)."""
+class CellHead(GridHead):
+    """A light :class:`GridHead`: latent features -> a coarse ``(F, w, h, d)`` grid (one linear layer),
+    nearest-neighbour upsampled to the world, plus a learned per-cell embedding, LayerNorm and SiLU.
+    Used for the actor and the mask head, which run at every imagination step (transposed
+    convolutions there cost several times more on a CPU)."""
 
-    def __init__(
-        self,
-        in_dim: int,
-        spec: ObservationSpec,
-        config: DreamerConfig,
-        cell_outputs: int,
-        global_outputs: int,
-    ) -> None:
-        super().__init__()
+    def build_grid(self, in_dim: int, spec: ObservationSpec, config: DreamerConfig) -> None:
+        """The linear layer to the coarse grid, the per-cell embedding and the LayerNorm."""
         self.world = tuple(spec.world_shape[1:])
         self.start = (config.cnn_depth, *downsampled_shapes(self.world, 1)[-1])
         self.project = nn.Linear(in_dim, int(np.prod(self.start)))
         self.position = nn.Parameter(torch.zeros(1, config.cnn_depth, *self.world))
         self.norm = ChannelNorm(config.cnn_depth)
-        self.cell_out = nn.Conv3d(config.cnn_depth, cell_outputs, 1)
-        self.global_out = (
-            nn.Sequential(
-                mlp(in_dim, config.hidden, config.mlp_layers), nn.Linear(config.hidden, global_outputs)
-            )
-            if global_outputs
-            else None
-        )
 
-    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(cell outputs (N, cell_outputs, W, H, D), global outputs (N, global_outputs))``; the
-        global outputs are ``(N, 0)`` for a head built with ``global_outputs=0``."""
+    def grid(self, features: torch.Tensor) -> torch.Tensor:
+        """The upsampled coarse grid plus the per-cell embedding, normalised."""
         coarse = self.project(features).view(-1, *self.start)
         cells = F.interpolate(coarse, size=self.world, mode="nearest") + self.position
-        global_outputs = (
-            features.new_zeros(len(features), 0) if self.global_out is None else self.global_out(features)
-        )
-        return self.cell_out(F.silu(self.norm(cells))), global_outputs
+        return F.silu(self.norm(cells))
 
 
 class Actor(nn.Module):
