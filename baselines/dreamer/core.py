@@ -21,18 +21,7 @@ NETWORK_SIZES = ("deter", "stoch", "classes", "hidden", "mlp_layers", "cnn_depth
 ``channel_embedding`` they are a checkpoint's ``network_config``."""
 
 PRESETS: dict[str, dict[str, Any]] = {
-    "cpu-small": dict(
-        deter=256,
-        stoch=16,
-        classes=16,
-        hidden=256,
-        mlp_layers=1,
-        cnn_depth=16,
-        batch_size=16,
-        batch_length=32,
-        train_ratio=64,
-        imagination_starts=64,
-    ),
+    "cpu-small": {},
     "paper": dict(
         deter=512,
         stoch=32,
@@ -46,7 +35,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         imagination_starts=0,
     ),
 }
-"""The two presets: ``paper`` is size S of the paper's Table B.1 with the Crafter train ratio."""
+"""The two presets, as changes to :class:`DreamerConfig`'s defaults: ``cpu-small`` is those defaults
+(256 GRU units, 16×16 latents, batch 16 × 32, train ratio 64, 64 imagination starts); ``paper`` is
+size S of the paper's Table B.1 with the Crafter train ratio."""
 
 
 IMAGINATION_MASKS = ("decoded", "learned", "sampled", "none")
@@ -57,7 +48,7 @@ IMAGINATION_MASKS = ("decoded", "learned", "sampled", "none")
 class DreamerConfig(RunConfig):
     """Everything that defines a Dreamer run (stored in every checkpoint).
 
-    Sizes default to the ``cpu-small`` preset; :func:`config_for_preset` applies a preset.
+    The defaults are the ``cpu-small`` preset; :func:`config_for_preset` applies a preset.
     ``imagination_starts`` 0 means every posterior state of the batch (the paper).
     ``kl_scales``: ``"paper"`` (dyn 0.5, rep 0.1) or ``"official"`` (dyn 1.0, rep 0.1).
     ``imagination_mask``: ``"decoded"`` (the env's rules on the decoded world, the default),
@@ -85,7 +76,7 @@ class DreamerConfig(RunConfig):
     channel_embedding: int = 8
     batch_size: int = 16
     batch_length: int = 32
-    train_ratio: float = 64.0
+    train_ratio: float = 64
     imagination_starts: int = 64
     imagination_horizon: int = 15
     gamma: float = 0.997
