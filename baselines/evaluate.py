@@ -27,6 +27,7 @@ from baselines.common.checkpoint import load_checkpoint
 from baselines.common.evaluation import evaluate_policy, idle_policy, random_valid_policy
 from baselines.common.policy import load_policy
 from baselines.common.training_log import plot_learning_curve
+from mbag_env.evaluation.atomic import atomic_write_text
 
 ALGORITHM_LABELS = {
     "ppo": "PPO",
@@ -126,8 +127,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "results": results,
     }
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(output, indent=2))
+        atomic_write_text(args.json, json.dumps(output, indent=2))
     if args.curve:
         run_dir = Path(args.checkpoint).resolve().parent.parent
         reference = "idle (NOOP)" if assist else "random valid actions"

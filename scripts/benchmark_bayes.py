@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +31,7 @@ import numpy as np
 from mbag_env.assistants import BayesAssistant, GoalPrior, default_prior
 from mbag_env.config import MbagConfig
 from mbag_env.envs.single import MbagEnv
+from mbag_env.evaluation.atomic import atomic_write_text
 from mbag_env.evaluation.recording import run_episode
 from mbag_env.goals import load_shipped_goals
 from mbag_env.humans import HumanModel
@@ -116,8 +116,7 @@ def main() -> None:
                 flush=True,
             )
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"results": rows}, indent=2))
+        atomic_write_text(args.json, json.dumps({"results": rows}, indent=2))
 
 
 if __name__ == "__main__":

@@ -52,7 +52,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import numpy as np
@@ -76,6 +75,7 @@ from baselines.common.checkpoint import load_checkpoint, to_plain
 from baselines.common.cli import add_config_options
 from baselines.common.networks import ObservationSpec
 from baselines.common.seeding import seed_everything, select_device, set_torch_threads
+from mbag_env.evaluation.atomic import atomic_write_text
 
 TARGET_ENV_STEPS_PER_S = 100.0
 """Issue 17's target: env steps/s end to end on 2 cores with the shipped network."""
@@ -460,8 +460,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     result = benchmark(config, iterations, warmup, model, source)
     print(format_report(result), flush=True)
     if json_path:
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(json.dumps(result, indent=2))
+        atomic_write_text(json_path, json.dumps(result, indent=2))
     return result
 
 

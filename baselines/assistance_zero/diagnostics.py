@@ -71,6 +71,7 @@ from mbag_env.core.state import (
     PLAYER_INCORRECT_BREAKS,
     PLAYER_INCORRECT_PLACES,
 )
+from mbag_env.evaluation.atomic import atomic_write_text
 from mbag_env.evaluation.belief_metrics import BeliefAccuracy, plot_belief_accuracy
 from mbag_env.evaluation.metrics import mean_confidence_interval
 
@@ -578,8 +579,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 "(mean, 95% CI)",
             )
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(output, indent=1))
+        atomic_write_text(args.json, json.dumps(output, indent=1))
     if args.plot and belief_steps:
         plot(results, belief_steps, Path(args.plot))
     if args.curve:

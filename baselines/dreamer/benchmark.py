@@ -26,7 +26,6 @@ import argparse
 import json
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +38,7 @@ from baselines.dreamer.core import PRESETS, config_for_preset
 from baselines.dreamer.networks import DreamerAgent, observation_tensors
 from baselines.dreamer.replay import ReplayBuffer
 from baselines.dreamer.training import make_envs
+from mbag_env.evaluation.atomic import atomic_write_text
 
 
 def benchmark(
@@ -134,8 +134,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 flush=True,
             )
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"env_id": args.env_id, "results": rows}, indent=2))
+        atomic_write_text(args.json, json.dumps({"env_id": args.env_id, "results": rows}, indent=2))
 
 
 if __name__ == "__main__":

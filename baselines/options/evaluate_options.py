@@ -29,6 +29,7 @@ import mbag_env  # noqa: F401  (registers the mbag/ ids)
 from baselines.common.evaluation import evaluate_policy, idle_policy, random_valid_policy
 from baselines.common.policy import load_policy
 from baselines.options.diagnostics import OptionUsage, plot_option_maps
+from mbag_env.evaluation.atomic import atomic_write_text
 from mbag_env.evaluation.metrics import t_critical_95
 
 METRICS = ("goal_percentage", "episode_return", "completed", "length", "human_place_break", "human_actions")
@@ -252,8 +253,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     output = {"env_id": args.env_id, "env_kwargs": env_kwargs, "per_policy": per_policy, "table": table,
               "markdown": markdown}  # fmt: skip
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(output, indent=1))
+        atomic_write_text(args.json, json.dumps(output, indent=1))
     return output
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from mbag_env.assistants.bayes import BayesAssistant, make_bayes_assistant
 from mbag_env.config import MbagConfig
 from mbag_env.envs.single import MbagEnv
+from mbag_env.evaluation.atomic import atomic_write_text
 from mbag_env.evaluation.belief_metrics import BeliefAccuracy, plot_belief_accuracy
 from mbag_env.evaluation.episode_tasks import episode_seeds
 from mbag_env.evaluation.recording import run_episode
@@ -95,8 +96,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"ECE {result['expected_calibration_error']:.3f}"
         )
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"suite": suite.describe(), "results": results}, indent=2))
+        atomic_write_text(args.json, json.dumps({"suite": suite.describe(), "results": results}, indent=2))
     if args.plot:
         plot_belief_accuracy(
             results,
