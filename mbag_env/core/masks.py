@@ -10,28 +10,39 @@ are examined.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
 from mbag_env.core import state
 from mbag_env.core.actions import (
+    KIND_BREAK,
+    KIND_MOVE,
+    KIND_PLACE,
     MOVE_DIRECTIONS,
     MOVE_POS_X,
     NOOP,
     NUM_MOVES,
     break_action,
+    cell_coordinates,
     cell_index,
+    decode_action,
     give_action,
     place_action,
 )
 from mbag_env.core.jit import kernel
 from mbag_env.core.rules import (
     REACH,
+    SIGHT_CELLS,
+    SIGHT_COUNT,
+    SIGHT_RADIUS,
+    SIGHT_START,
     can_give_to,
     can_move,
     eye_position,
     face_usable,
     feet_cell,
+    feet_position,
     in_world,
     occupied_by_player,
     reach_box,
@@ -111,3 +122,256 @@ def write_action_mask(
             for slot in range(NUM_PLACEABLE):
                 if player_ints[player, state.PLAYER_INVENTORY + FIRST_PLACEABLE + slot] > 0:
                     mask[give_action(slot, cell, num_cells)] = True
+
+
+@numba.njit(cache=True)
+def build_sight_inverse(
+    start: np.ndarray, count: np.ndarray, cells: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Invert the sight table (:func:`~mbag_env.core.rules.build_sight_table`): for every cell
+    offset ``o`` from the feet, the faces whose sight line crosses it.
+
+    Returns ``(first, number, faces)``: the faces crossing offset ``o`` are
+    ``faces[first[o'] : first[o'] + number[o']]`` with ``o' = o + SIGHT_RADIUS`` per axis, each row
+    ``(i, j, k, direction)`` in the sight table's indexing (the face's cell at offset
+    ``(i, j, k) - SIGHT_RADIUS`` from the feet).
+    """
+    size = count.shape[0]
+    number = np.zeros((size, size, size), dtype=np.int32)
+    for i in range(size):
+        for j in range(size):
+            for k in range(size):
+                for direction in range(6):
+                    for index in range(
+                        start[i, j, k, direction], start[i, j, k, direction] + count[i, j, k, direction]
+                    ):
+                        number[
+                            cells[index, 0] + SIGHT_RADIUS,
+                            cells[index, 1] + SIGHT_RADIUS,
+                            cells[index, 2] + SIGHT_RADIUS,
+                        ] += 1
+    first = np.zeros((size, size, size), dtype=np.int32)
+    total = 0
+    for i in range(size):
+        for j in range(size):
+            for k in range(size):
+                first[i, j, k] = total
+                total += number[i, j, k]
+    faces = np.zeros((total, 4), dtype=np.int8)
+    filled = np.zeros((size, size, size), dtype=np.int32)
+    for i in range(size):
+        for j in range(size):
+            for k in range(size):
+                for direction in range(6):
+                    for index in range(
+                        start[i, j, k, direction], start[i, j, k, direction] + count[i, j, k, direction]
+                    ):
+                        oi = cells[index, 0] + SIGHT_RADIUS
+                        oj = cells[index, 1] + SIGHT_RADIUS
+                        ok = cells[index, 2] + SIGHT_RADIUS
+                        row = first[oi, oj, ok] + filled[oi, oj, ok]
+                        faces[row, 0] = i
+                        faces[row, 1] = j
+                        faces[row, 2] = k
+                        faces[row, 3] = direction
+                        filled[oi, oj, ok] += 1
+    return first, number, faces
+
+
+CROSSING_FIRST, CROSSING_NUMBER, CROSSING_FACES = build_sight_inverse(SIGHT_START, SIGHT_COUNT, SIGHT_CELLS)
+"""The inverted sight table (:func:`build_sight_inverse`): which faces' sight lines cross a cell."""
+
+LOCAL_UPDATE_MAX_CELLS = 96
+"""Above this many cells to refresh, :func:`refresh_action_mask` recomputes the whole mask (a
+change next to the eye crosses the sight lines of most faces in reach)."""
+
+
+def mask_scratch_size(num_cells: int) -> int:
+    """Length of the int32 scratch array :func:`refresh_action_mask` takes for a world of
+    ``num_cells`` cells (zeros to start with; the caller keeps it between calls)."""
+    return num_cells + LOCAL_UPDATE_MAX_CELLS + 1
+
+
+@kernel()
+def refresh_mask_cell(
+    mask: np.ndarray,
+    blocks: np.ndarray,
+    solid_neighbours: np.ndarray,
+    player_ints: np.ndarray,
+    params: np.ndarray,
+    player: int,
+    cell: int,
+) -> None:
+    """Recompute the PLACE and BREAK entries of ``cell`` in ``player``'s mask, as
+    :func:`write_action_mask` would set them (infinite blocks, no teleportation)."""
+    _, height, depth = blocks.shape
+    num_cells = blocks.size
+    x, y, z = cell_coordinates(cell, height, depth)
+    block = blocks[x, y, z]
+    place_valid = False
+    if (
+        block == AIR
+        and solid_neighbours[x, y, z] > 0
+        and occupied_by_player(player_ints, params[state.PARAM_NUM_PLAYERS], x, y, z) < 0
+    ):
+        for direction in range(6):
+            nx = x + MOVE_DIRECTIONS[direction, 0]
+            ny = y + MOVE_DIRECTIONS[direction, 1]
+            nz = z + MOVE_DIRECTIONS[direction, 2]
+            if not in_world(blocks, nx, ny, nz) or blocks[nx, ny, nz] == AIR:
+                continue
+            if face_usable(blocks, player_ints, player, x, y, z, direction):
+                place_valid = True
+                break
+    for slot in range(NUM_PLACEABLE):
+        mask[place_action(slot, cell, num_cells)] = place_valid
+    break_valid = False
+    if block != AIR and IS_BREAKABLE[block]:
+        for direction in range(6):  # the face of the air neighbour that looks back at this cell
+            ax = x + MOVE_DIRECTIONS[direction, 0]
+            ay = y + MOVE_DIRECTIONS[direction, 1]
+            az = z + MOVE_DIRECTIONS[direction, 2]
+            if not in_world(blocks, ax, ay, az) or blocks[ax, ay, az] != AIR:
+                continue
+            if face_usable(blocks, player_ints, player, ax, ay, az, direction ^ 1):
+                break_valid = True
+                break
+    mask[break_action(cell, num_cells)] = break_valid
+
+
+@kernel()
+def _mark(blocks: np.ndarray, x: int, y: int, z: int, scratch: np.ndarray, stamp: int, tail: int) -> int:
+    """Queue cell ``(x, y, z)`` for a refresh unless it is outside the world or already queued in
+    this call (``scratch[cell] == stamp``); return the new queue length (one past the queue's room
+    once it overflows)."""
+    if not in_world(blocks, x, y, z):
+        return tail
+    _, height, depth = blocks.shape
+    cell = cell_index(x, y, z, height, depth)
+    if scratch[cell] == stamp:
+        return tail
+    scratch[cell] = stamp
+    if tail < LOCAL_UPDATE_MAX_CELLS:
+        scratch[blocks.size + tail] = cell
+    return tail + 1
+
+
+@kernel()
+def _mark_changed_block(
+    blocks: np.ndarray,
+    player_ints: np.ndarray,
+    player: int,
+    cell: int,
+    scratch: np.ndarray,
+    stamp: int,
+    tail: int,
+) -> int:
+    """Queue the cells whose PLACE/BREAK entries a block appearing or vanishing at ``cell`` can
+    change: the cell, its face neighbours, and both sides of every air-to-solid face whose sight
+    line crosses it."""
+    _, height, depth = blocks.shape
+    x, y, z = cell_coordinates(cell, height, depth)
+    tail = _mark(blocks, x, y, z, scratch, stamp, tail)
+    for direction in range(6):
+        tail = _mark(
+            blocks,
+            x + MOVE_DIRECTIONS[direction, 0],
+            y + MOVE_DIRECTIONS[direction, 1],
+            z + MOVE_DIRECTIONS[direction, 2],
+            scratch,
+            stamp,
+            tail,
+        )
+    px, py, pz = feet_position(player_ints, player)
+    oi, oj, ok = x - px + SIGHT_RADIUS, y - py + SIGHT_RADIUS, z - pz + SIGHT_RADIUS
+    size = CROSSING_NUMBER.shape[0]
+    if not (0 <= oi < size and 0 <= oj < size and 0 <= ok < size):
+        return tail
+    first = CROSSING_FIRST[oi, oj, ok]
+    for row in range(first, first + CROSSING_NUMBER[oi, oj, ok]):
+        ax = px + CROSSING_FACES[row, 0] - SIGHT_RADIUS
+        ay = py + CROSSING_FACES[row, 1] - SIGHT_RADIUS
+        az = pz + CROSSING_FACES[row, 2] - SIGHT_RADIUS
+        direction = CROSSING_FACES[row, 3]
+        bx = ax + MOVE_DIRECTIONS[direction, 0]
+        by = ay + MOVE_DIRECTIONS[direction, 1]
+        bz = az + MOVE_DIRECTIONS[direction, 2]
+        # Only a face between air and a solid block makes anything valid; whether there is one
+        # here did not change unless the changed cell is a side of it (queued above).
+        if not (in_world(blocks, ax, ay, az) and in_world(blocks, bx, by, bz)):
+            continue
+        if blocks[ax, ay, az] != AIR or blocks[bx, by, bz] == AIR:
+            continue
+        tail = _mark(blocks, ax, ay, az, scratch, stamp, tail)
+        tail = _mark(blocks, bx, by, bz, scratch, stamp, tail)
+        if tail > LOCAL_UPDATE_MAX_CELLS:
+            return tail
+    return tail
+
+
+@kernel()
+def refresh_action_mask(
+    mask: np.ndarray,
+    blocks: np.ndarray,
+    solid_neighbours: np.ndarray,
+    player_ints: np.ndarray,
+    params: np.ndarray,
+    player: int,
+    scratch: np.ndarray,
+) -> None:
+    """Bring ``mask``, ``player``'s exact mask before the step just resolved, up to date.
+
+    Exact, as :func:`write_action_mask` afresh: the mask is a function of the blocks, the players'
+    positions and ``player``'s inventory, so the step's effects (each player's last action, when
+    valid) say what can have changed. With teleportation, finite blocks (inventories, GIVE), or when
+    ``player`` itself moved, the whole mask is written afresh. Otherwise only the entries the
+    effects can change are recomputed: the moves; PLACE at the cells another player left or entered
+    (a player occupies a cell); and PLACE/BREAK around each placed or broken block and at both
+    sides of every face whose sight line crosses it (:data:`CROSSING_FACES`). A step with more
+    than :data:`LOCAL_UPDATE_MAX_CELLS` cells to refresh is written afresh too. ``scratch`` is an
+    int32 array of :func:`mask_scratch_size` entries, zeros at first, kept by the caller.
+    """
+    num_players = params[state.PARAM_NUM_PLAYERS]
+    num_cells = blocks.size
+    full = params[state.PARAM_TELEPORTATION] != 0 or params[state.PARAM_INFINITE_BLOCKS] == 0
+    own_action = player_ints[player, state.PLAYER_LAST_ACTION]
+    if player_ints[player, state.PLAYER_LAST_VALID] != 0 and own_action != NOOP:
+        kind, _, _ = decode_action(own_action, num_cells)
+        full = full or kind == KIND_MOVE
+    if full:
+        write_action_mask(mask, blocks, solid_neighbours, player_ints, params, player)
+        return
+    # Cells queued in this call are stamped with the call's number instead of clearing a flag
+    # array each call; the counter lives in the scratch's last entry.
+    stamp = scratch[-1] + 1
+    if stamp >= 2**31 - 1:
+        scratch[:] = 0
+        stamp = 1
+    scratch[-1] = stamp
+    tail = 0
+    for other in range(num_players):
+        action = player_ints[other, state.PLAYER_LAST_ACTION]
+        if player_ints[other, state.PLAYER_LAST_VALID] == 0 or action == NOOP:
+            continue
+        kind, argument, cell = decode_action(action, num_cells)
+        if kind == KIND_PLACE or kind == KIND_BREAK:
+            tail = _mark_changed_block(blocks, player_ints, player, cell, scratch, stamp, tail)
+        elif kind == KIND_MOVE:
+            x, y, z = feet_position(player_ints, other)
+            ox = x - MOVE_DIRECTIONS[argument, 0]
+            oy = y - MOVE_DIRECTIONS[argument, 1]
+            oz = z - MOVE_DIRECTIONS[argument, 2]
+            for dy in range(2):  # feet and head, after and before the move
+                tail = _mark(blocks, x, y + dy, z, scratch, stamp, tail)
+                tail = _mark(blocks, ox, oy + dy, oz, scratch, stamp, tail)
+        if tail > LOCAL_UPDATE_MAX_CELLS:
+            break
+    if tail > LOCAL_UPDATE_MAX_CELLS:
+        write_action_mask(mask, blocks, solid_neighbours, player_ints, params, player)
+        return
+    for direction in range(NUM_MOVES):
+        mask[MOVE_POS_X + direction] = can_move(blocks, player_ints, params, player, direction)
+    for index in range(tail):
+        refresh_mask_cell(
+            mask, blocks, solid_neighbours, player_ints, params, player, scratch[num_cells + index]
+        )

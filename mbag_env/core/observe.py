@@ -18,7 +18,7 @@ import numpy as np
 from mbag_env.blocks import FIRST_PLACEABLE, NUM_PLACEABLE
 from mbag_env.core.actions import cell_coordinates, decode_action
 from mbag_env.core.jit import kernel
-from mbag_env.core.masks import write_action_mask
+from mbag_env.core.masks import refresh_action_mask, write_action_mask
 from mbag_env.core.rules import EFFECT_BREAK, EFFECT_MOVE, EFFECT_PLACE
 from mbag_env.core.state import (
     ENV_TIMESTEP,
@@ -163,13 +163,17 @@ def _compile_write_observations(parallel: bool) -> Callable[..., None]:
         inventory_out: np.ndarray,
         timestep_out: np.ndarray,
         mask_out: np.ndarray,
+        mask_scratch: np.ndarray,
     ) -> None:
         """Write ``viewer``'s observations of every world into ``(N, ...)`` buffers.
 
-        The world channels are rewritten only where ``full_world[n]``; elsewhere ``world_out[n]``
-        must be a mirror that the step kept up to date (:func:`~mbag_env.core.step.resolve_step`).
-        Inventory, timestep and (unless ``mask_out`` is ``(N, 0)``) the action mask are always
-        written.
+        The world channels and the action mask are written afresh only where ``full_world[n]``;
+        elsewhere the buffers must hold ``viewer``'s observation of world ``n`` before its last
+        step: ``world_out[n]`` a mirror the step kept up to date
+        (:func:`~mbag_env.core.step.resolve_step`) and ``mask_out[n]`` the mask then, which
+        :func:`~mbag_env.core.masks.refresh_action_mask` brings up to date with
+        ``mask_scratch[n]`` (int32, :func:`~mbag_env.core.masks.mask_scratch_size` entries).
+        Inventory and timestep are always written; no mask when ``mask_out`` is ``(N, 0)``.
         """
         for env in worlds(blocks.shape[0]):
             if full_world[env]:
@@ -185,19 +189,30 @@ def _compile_write_observations(parallel: bool) -> Callable[..., None]:
             write_inventory(player_ints[env], params, viewer, inventory_out[env])
             timestep_out[env] = env_ints[env, ENV_TIMESTEP]
             if mask_out.shape[1] > 0:
-                write_action_mask(
-                    mask_out[env], blocks[env], solid_neighbours[env], player_ints[env], params, viewer
-                )
+                if full_world[env]:
+                    write_action_mask(
+                        mask_out[env], blocks[env], solid_neighbours[env], player_ints[env], params, viewer
+                    )
+                else:
+                    refresh_action_mask(
+                        mask_out[env],
+                        blocks[env],
+                        solid_neighbours[env],
+                        player_ints[env],
+                        params,
+                        viewer,
+                        mask_scratch[env],
+                    )
 
     writer: Callable[..., None] = kernel(parallel=parallel)(write_observations)
     return writer
 
 
 write_observations = _compile_write_observations(parallel=False)
-"""Write ``viewer``'s observations of every world into ``(N, ...)`` buffers: the world channels
-only where ``full_world[n]`` (elsewhere ``world_out[n]`` must be a mirror the step kept up to
-date, :func:`~mbag_env.core.step.resolve_step`); inventory, timestep and (unless ``mask_out`` is
-``(N, 0)``) the action mask always."""
+"""Write ``viewer``'s observations of every world into ``(N, ...)`` buffers: the world channels and
+the mask afresh only where ``full_world[n]`` (elsewhere brought up to date from the buffers'
+observation before the last step, the world by the step's mirror, the mask by
+:func:`~mbag_env.core.masks.refresh_action_mask`); inventory and timestep always."""
 
 write_observations_parallel = _compile_write_observations(parallel=True)
 """:data:`write_observations` with the worlds spread over threads (for large batches)."""

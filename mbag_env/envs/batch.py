@@ -16,6 +16,7 @@ from mbag_env.blocks import NUM_BLOCK_TYPES
 from mbag_env.config import MbagConfig
 from mbag_env.core import state
 from mbag_env.core.actions import ActionSpace
+from mbag_env.core.masks import mask_scratch_size
 from mbag_env.core.observe import (
     NUM_OBS_CHANNELS_WITH_GOAL,
     NUM_OBS_CHANNELS_WITHOUT_GOAL,
@@ -60,6 +61,9 @@ class WorldBatch:
         self.parallel = num_envs >= PARALLEL_MIN_ENVS
         """Whether the kernels spread worlds over threads (numba's thread pool)."""
         self.human_scratch = np.zeros((num_envs, human_scratch_size(config.world_size)), dtype=np.int32)
+        self.mask_scratch = np.zeros(
+            (num_envs, mask_scratch_size(int(np.prod(config.world_size)))), dtype=np.int32
+        )
         self.no_mirror = np.zeros((num_envs, 0, 1, 1, 1), dtype=np.uint8)
         self.hidden_goal = np.zeros_like(self.state.goal)
         """What observers who may not see θ get in a goal channel (only with uniform_spaces)."""
@@ -154,10 +158,11 @@ class WorldBatch:
         """Write ``player``'s observation of every world into the given ``(N, ...)`` buffers.
 
         ``timestep_out`` is ``(N, 1)`` (the observation's shape) or ``(N,)``, and contiguous.
-        ``mask_out`` may be ``(N, 0)`` to skip masks. The world channels are rewritten where
-        ``full_world[n]`` (everywhere by default); elsewhere ``world_out`` must be a mirror kept
-        by :meth:`step`. Players who may not see θ get a zero goal channel (only present with
-        ``uniform_spaces``).
+        ``mask_out`` may be ``(N, 0)`` to skip masks. The world channels and masks are written
+        afresh where ``full_world[n]`` (everywhere by default); elsewhere the buffers must hold
+        ``player``'s observation from before the last :meth:`step`, which kept ``world_out`` as
+        its mirror, and the mask is brought up to date from the step's effects. Players who may
+        not see θ get a zero goal channel (only present with ``uniform_spaces``).
         """
         s = self.state
         goal = s.goal if self.sees_goal(player) else self.hidden_goal
@@ -169,7 +174,7 @@ class WorldBatch:
         kernel(
             s.blocks, goal, s.last_interacted, s.env_ints, s.player_ints, s.solid_neighbours,
             self.params, player, self.all_active if full_world is None else full_world,
-            world_out, inventory_out, timesteps, mask_out,
+            world_out, inventory_out, timesteps, mask_out, self.mask_scratch,
         )  # fmt: skip
 
     def observation_buffers(self, player: int) -> dict[str, np.ndarray]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from mbag_env.core.actions import NOOP
 from mbag_env.core.jit import kernel
-from mbag_env.core.masks import write_action_mask
+from mbag_env.core.masks import refresh_action_mask, write_action_mask
 from mbag_env.core.observe import write_inventory, write_world
 from mbag_env.core.state import ENV_TIMESTEP, PARAM_NUM_PLAYERS, PLAYER_LAST_ACTION, PLAYER_LAST_VALID
 from mbag_env.core.step import SCRIPTED_HUMAN, resolve_step
@@ -159,6 +159,7 @@ def step_and_observe(
     timestep_out: np.ndarray,
     mask_out: np.ndarray,
     observation_current: np.ndarray,
+    mask_scratch: np.ndarray,
 ) -> None:
     """The single env's whole compiled step: :func:`step_world_with_humans` on one world (arrays
     indexed by env), then ``viewer``'s observation written into ``world_out`` ``(C, W, H, D)``,
@@ -173,7 +174,10 @@ def step_and_observe(
       step's mirror, as in the vector env), instead of rewritten;
     * the action mask is kept as it is when no action of the step took effect (NOOPs and invalid
       actions change nothing: the mask, a function of the blocks, the players' positions and the
-      viewer's inventory, is then the same); any effect (move, place, break, give) recomputes it.
+      viewer's inventory, is then the same); after any effect (move, place, break, give)
+      :func:`~mbag_env.core.masks.refresh_action_mask` recomputes the entries the effects can
+      have changed (with ``mask_scratch``, int32 of
+      :func:`~mbag_env.core.masks.mask_scratch_size` entries), or the whole mask.
 
     ``observed_goal`` is what the goal channel shows (θ, or zeros for a viewer who may not see it).
     """
@@ -203,6 +207,9 @@ def step_and_observe(
         write_world(blocks, observed_goal, last_interacted, player_ints, params, viewer, world_out)
     write_inventory(player_ints, params, viewer, inventory_out)
     timestep_out[0] = env_ints[ENV_TIMESTEP]
-    if mask_out.shape[0] > 0 and (changed or not current):
-        write_action_mask(mask_out, blocks, solid_neighbours, player_ints, params, viewer)
+    if mask_out.shape[0] > 0:
+        if not current:
+            write_action_mask(mask_out, blocks, solid_neighbours, player_ints, params, viewer)
+        elif changed:
+            refresh_action_mask(mask_out, blocks, solid_neighbours, player_ints, params, viewer, mask_scratch)
     observation_current[0] = 1

@@ -49,7 +49,8 @@ class MbagVectorEnv(gym.vector.VectorEnv[dict[str, np.ndarray], np.ndarray, np.n
         human_policy: a compiled scripted human (``None`` for the goal-seeking one, a name, or
             a :class:`~mbag_env.humans.HumanModel`); use the single env for Python policies.
         copy: return copies of the observation buffers (True, the Gymnasium default), or the
-            buffers themselves, which the next ``step`` overwrites (faster for big batches).
+            buffers themselves, which the next ``step`` overwrites (faster for big batches); read
+            them, do not write into them: the next step updates the world and the mask from them.
         render_mode: ``"rgb_array"`` or ``"ansi"`` (renders world 0), or ``None``.
         **config_fields: :class:`~mbag_env.config.MbagConfig` fields.
     """

@@ -15,10 +15,12 @@ import numpy as np
 import pytest
 
 from mbag_env.blocks import NUM_BLOCK_TYPES
+from mbag_env.core.masks import mask_scratch_size, refresh_action_mask
 from mbag_env.core.state import ENV_EDIT_DISTANCE, PLAYER_INVENTORY, PLAYER_LAST_VALID, PLAYER_X
 from tests.core.harness import (
     CoreGame,
     assert_consistent_distance,
+    call_kernel,
     random_setup,
     reference_from_setup,
     state_field_names,
@@ -158,3 +160,55 @@ def test_incremental_edit_distance_equals_recomputation(size, infinite, teleport
             assert_consistent_distance(core)
             distances.add(int(core.state.env_ints[0, ENV_EDIT_DISTANCE]))
         assert len(distances) > 1, "the random steps never changed the edit distance"
+
+
+@pytest.mark.parametrize(
+    "size, players, infinite, teleport",
+    [
+        ((11, 10, 10), 2, True, False),
+        ((7, 6, 7), 3, True, False),
+        ((6, 6, 6), 2, False, False),
+        ((6, 6, 6), 2, True, True),
+    ],
+)
+def test_refreshed_mask_equals_the_mask_written_afresh(size, players, infinite, teleport):
+    """``refresh_action_mask`` after each step (scrambled worlds, every player as the viewer,
+    viewers idle half of the steps so that the local update runs) gives exactly the mask
+    ``write_action_mask`` writes from the new state."""
+    rng = np.random.default_rng(hash((size, players, infinite, teleport)) % 2**32)
+    local_updates = 0
+    for trial in range(4):
+        setup = random_setup(
+            rng, size, players, infinite_blocks=infinite, teleportation=teleport, scramble=trial > 0,
+            starting_inventory=3,
+        )  # fmt: skip
+        core = CoreGame(setup)
+        masks = [core.mask(player) for player in range(players)]
+        scratches = [np.zeros(mask_scratch_size(int(np.prod(size))), dtype=np.int32) for _ in range(players)]
+        for _ in range(60):
+            actions = []
+            for player in range(players):
+                draw = rng.random()
+                if draw < 0.5:
+                    actions.append(0)
+                elif draw < 0.9:
+                    actions.append(int(rng.choice(np.flatnonzero(masks[player]))))
+                else:
+                    actions.append(int(rng.integers(core.n_actions)))
+            core.step(actions)
+            for player in range(players):
+                call_kernel(
+                    refresh_action_mask,
+                    core.arrays(0),
+                    mask=masks[player],
+                    params=core.params,
+                    player=player,
+                    scratch=scratches[player],
+                )
+                fresh = core.mask(player)
+                mismatched = np.flatnonzero(masks[player] != fresh)
+                assert mismatched.size == 0, (
+                    f"trial {trial} player {player}: entries {mismatched[:10]} differ"
+                )
+                local_updates += actions[player] == 0 and any(actions)
+    assert local_updates > 50

@@ -103,3 +103,30 @@ def test_vector_needs_reset_first() -> None:
 def test_vector_rejects_python_human_policy() -> None:
     with pytest.raises(ValueError, match="compiled scripted humans"):
         mbag_env.MbagVectorEnv(2, world_size=(6, 6, 6), agent=1, human_policy=lambda observation: 0)
+
+
+@pytest.mark.parametrize("num_envs", [3, 64])  # the serial and the threaded observation kernel
+def test_vector_masks_equal_masks_written_afresh(num_envs: int) -> None:
+    """The vector env brings each world's mask up to date from the step's effects
+    (``refresh_action_mask``); on the full-size world, with the compiled human and an assistant
+    idle half of the time, every mask equals the one written afresh from the state."""
+    vector = gym.make_vec(
+        "mbag/Assist-v0", num_envs=num_envs, vectorization_mode="vector_entry_point", horizon=40
+    )
+    env = vector.unwrapped
+    assert isinstance(env, mbag_env.MbagVectorEnv)
+    batch = env.batch
+    fresh = batch.observation_buffers(env.agent)
+    observations, _ = vector.reset(seed=3)
+    rng = np.random.default_rng(1)
+    for _ in range(100):
+        actions = np.array(
+            [
+                int(rng.choice(np.flatnonzero(mask))) if rng.random() < 0.5 else 0
+                for mask in observations["action_mask"]
+            ]
+        )
+        observations, *_ = vector.step(actions)
+        batch.observe(env.agent, fresh["world"], fresh["inventory"], fresh["timestep"], fresh["action_mask"])
+        np.testing.assert_array_equal(observations["action_mask"], fresh["action_mask"])
+        np.testing.assert_array_equal(observations["world"], fresh["world"])
