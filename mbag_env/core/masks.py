@@ -10,7 +10,6 @@ are examined.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
@@ -124,7 +123,6 @@ def write_action_mask(
                     mask[give_action(slot, cell, num_cells)] = True
 
 
-@numba.njit(cache=True)
 def build_sight_inverse(
     start: np.ndarray, count: np.ndarray, cells: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -137,45 +135,19 @@ def build_sight_inverse(
     ``(i, j, k) - SIGHT_RADIUS`` from the feet).
     """
     size = count.shape[0]
-    number = np.zeros((size, size, size), dtype=np.int32)
-    for i in range(size):
-        for j in range(size):
-            for k in range(size):
-                for direction in range(6):
-                    for index in range(
-                        start[i, j, k, direction], start[i, j, k, direction] + count[i, j, k, direction]
-                    ):
-                        number[
-                            cells[index, 0] + SIGHT_RADIUS,
-                            cells[index, 1] + SIGHT_RADIUS,
-                            cells[index, 2] + SIGHT_RADIUS,
-                        ] += 1
-    first = np.zeros((size, size, size), dtype=np.int32)
-    total = 0
-    for i in range(size):
-        for j in range(size):
-            for k in range(size):
-                first[i, j, k] = total
-                total += number[i, j, k]
-    faces = np.zeros((total, 4), dtype=np.int8)
-    filled = np.zeros((size, size, size), dtype=np.int32)
-    for i in range(size):
-        for j in range(size):
-            for k in range(size):
-                for direction in range(6):
-                    for index in range(
-                        start[i, j, k, direction], start[i, j, k, direction] + count[i, j, k, direction]
-                    ):
-                        oi = cells[index, 0] + SIGHT_RADIUS
-                        oj = cells[index, 1] + SIGHT_RADIUS
-                        ok = cells[index, 2] + SIGHT_RADIUS
-                        row = first[oi, oj, ok] + filled[oi, oj, ok]
-                        faces[row, 0] = i
-                        faces[row, 1] = j
-                        faces[row, 2] = k
-                        faces[row, 3] = direction
-                        filled[oi, oj, ok] += 1
-    return first, number, faces
+    in_reach = count >= 0
+    face_keys = np.argwhere(in_reach)  # (faces, 4) rows (i, j, k, direction), C order
+    counts = count[in_reach].astype(np.int64)
+    face_of_entry = np.repeat(np.arange(len(counts)), counts)
+    position_in_face = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    crossed = cells[np.repeat(start[in_reach], counts) + position_in_face].astype(np.int64) + SIGHT_RADIUS
+    offset_key = np.ravel_multi_index((crossed[:, 0], crossed[:, 1], crossed[:, 2]), (size, size, size))
+    order = np.argsort(offset_key, kind="stable")
+    number = np.bincount(offset_key, minlength=size**3)
+    first = np.cumsum(number) - number
+    faces = face_keys[face_of_entry[order]].astype(np.int8)
+    shape = (size, size, size)
+    return first.reshape(shape).astype(np.int32), number.reshape(shape).astype(np.int32), faces
 
 
 CROSSING_FIRST, CROSSING_NUMBER, CROSSING_FACES = build_sight_inverse(SIGHT_START, SIGHT_COUNT, SIGHT_CELLS)
