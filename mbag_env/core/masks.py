@@ -13,19 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from mbag_env.blocks import AIR, FIRST_PLACEABLE, IS_BREAKABLE, NUM_PLACEABLE
-from mbag_env.core import state
+from mbag_env.core import actions, state
 from mbag_env.core.actions import (
-    KIND_BREAK,
-    KIND_MOVE,
-    KIND_PLACE,
     MOVE_DIRECTIONS,
     MOVE_POS_X,
     NOOP,
     NUM_MOVES,
     break_action,
-    cell_coordinates,
     cell_index,
-    decode_action,
     give_action,
     place_action,
 )
@@ -178,7 +173,7 @@ def refresh_mask_cell(
     :func:`write_action_mask` would set them (infinite blocks, no teleportation)."""
     _, height, depth = blocks.shape
     num_cells = blocks.size
-    x, y, z = cell_coordinates(cell, height, depth)
+    x, y, z = actions.cell_coordinates(cell, height, depth)
     block = blocks[x, y, z]
     place_valid = False
     if (
@@ -242,7 +237,7 @@ def _mark_changed_block(
     change: the cell, its face neighbours, and both sides of every air-to-solid face whose sight
     line crosses it."""
     _, height, depth = blocks.shape
-    x, y, z = cell_coordinates(cell, height, depth)
+    x, y, z = actions.cell_coordinates(cell, height, depth)
     tail = _mark(blocks, x, y, z, scratch, stamp, tail)
     for direction in range(6):
         tail = _mark(
@@ -308,8 +303,8 @@ def refresh_action_mask(
     full = params[state.PARAM_TELEPORTATION] != 0 or params[state.PARAM_INFINITE_BLOCKS] == 0
     own_action = player_ints[player, state.PLAYER_LAST_ACTION]
     if player_ints[player, state.PLAYER_LAST_VALID] != 0 and own_action != NOOP:
-        kind, _, _ = decode_action(own_action, num_cells)
-        full = full or kind == KIND_MOVE
+        kind, _, _ = actions.decode_action(own_action, num_cells)
+        full = full or kind == actions.KIND_MOVE
     if full:
         write_action_mask(mask, blocks, solid_neighbours, player_ints, params, player)
         return
@@ -325,10 +320,10 @@ def refresh_action_mask(
         action = player_ints[other, state.PLAYER_LAST_ACTION]
         if player_ints[other, state.PLAYER_LAST_VALID] == 0 or action == NOOP:
             continue
-        kind, argument, cell = decode_action(action, num_cells)
-        if kind == KIND_PLACE or kind == KIND_BREAK:
+        kind, argument, cell = actions.decode_action(action, num_cells)
+        if kind == actions.KIND_PLACE or kind == actions.KIND_BREAK:
             tail = _mark_changed_block(blocks, player_ints, player, cell, scratch, stamp, tail)
-        elif kind == KIND_MOVE:
+        elif kind == actions.KIND_MOVE:
             x, y, z = feet_position(player_ints, other)
             ox = x - MOVE_DIRECTIONS[argument, 0]
             oy = y - MOVE_DIRECTIONS[argument, 1]
