@@ -31,8 +31,10 @@ from mbag_env.core.rules import (
     SIGHT_COUNT,
     SIGHT_RADIUS,
     SIGHT_START,
+    can_break,
     can_give_to,
     can_move,
+    can_place_any,
     eye_position,
     face_usable,
     feet_cell,
@@ -161,49 +163,18 @@ def mask_scratch_size(num_cells: int) -> int:
 
 @kernel()
 def refresh_mask_cell(
-    mask: np.ndarray,
-    blocks: np.ndarray,
-    solid_neighbours: np.ndarray,
-    player_ints: np.ndarray,
-    params: np.ndarray,
-    player: int,
-    cell: int,
+    mask: np.ndarray, blocks: np.ndarray, player_ints: np.ndarray, params: np.ndarray, player: int, cell: int
 ) -> None:
-    """Recompute the PLACE and BREAK entries of ``cell`` in ``player``'s mask, as
-    :func:`write_action_mask` would set them (infinite blocks, no teleportation)."""
+    """Set the PLACE and BREAK entries of ``cell`` in ``player``'s mask from the rules'
+    :func:`~mbag_env.core.rules.can_place_any` and :func:`~mbag_env.core.rules.can_break` (every
+    slot alike: infinite blocks)."""
     _, height, depth = blocks.shape
     num_cells = blocks.size
     x, y, z = actions.cell_coordinates(cell, height, depth)
-    block = blocks[x, y, z]
-    place_valid = False
-    if (
-        block == AIR
-        and solid_neighbours[x, y, z] > 0
-        and occupied_by_player(player_ints, params[state.PARAM_NUM_PLAYERS], x, y, z) < 0
-    ):
-        for direction in range(6):
-            nx = x + MOVE_DIRECTIONS[direction, 0]
-            ny = y + MOVE_DIRECTIONS[direction, 1]
-            nz = z + MOVE_DIRECTIONS[direction, 2]
-            if not in_world(blocks, nx, ny, nz) or blocks[nx, ny, nz] == AIR:
-                continue
-            if face_usable(blocks, player_ints, player, x, y, z, direction):
-                place_valid = True
-                break
+    place_valid = can_place_any(blocks, player_ints, params, player, x, y, z)
     for slot in range(NUM_PLACEABLE):
         mask[place_action(slot, cell, num_cells)] = place_valid
-    break_valid = False
-    if block != AIR and IS_BREAKABLE[block]:
-        for direction in range(6):  # the face of the air neighbour that looks back at this cell
-            ax = x + MOVE_DIRECTIONS[direction, 0]
-            ay = y + MOVE_DIRECTIONS[direction, 1]
-            az = z + MOVE_DIRECTIONS[direction, 2]
-            if not in_world(blocks, ax, ay, az) or blocks[ax, ay, az] != AIR:
-                continue
-            if face_usable(blocks, player_ints, player, ax, ay, az, direction ^ 1):
-                break_valid = True
-                break
-    mask[break_action(cell, num_cells)] = break_valid
+    mask[break_action(cell, num_cells)] = can_break(blocks, player_ints, params, player, x, y, z)
 
 
 @kernel()
@@ -290,7 +261,8 @@ def refresh_action_mask(
 
     Exact, as :func:`write_action_mask` afresh: the mask is a function of the blocks, the players'
     positions and ``player``'s inventory, so the step's effects (each player's last action, when
-    valid) say what can have changed. With teleportation, finite blocks (inventories, GIVE), or when
+    valid) say what can have changed. When no action took effect (NOOPs, invalid actions) the
+    mask is left as it is. With teleportation, finite blocks (inventories, GIVE), or when
     ``player`` itself moved, the whole mask is written afresh. Otherwise only the entries the
     effects can change are recomputed: the moves; PLACE at the cells another player left or entered
     (a player occupies a cell); and PLACE/BREAK around each placed or broken block and at both
@@ -300,6 +272,15 @@ def refresh_action_mask(
     """
     num_players = params[state.PARAM_NUM_PLAYERS]
     num_cells = blocks.size
+    took_effect = False
+    for other in range(num_players):
+        if (
+            player_ints[other, state.PLAYER_LAST_VALID] != 0
+            and player_ints[other, state.PLAYER_LAST_ACTION] != NOOP
+        ):
+            took_effect = True
+    if not took_effect:
+        return  # NOOPs and invalid actions change nothing the mask depends on
     full = params[state.PARAM_TELEPORTATION] != 0 or params[state.PARAM_INFINITE_BLOCKS] == 0
     own_action = player_ints[player, state.PLAYER_LAST_ACTION]
     if player_ints[player, state.PLAYER_LAST_VALID] != 0 and own_action != NOOP:
@@ -339,6 +320,4 @@ def refresh_action_mask(
     for direction in range(NUM_MOVES):
         mask[MOVE_POS_X + direction] = can_move(blocks, player_ints, params, player, direction)
     for index in range(tail):
-        refresh_mask_cell(
-            mask, blocks, solid_neighbours, player_ints, params, player, scratch[num_cells + index]
-        )
+        refresh_mask_cell(mask, blocks, player_ints, params, player, scratch[num_cells + index])

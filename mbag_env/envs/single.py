@@ -15,7 +15,6 @@ import numpy as np
 
 from mbag_env.config import MbagConfig, reward_shaping_from_plain
 from mbag_env.core.actions import NOOP
-from mbag_env.core.masks import mask_scratch_size
 from mbag_env.core.state import ENV_TERMINATED, ENV_TRUNCATED
 from mbag_env.core.step import SCRIPTED_HUMAN
 from mbag_env.core.validation import validate_state_row
@@ -118,7 +117,7 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
             batch.shaping, batch.human_model, self._actions[0], batch.rewards[0], batch.human_scratch[0],
             self.agent, observed_goal[0], buffers["world"][0], buffers["inventory"][0],
             buffers["timestep"][0], buffers["action_mask"][0] if masks else buffers["action_mask"][0, :0],
-            self._observation_current, np.zeros(mask_scratch_size(state.blocks[0].size), dtype=np.int32),
+            self._observation_current, batch.mask_scratch[0],
         )  # fmt: skip
         keys: tuple[str, ...] = ("world", "inventory", "timestep")
         if masks:

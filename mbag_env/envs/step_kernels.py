@@ -16,11 +16,10 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
-from mbag_env.core.actions import NOOP
 from mbag_env.core.jit import kernel
 from mbag_env.core.masks import refresh_action_mask, write_action_mask
 from mbag_env.core.observe import write_inventory, write_world
-from mbag_env.core.state import ENV_TIMESTEP, PARAM_NUM_PLAYERS, PLAYER_LAST_ACTION, PLAYER_LAST_VALID
+from mbag_env.core.state import ENV_TIMESTEP, PARAM_NUM_PLAYERS, PLAYER_LAST_ACTION
 from mbag_env.core.step import SCRIPTED_HUMAN, resolve_step
 from mbag_env.humans.scripted import scripted_human_action
 
@@ -172,12 +171,11 @@ def step_and_observe(
 
     * the world channels are kept up to date by the step, cell by cell (``world_out`` is the
       step's mirror, as in the vector env), instead of rewritten;
-    * the action mask is kept as it is when no action of the step took effect (NOOPs and invalid
-      actions change nothing: the mask, a function of the blocks, the players' positions and the
-      viewer's inventory, is then the same); after any effect (move, place, break, give)
-      :func:`~mbag_env.core.masks.refresh_action_mask` recomputes the entries the effects can
-      have changed (with ``mask_scratch``, int32 of
-      :func:`~mbag_env.core.masks.mask_scratch_size` entries), or the whole mask.
+    * the action mask is brought up to date by :func:`~mbag_env.core.masks.refresh_action_mask`
+      (with ``mask_scratch``, int32 of :func:`~mbag_env.core.masks.mask_scratch_size` entries):
+      kept as it is when no action of the step took effect (the mask is a function of the
+      blocks, the players' positions and the viewer's inventory), else the entries the effects
+      can have changed, or the whole mask, recomputed.
 
     ``observed_goal`` is what the goal channel shows (θ, or zeros for a viewer who may not see it).
     """
@@ -199,10 +197,6 @@ def step_and_observe(
         world_out,
         viewer,
     )
-    changed = False
-    for player in range(params[PARAM_NUM_PLAYERS]):
-        if player_ints[player, PLAYER_LAST_VALID] != 0 and player_ints[player, PLAYER_LAST_ACTION] != NOOP:
-            changed = True
     if not current:
         write_world(blocks, observed_goal, last_interacted, player_ints, params, viewer, world_out)
     write_inventory(player_ints, params, viewer, inventory_out)
@@ -210,6 +204,6 @@ def step_and_observe(
     if mask_out.shape[0] > 0:
         if not current:
             write_action_mask(mask_out, blocks, solid_neighbours, player_ints, params, viewer)
-        elif changed:
+        else:
             refresh_action_mask(mask_out, blocks, solid_neighbours, player_ints, params, viewer, mask_scratch)
     observation_current[0] = 1
