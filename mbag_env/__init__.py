@@ -19,9 +19,8 @@ from __future__ import annotations
 
 from gymnasium.envs.registration import register, registry
 
-from mbag_env.compile_cache import package_kernel_cache, use_workqueue_threads
+from mbag_env.compile_cache import package_kernel_cache
 
-use_workqueue_threads()
 with package_kernel_cache():
     # Every module with compiled kernels is imported here, so all cache in one versioned folder.
     import mbag_env.render  # noqa: F401

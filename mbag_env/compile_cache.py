@@ -1,4 +1,4 @@
-"""How numba runs the package's kernels: the cache folder and the thread pool.
+"""Where numba keeps the package's compiled kernels, and the notice of the first compile.
 
 **Cache.** One folder per version of the package's sources.
 
@@ -8,13 +8,6 @@ therefore points numba at ``~/.cache/mbag_env/numba-<digest>`` while its modules
 where ``<digest>`` hashes every source file of the package: any change gives a fresh folder.
 Set ``MBAG_ENV_CACHE_DIR`` to choose the parent folder; if ``NUMBA_CACHE_DIR`` is set, numba's
 setting is left alone. Nothing changes for the user's own numba functions.
-
-**Threads.** Large vector envs step their worlds on all cores (numba ``prange``). numba's
-OpenMP pool busy-waits between calls, which on a shared or oversubscribed machine (typical for
-RL: learner, env and other jobs on few cores) made batched steps up to 20 times slower than
-its ``workqueue`` pool in our measurements, so :func:`use_workqueue_threads` picks
-``workqueue`` unless ``NUMBA_THREADING_LAYER`` says otherwise. ``workqueue`` does not allow
-two Python threads to run parallel kernels at the same time.
 
 **First run.** Compiling the kernels takes about a minute, once per version. Every command line
 tool wraps its warm-up in :func:`compile_notice`, which prints one line to stderr *before* that
@@ -84,15 +77,6 @@ def package_kernel_cache() -> Iterator[None]:
         yield
     finally:
         numba_config.CACHE_DIR = previous  # type: ignore[attr-defined]
-
-
-def use_workqueue_threads() -> None:
-    """Make numba use its ``workqueue`` thread pool, unless ``NUMBA_THREADING_LAYER`` is set.
-
-    Takes effect only before numba launches its first parallel kernel in this process.
-    """
-    if not os.environ.get("NUMBA_THREADING_LAYER"):
-        numba_config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
 
 
 def active_cache_dir() -> Path:

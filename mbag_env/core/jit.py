@@ -1,4 +1,4 @@
-"""The one decorator for the core's compiled kernels.
+"""The one decorator for the core's compiled kernels, and the atomic counter threads share.
 
 Every kernel is compiled with ``cache=True`` (paid once per machine) and without numba's
 reference counting (``_nrt=False``): the hot kernels allocate nothing, and numba's refcount
@@ -12,6 +12,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import numba
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 Function = TypeVar("Function", bound=Callable[..., Any])
 
@@ -22,3 +25,26 @@ def kernel(**options: Any) -> Callable[[Function], Function]:
         cache=True, _nrt=False, **options
     )
     return decorator
+
+
+def _claim_worlds_typing(typingctx: Any, counter: Any, count: Any) -> Any:
+    """The typing and code generation of :data:`claim_worlds` (an atomic fetch-and-add)."""
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
+        return None
+    signature = types.int64(counter, types.int64)
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        array_type = sig.args[0]
+        array = context.make_array(array_type)(context, builder, args[0])
+        zero = context.get_constant(types.intp, 0)
+        pointer = cgutils.get_item_pointer(context, builder, array_type, array, [zero])
+        return builder.atomic_rmw("add", pointer, args[1], "monotonic")
+
+    return signature, codegen
+
+
+claim_worlds: Callable[[Any, int], int] = intrinsic(_claim_worlds_typing)  # type: ignore[assignment]
+"""``first = claim_worlds(counter, count)``: atomically add ``count`` to ``counter[0]`` (an
+int64 array) and return its value before, so that threads running one kernel over a batch
+each take the next ``count`` worlds from ``first`` on, none twice, without the GIL or a lock
+(see :mod:`mbag_env.envs.world_threads`)."""

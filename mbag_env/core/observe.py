@@ -1,23 +1,20 @@
 """Observation writers: each player's view of a world, written by the batch kernels.
 
 :func:`write_world` writes one world's ``(C, W, H, D)`` channels for a viewer,
-:func:`write_inventory` its block counts and :func:`write_observations` (with its threaded twin
-:func:`write_observations_parallel`) every world's observation and action mask into ``(N, ...)``
-buffers. :func:`update_mirror` keeps a viewer's world observation up to date cell by cell as the
-step (:func:`~mbag_env.core.step.resolve_step`) changes the world. Player tags are relabelled per
-viewer by :func:`viewer_label` and back by :func:`label_owner`.
+:func:`write_inventory` its block counts and :func:`write_observations` every world's observation
+and action mask into ``(N, ...)`` buffers. :func:`update_mirror` keeps a viewer's world
+observation up to date cell by cell as the step (:func:`~mbag_env.core.step.resolve_step`)
+changes the world. Player tags are relabelled per viewer by :func:`viewer_label` and back by
+:func:`label_owner`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import numba
 import numpy as np
 
 from mbag_env.blocks import FIRST_PLACEABLE, NUM_PLACEABLE
 from mbag_env.core.actions import cell_coordinates, decode_action
-from mbag_env.core.jit import kernel
+from mbag_env.core.jit import claim_worlds, kernel
 from mbag_env.core.masks import refresh_action_mask, write_action_mask
 from mbag_env.core.rules import EFFECT_BREAK, EFFECT_MOVE, EFFECT_PLACE
 from mbag_env.core.state import (
@@ -140,42 +137,45 @@ def write_inventory(
             inventory_out[block] = player_ints[viewer, PLAYER_INVENTORY + block]
 
 
-def _compile_write_observations(parallel: bool) -> Callable[..., None]:
-    """Compile the observation writer over worlds: serial, or with the worlds spread over threads.
+@kernel(nogil=True)
+def write_observations(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    last_interacted: np.ndarray,
+    env_ints: np.ndarray,
+    player_ints: np.ndarray,
+    solid_neighbours: np.ndarray,
+    params: np.ndarray,
+    viewer: int,
+    full_world: np.ndarray,
+    world_out: np.ndarray,
+    inventory_out: np.ndarray,
+    timestep_out: np.ndarray,
+    mask_out: np.ndarray,
+    mask_scratch: np.ndarray,
+    next_world: np.ndarray,
+    chunk_size: int,
+) -> None:
+    """Write ``viewer``'s observations of every world into ``(N, ...)`` buffers.
 
-    Both kernels come from this one body; ``parallel`` only picks the loop (``numba.prange`` or
-    ``range``), a closure variable so that the two compilations get separate cache entries (see
-    :func:`mbag_env.envs.step_kernels._compile_step_worlds`).
+    The world channels and the action mask are written afresh only where ``full_world[n]``;
+    elsewhere the buffers must hold ``viewer``'s observation of world ``n`` before its last
+    step: ``world_out[n]`` a mirror the step kept up to date
+    (:func:`~mbag_env.core.step.resolve_step`) and ``mask_out[n]`` the mask then, which
+    :func:`~mbag_env.core.masks.refresh_action_mask` brings up to date with ``mask_scratch``
+    (one int32 row of :func:`~mbag_env.core.masks.mask_scratch_size` entries, shared by the
+    worlds in turn and kept by the caller between calls). Inventory and timestep are always
+    written; no mask when ``mask_out`` is ``(N, 0)``. The worlds are taken ``chunk_size`` at a
+    time from the shared counter ``next_world`` as in
+    :func:`~mbag_env.envs.step_kernels.step_worlds`: threads calling it at once with one counter
+    (and a ``mask_scratch`` row each) share the batch.
     """
-    worlds = numba.prange if parallel else range
-
-    def write_observations(
-        blocks: np.ndarray,
-        goal: np.ndarray,
-        last_interacted: np.ndarray,
-        env_ints: np.ndarray,
-        player_ints: np.ndarray,
-        solid_neighbours: np.ndarray,
-        params: np.ndarray,
-        viewer: int,
-        full_world: np.ndarray,
-        world_out: np.ndarray,
-        inventory_out: np.ndarray,
-        timestep_out: np.ndarray,
-        mask_out: np.ndarray,
-        mask_scratch: np.ndarray,
-    ) -> None:
-        """Write ``viewer``'s observations of every world into ``(N, ...)`` buffers.
-
-        The world channels and the action mask are written afresh only where ``full_world[n]``;
-        elsewhere the buffers must hold ``viewer``'s observation of world ``n`` before its last
-        step: ``world_out[n]`` a mirror the step kept up to date
-        (:func:`~mbag_env.core.step.resolve_step`) and ``mask_out[n]`` the mask then, which
-        :func:`~mbag_env.core.masks.refresh_action_mask` brings up to date with
-        ``mask_scratch[n]`` (int32, :func:`~mbag_env.core.masks.mask_scratch_size` entries).
-        Inventory and timestep are always written; no mask when ``mask_out`` is ``(N, 0)``.
-        """
-        for env in worlds(blocks.shape[0]):
+    num_worlds = blocks.shape[0]
+    while True:
+        first = claim_worlds(next_world, chunk_size)
+        if first >= num_worlds:
+            return
+        for env in range(first, min(first + chunk_size, num_worlds)):
             if full_world[env]:
                 write_world(
                     blocks[env],
@@ -201,18 +201,5 @@ def _compile_write_observations(parallel: bool) -> Callable[..., None]:
                         player_ints[env],
                         params,
                         viewer,
-                        mask_scratch[env],
+                        mask_scratch,
                     )
-
-    writer: Callable[..., None] = kernel(parallel=parallel)(write_observations)
-    return writer
-
-
-write_observations = _compile_write_observations(parallel=False)
-"""Write ``viewer``'s observations of every world into ``(N, ...)`` buffers: the world channels and
-the mask afresh only where ``full_world[n]`` (elsewhere brought up to date from the buffers'
-observation before the last step, the world by the step's mirror, the mask by
-:func:`~mbag_env.core.masks.refresh_action_mask`); inventory and timestep always."""
-
-write_observations_parallel = _compile_write_observations(parallel=True)
-""":data:`write_observations` with the worlds spread over threads (for large batches)."""

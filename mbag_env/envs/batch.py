@@ -7,6 +7,7 @@ The single-agent and PettingZoo envs use a batch of one; the vector env a batch 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,19 +22,16 @@ from mbag_env.core.observe import (
     NUM_OBS_CHANNELS_WITH_GOAL,
     NUM_OBS_CHANNELS_WITHOUT_GOAL,
     write_observations,
-    write_observations_parallel,
 )
 from mbag_env.core.reward import goal_percentage
 from mbag_env.core.state import BatchState
 from mbag_env.core.step import recount_world, reset_world
 from mbag_env.envs.spaces import MaskedDiscrete
-from mbag_env.envs.step_kernels import step_worlds, step_worlds_parallel
+from mbag_env.envs.step_kernels import step_worlds
+from mbag_env.envs.world_threads import WORLD_THREADS, WORLDS_PER_CLAIM, kernel_threads
 from mbag_env.goals import make_goal_sampler, validate_goal
 from mbag_env.humans.goal_seeking import human_scratch_size
 from mbag_env.humans.scripted import HumanModel
-
-PARALLEL_MIN_ENVS = 16
-"""Batches of at least this many worlds are stepped and observed on all cores."""
 
 
 class WorldBatch:
@@ -58,12 +56,18 @@ class WorldBatch:
         self.goal_sampler = make_goal_sampler(config.goal, config.world_size)
         self.rewards = np.zeros((num_envs, config.num_players), dtype=np.float64)
         self.all_active = np.ones(num_envs, dtype=np.bool_)
-        self.parallel = num_envs >= PARALLEL_MIN_ENVS
-        """Whether the kernels spread worlds over threads (numba's thread pool)."""
-        self.human_scratch = np.zeros((num_envs, human_scratch_size(config.world_size)), dtype=np.int32)
+        self.threads = kernel_threads(num_envs)
+        """How many threads step and observe the worlds (:mod:`~mbag_env.envs.world_threads`; large
+        batches only)."""
+        self.human_scratch = np.zeros((self.threads, human_scratch_size(config.world_size)), dtype=np.int32)
+        """The scripted humans' work space: one row per thread."""
         self.mask_scratch = np.zeros(
-            (num_envs, mask_scratch_size(int(np.prod(config.world_size)))), dtype=np.int32
+            (self.threads, mask_scratch_size(int(np.prod(config.world_size)))), dtype=np.int32
         )
+        """The mask refresh's work space (:func:`~mbag_env.core.masks.refresh_action_mask`): one row
+        per thread, kept between calls."""
+        self._next_world = np.zeros(1, dtype=np.int64)
+        """The kernels' shared counter of the worlds handed out (reset before each call)."""
         self.no_mirror = np.zeros((num_envs, 0, 1, 1, 1), dtype=np.uint8)
         self.hidden_goal = np.zeros_like(self.state.goal)
         """What observers who may not see θ get in a goal channel (only with uniform_spaces)."""
@@ -129,21 +133,30 @@ class WorldBatch:
         active: np.ndarray | None = None,
         mirror: np.ndarray | None = None,
         viewer: int = 0,
+        meanwhile: Callable[[], None] | None = None,
     ) -> np.ndarray:
         """Step the worlds with ``actions`` ``(N, P)`` (int64) and return rewards ``(N, P)``.
 
         Only worlds with ``active[n]`` step (all by default). An action of
         :data:`~mbag_env.core.step.SCRIPTED_HUMAN` lets the compiled human choose. ``mirror``,
         if given, is ``viewer``'s ``(N, C, W, H, D)`` world observation, updated in place.
+        ``meanwhile``, if given, runs on the calling thread while helper threads start stepping
+        (the vector env resets its ended worlds there); it must leave the active worlds alone.
         """
         s = self.state
-        kernel = step_worlds_parallel if self.parallel else step_worlds
-        kernel(
-            s.blocks, s.goal, s.last_interacted, s.env_ints, s.player_ints, s.layer_errors,
-            s.solid_neighbours, self.params, self.shaping, self.human_model, actions,
-            self.all_active if active is None else active,
-            self.rewards, self.human_scratch, self.no_mirror if mirror is None else mirror, viewer,
-        )  # fmt: skip
+        active = self.all_active if active is None else active
+        mirror = self.no_mirror if mirror is None else mirror
+        next_world = self._next_world
+        next_world[0] = 0
+
+        def run(thread: int) -> None:
+            step_worlds(
+                s.blocks, s.goal, s.last_interacted, s.env_ints, s.player_ints, s.layer_errors,
+                s.solid_neighbours, self.params, self.shaping, self.human_model, actions, active,
+                self.rewards, self.human_scratch[thread], mirror, viewer, next_world, WORLDS_PER_CLAIM,
+            )  # fmt: skip
+
+        WORLD_THREADS.run(run, self.threads, meanwhile)
         return self.rewards
 
     def observe(
@@ -170,12 +183,18 @@ class WorldBatch:
         # A C-contiguous array always reshapes to a view: the costlier check only for the others.
         if not timestep_out.flags.c_contiguous and not np.may_share_memory(timesteps, timestep_out):
             raise ValueError("timestep_out must be a contiguous (N, 1) or (N,) array (written in place)")
-        kernel = write_observations_parallel if self.parallel else write_observations
-        kernel(
-            s.blocks, goal, s.last_interacted, s.env_ints, s.player_ints, s.solid_neighbours,
-            self.params, player, self.all_active if full_world is None else full_world,
-            world_out, inventory_out, timesteps, mask_out, self.mask_scratch,
-        )  # fmt: skip
+        full_world = self.all_active if full_world is None else full_world
+        next_world = self._next_world
+        next_world[0] = 0
+
+        def run(thread: int) -> None:
+            write_observations(
+                s.blocks, goal, s.last_interacted, s.env_ints, s.player_ints, s.solid_neighbours,
+                self.params, player, full_world, world_out, inventory_out, timesteps, mask_out,
+                self.mask_scratch[thread], next_world, WORLDS_PER_CLAIM,
+            )  # fmt: skip
+
+        WORLD_THREADS.run(run, self.threads)
 
     def observation_buffers(self, player: int) -> dict[str, np.ndarray]:
         """Fresh ``(N, ...)`` arrays matching :meth:`observation_space` for :meth:`observe`."""

@@ -11,12 +11,9 @@ calls the human, stores its choice in ``PLAYER_LAST_ACTION`` and hands the step 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import numba
 import numpy as np
 
-from mbag_env.core.jit import kernel
+from mbag_env.core.jit import claim_worlds, kernel
 from mbag_env.core.masks import refresh_action_mask, write_action_mask
 from mbag_env.core.observe import write_inventory, write_world
 from mbag_env.core.state import ENV_TIMESTEP, PARAM_NUM_PLAYERS, PLAYER_LAST_ACTION
@@ -72,68 +69,63 @@ def step_world_with_humans(
     )
 
 
-def _compile_step_worlds(parallel: bool) -> Callable[..., None]:
-    """Compile the batch step over worlds: serial, or with the worlds spread over threads.
+@kernel(nogil=True)
+def step_worlds(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    last_interacted: np.ndarray,
+    env_ints: np.ndarray,
+    player_ints: np.ndarray,
+    layer_errors: np.ndarray,
+    solid_neighbours: np.ndarray,
+    params: np.ndarray,
+    shaping: np.ndarray,
+    human_model: np.ndarray,
+    actions: np.ndarray,
+    active: np.ndarray,
+    rewards: np.ndarray,
+    scratch: np.ndarray,
+    mirror: np.ndarray,
+    viewer: int,
+    next_world: np.ndarray,
+    chunk_size: int,
+) -> None:
+    """Step the worlds ``n`` with ``active[n]`` (:func:`step_world_with_humans` on each).
 
-    Both kernels come from this one body; ``parallel`` only picks the loop (``numba.prange`` or
-    ``range``). The loop is a closure variable rather than a ``prange`` that the serial
-    compilation would run as ``range``: numba's cache key holds the bytecode and the closure's
-    values but not the compile options, so two kernels of one plain function would share (and
-    overwrite) one cache entry.
+    ``actions`` and ``rewards`` are ``(N, P)``, ``mirror`` ``(N, C, W, H, D)`` (or
+    ``(N, 0, 1, 1, 1)``); ``scratch`` is one int32 row of
+    :func:`~mbag_env.humans.goal_seeking.human_scratch_size` entries that the scripted humans of
+    the worlds use in turn (work space within a call only). The worlds are taken ``chunk_size``
+    at a time from the shared counter ``next_world`` (int64 ``(1,)``, zero at first;
+    :func:`~mbag_env.core.jit.claim_worlds`) until none is left: alone, a call steps them all in
+    order; threads that call it at once with one counter (and a scratch row each) share the batch
+    without the GIL (:mod:`mbag_env.envs.world_threads`).
     """
-    worlds = numba.prange if parallel else range
-
-    def step_worlds(
-        blocks: np.ndarray,
-        goal: np.ndarray,
-        last_interacted: np.ndarray,
-        env_ints: np.ndarray,
-        player_ints: np.ndarray,
-        layer_errors: np.ndarray,
-        solid_neighbours: np.ndarray,
-        params: np.ndarray,
-        shaping: np.ndarray,
-        human_model: np.ndarray,
-        actions: np.ndarray,
-        active: np.ndarray,
-        rewards: np.ndarray,
-        scratch: np.ndarray,
-        mirror: np.ndarray,
-        viewer: int,
-    ) -> None:
-        """Step every world ``n`` with ``active[n]``; ``actions`` and ``rewards`` are ``(N, P)``,
-        ``scratch`` is ``(N, human_scratch_size)`` int32, ``mirror`` ``(N, C, W, H, D)`` (or
-        ``(N, 0, 1, 1, 1)``): see :func:`step_world_with_humans`."""
-        for env in worlds(blocks.shape[0]):
-            if active[env]:
-                step_world_with_humans(
-                    blocks[env],
-                    goal[env],
-                    last_interacted[env],
-                    env_ints[env],
-                    player_ints[env],
-                    layer_errors[env],
-                    solid_neighbours[env],
-                    params,
-                    shaping,
-                    human_model,
-                    actions[env],
-                    rewards[env],
-                    scratch[env],
-                    mirror[env],
-                    viewer,
-                )
-
-    step: Callable[..., None] = kernel(parallel=parallel)(step_worlds)
-    return step
-
-
-step_worlds = _compile_step_worlds(parallel=False)
-"""Step every world ``n`` with ``active[n]`` (``(N, ...)`` arrays, ``actions`` and ``rewards``
-``(N, P)``): :func:`step_world_with_humans` on each, in turn."""
-
-step_worlds_parallel = _compile_step_worlds(parallel=True)
-""":data:`step_worlds` with the worlds spread over threads (for large batches)."""
+    num_worlds = blocks.shape[0]
+    while True:
+        first = claim_worlds(next_world, chunk_size)
+        if first >= num_worlds:
+            return
+        for env in range(first, min(first + chunk_size, num_worlds)):
+            if not active[env]:
+                continue
+            step_world_with_humans(
+                blocks[env],
+                goal[env],
+                last_interacted[env],
+                env_ints[env],
+                player_ints[env],
+                layer_errors[env],
+                solid_neighbours[env],
+                params,
+                shaping,
+                human_model,
+                actions[env],
+                rewards[env],
+                scratch,
+                mirror[env],
+                viewer,
+            )
 
 
 @kernel()

@@ -144,12 +144,17 @@ class MbagVectorEnv(gym.vector.VectorEnv[dict[str, np.ndarray], np.ndarray, np.n
             bad = actions[(actions < 0) | (actions >= n_actions)][0]
             raise ValueError(f"action {bad} is out of range: valid actions are 0..{n_actions - 1}")
         resetting = self._autoreset.copy()
-        for index in np.flatnonzero(resetting):
-            self.batch.reset_env(int(index), self._rngs[index])
+
+        def reset_ended_worlds() -> None:
+            for index in np.flatnonzero(resetting):
+                self.batch.reset_env(int(index), self._rngs[index])
+
         self._actions[:, self.agent] = actions
         active = ~resetting
         world = self._buffers["world"]
-        rewards = self.batch.step(self._actions, active, world, self.agent)[:, self.agent].copy()
+        # The ended worlds are reset (goal sampling in Python) while helper threads step the others.
+        rewards = self.batch.step(self._actions, active, world, self.agent, meanwhile=reset_ended_worlds)
+        rewards = rewards[:, self.agent].copy()
         rewards[resetting] = 0.0
         env_ints = self.batch.state.env_ints
         terminated = (env_ints[:, ENV_TERMINATED] != 0) & active

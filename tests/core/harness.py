@@ -113,7 +113,7 @@ class CoreGame:
         )
         self.shaping = shaping_table(setup.shaping or [Shaping() for _ in range(players)])
         self.n_actions = num_actions(setup.size, setup.infinite_blocks)
-        self.scratch = np.zeros((num_envs, human_scratch_size(setup.size)), dtype=np.int32)
+        self.scratch = np.zeros(human_scratch_size(setup.size), dtype=np.int32)
         s = self.state
         s.goal[:] = setup.goal
         starts = np.array(setup.feet, dtype=np.int64).reshape(players, 3)
@@ -184,6 +184,8 @@ class CoreGame:
             "scratch": self.scratch,
             "mirror": np.zeros((self.num_envs, 0, 1, 1, 1), dtype=np.uint8),
             "viewer": 0,
+            "next_world": np.zeros(1, dtype=np.int64),
+            "chunk_size": 1,
         }
         try:
             from mbag_env.humans import HumanModel

@@ -13,13 +13,16 @@ find their masked-valid action invalidated by an earlier player, which must then
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from mbag_env.core.actions import ActionSpace
-from mbag_env.envs.step_kernels import step_worlds_parallel
+from mbag_env.envs.step_kernels import step_worlds
+from mbag_env.envs.world_threads import WORLD_THREADS
 from tests.core.harness import (
     CoreGame,
     Setup,
@@ -186,12 +189,29 @@ def test_biased_random_play_exercises_every_action_kind():
     assert all(count > 0 for count in done.values()), done
 
 
+THREADS = 3
+
+
+def step_worlds_on_threads(**arguments):
+    """``step_worlds`` called by three threads at once (:mod:`mbag_env.envs.world_threads`), the
+    worlds handed out one at a time, each thread with its own scratch row."""
+    rows = np.zeros((THREADS, arguments["scratch"].shape[0]), dtype=np.int32)
+
+    def run(thread: int) -> None:
+        step_worlds(**{**arguments, "scratch": rows[thread]})
+
+    WORLD_THREADS.run(run, THREADS)
+
+
+step_worlds_on_threads.__signature__ = inspect.signature(step_worlds.py_func)  # type: ignore[attr-defined]
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(setup=setups(), data=st.data())
-def test_parallel_step_kernel_matches_the_serial_one(setup: Setup, data):
-    """``step_worlds_parallel`` (threads over worlds) leaves every array as ``step_worlds`` does."""
+def test_threaded_step_matches_the_serial_one(setup: Setup, data):
+    """``step_worlds`` run by three threads sharing one batch leaves every array as one call does."""
     num_envs = 5
-    serial_game, parallel_game = CoreGame(setup, num_envs), CoreGame(setup, num_envs)
+    serial_game, threaded_game = CoreGame(setup, num_envs), CoreGame(setup, num_envs)
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="action seed"))
     for _ in range(6):
         actions = np.zeros((num_envs, setup.num_players), dtype=np.int64)
@@ -203,9 +223,9 @@ def test_parallel_step_kernel_matches_the_serial_one(setup: Setup, data):
                 )
         active = rng.random(num_envs) < 0.8
         expected = serial_game.step(actions, active)
-        got = parallel_game.step(actions, active, kernel=step_worlds_parallel)
+        got = threaded_game.step(actions, active, kernel=step_worlds_on_threads)
         np.testing.assert_array_equal(got[active], expected[active])
         for name in ("blocks", "last_interacted", "env_ints", "player_ints", "layer_errors"):
             np.testing.assert_array_equal(
-                getattr(parallel_game.state, name), getattr(serial_game.state, name)
+                getattr(threaded_game.state, name), getattr(serial_game.state, name)
             )
