@@ -44,6 +44,11 @@ from mbag_env.core.rules import (
     reach_box,
 )
 
+CELL_REACH_SQUARED = (REACH + 0.5 + 1e-6) ** 2
+"""Without teleportation only cells whose centre is within ``REACH + 0.5`` of the eye can be placed
+at or broken (a usable face's centre is within ``REACH`` of the eye and 0.5 from its cell's
+centre); the margin keeps rounding from ever culling a cell that counts."""
+
 
 @kernel()
 def write_action_mask(
@@ -75,7 +80,6 @@ def write_action_mask(
     # This is can_place_any / can_break evaluated for all cells at once, sharing each face.
     # A usable face's centre is within REACH of the eye and 0.5 from its air cell's centre, so
     # (without teleportation) only air cells whose centre is within REACH + 0.5 can matter.
-    cell_reach_squared = (REACH + 0.5 + 1e-6) ** 2  # a margin: never cull a cell by rounding
     for x in range(x_low, x_high):
         for y in range(y_low, y_high):
             for z in range(z_low, z_high):
@@ -85,7 +89,7 @@ def write_action_mask(
                     dx = x + 0.5 - ex
                     dy = y + 0.5 - ey
                     dz = z + 0.5 - ez
-                    if dx * dx + dy * dy + dz * dz > cell_reach_squared:
+                    if dx * dx + dy * dy + dz * dz > CELL_REACH_SQUARED:
                         continue
                 place_valid = False
                 for direction in range(6):
@@ -319,5 +323,16 @@ def refresh_action_mask(
         return
     for direction in range(NUM_MOVES):
         mask[MOVE_POS_X + direction] = can_move(blocks, player_ints, params, player, direction)
+    _, height, depth = blocks.shape
+    ex, ey, ez = eye_position(player_ints, player)
     for index in range(tail):
-        refresh_mask_cell(mask, blocks, player_ints, params, player, scratch[num_cells + index])
+        cell = scratch[num_cells + index]
+        x, y, z = actions.cell_coordinates(cell, height, depth)
+        dx = x + 0.5 - ex
+        dy = y + 0.5 - ey
+        dz = z + 0.5 - ez
+        if dx * dx + dy * dy + dz * dz > CELL_REACH_SQUARED:
+            # Beyond reach its entries were False and stay so (the viewer has not moved): leave
+            # them unread, which spares the cache misses of the eight scattered entries.
+            continue
+        refresh_mask_cell(mask, blocks, player_ints, params, player, cell)
