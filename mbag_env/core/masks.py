@@ -328,10 +328,10 @@ def refresh_action_mask(
     for index in range(tail):
         cell = scratch[num_cells + index]
         x, y, z = actions.cell_coordinates(cell, height, depth)
-        dx = x + 0.5 - ex
-        dy = y + 0.5 - ey
-        dz = z + 0.5 - ez
-        if dx * dx + dy * dy + dz * dz > CELL_REACH_SQUARED:
+        to_x = x + 0.5 - ex
+        to_y = y + 0.5 - ey
+        to_z = z + 0.5 - ez
+        if to_x * to_x + to_y * to_y + to_z * to_z > CELL_REACH_SQUARED:
             # Beyond reach its entries were False and stay so (the viewer has not moved): leave
             # them unread, which spares the cache misses of the eight scattered entries.
             continue
