@@ -43,15 +43,22 @@ HOUSE_GENERATOR_VERSION = 4
 
 ROOF_KINDS: tuple[str, ...] = ("none", "flat", "gable", "hipped")
 ACCENT_STYLES: tuple[str, ...] = ("none", "base", "top", "rows")
+ROOF_NONE, ROOF_FLAT, ROOF_GABLE, ROOF_HIPPED = range(4)
+"""Indices of :data:`ROOF_KINDS`, as the compiled design and drawing code use them."""
+ACCENT_NONE = 0
+"""Index of ``"none"`` in :data:`ACCENT_STYLES`."""
 
-_WALL_BLOCKS = (PLANKS, PLANKS, PLANKS, COBBLESTONE, COBBLESTONE, STONEBRICK, STONEBRICK, STONE, WOOL, LOG)
-_ROOF_BLOCKS = (PLANKS, COBBLESTONE, STONEBRICK, STONE, WOOL, LOG)
-_ACCENT_BLOCKS = (COBBLESTONE, STONEBRICK, STONE, PLANKS, LOG, WOOL)
-_PILLAR_BLOCKS = (LOG, LOG, LOG, STONEBRICK, COBBLESTONE, PLANKS)
-_FLOOR_BLOCKS = (DIRT, DIRT, DIRT, PLANKS, PLANKS, COBBLESTONE, STONE, STONEBRICK)
-_FENCE_BLOCKS = (LOG, PLANKS, COBBLESTONE, STONEBRICK)
-_CHIMNEY_BLOCKS = (COBBLESTONE, STONEBRICK, STONE)
-_PORCH_BLOCKS = (PLANKS, COBBLESTONE, STONE, STONEBRICK)
+_WALL_BLOCKS = np.array(
+    (PLANKS, PLANKS, PLANKS, COBBLESTONE, COBBLESTONE, STONEBRICK, STONEBRICK, STONE, WOOL, LOG),
+    dtype=np.int64,
+)
+_ROOF_BLOCKS = np.array((PLANKS, COBBLESTONE, STONEBRICK, STONE, WOOL, LOG), dtype=np.int64)
+_ACCENT_BLOCKS = np.array((COBBLESTONE, STONEBRICK, STONE, PLANKS, LOG, WOOL), dtype=np.int64)
+_PILLAR_BLOCKS = np.array((LOG, LOG, LOG, STONEBRICK, COBBLESTONE, PLANKS), dtype=np.int64)
+_FLOOR_BLOCKS = np.array((DIRT, DIRT, DIRT, PLANKS, PLANKS, COBBLESTONE, STONE, STONEBRICK), dtype=np.int64)
+_FENCE_BLOCKS = np.array((LOG, PLANKS, COBBLESTONE, STONEBRICK), dtype=np.int64)
+_CHIMNEY_BLOCKS = np.array((COBBLESTONE, STONEBRICK, STONE), dtype=np.int64)
+_PORCH_BLOCKS = np.array((PLANKS, COBBLESTONE, STONE, STONEBRICK), dtype=np.int64)
 
 _DRAWS_PER_HOUSE = 40
 """Every house consumes exactly this many uniform draws from the generator."""
@@ -121,27 +128,42 @@ class HouseDesign:
     fence_block: int
 
 
-class _Draws:
-    """A fixed batch of uniform draws handed out one by one (one generator call per house)."""
+@numba.njit(cache=True)
+def _below(draws: np.ndarray, cursor: np.ndarray, n: int) -> int:
+    """The next draw as an integer in ``[0, n)`` (``n - 1`` for a draw that rounds up to ``n``)."""
+    value = draws[cursor[0]]
+    cursor[0] += 1
+    return min(int(value * n), n - 1)
 
-    def __init__(self, rng: np.random.Generator):
-        self.values = rng.random(_DRAWS_PER_HOUSE).tolist()
-        self.index = 0
 
-    def unit(self) -> float:
-        value = self.values[self.index]
-        self.index += 1
-        return value
+@numba.njit(cache=True)
+def _unit(draws: np.ndarray, cursor: np.ndarray) -> float:
+    """The next uniform draw in ``[0, 1)``."""
+    value: float = draws[cursor[0]]
+    cursor[0] += 1
+    return value
 
-    def below(self, n: int) -> int:
-        return min(int(self.unit() * n), n - 1)
 
-    def between(self, low: int, high: int) -> int:
-        return low + self.below(high - low + 1)
+@numba.njit(cache=True)
+def _between(draws: np.ndarray, cursor: np.ndarray, low: int, high: int) -> int:
+    """The next draw as an integer in ``[low, high]``."""
+    return low + _below(draws, cursor, high - low + 1)
 
-    def pick(self, options: Sequence[int], exclude: int = -1) -> int:
-        allowed = [option for option in options if option != exclude]
-        return int(allowed[self.below(len(allowed))])
+
+@numba.njit(cache=True)
+def _pick(draws: np.ndarray, cursor: np.ndarray, options: np.ndarray, exclude: int) -> int:
+    """The next draw as one of ``options`` other than ``exclude`` (-1: none excluded), in their order."""
+    allowed = 0
+    for option in options:
+        allowed += option != exclude
+    index = _below(draws, cursor, allowed)
+    for option in options:
+        if option == exclude:
+            continue
+        if index == 0:
+            return int(option)
+        index -= 1
+    return int(options[index])  # index < 0: no option allowed (never with the tables below)
 
 
 @numba.njit(cache=True)
@@ -180,41 +202,41 @@ def footprint_masks(
     return _footprint_masks(np.asarray(rects, dtype=np.int64).reshape(-1, 4), int(width), int(depth))
 
 
-def _outward(footprint: np.ndarray, x: int, z: int) -> tuple[int, int] | None:
-    """The direction from wall cell ``(x, z)`` to a column outside the footprint, preferring in-world ones."""
+@numba.njit(cache=True)
+def _outward(footprint: np.ndarray, x: int, z: int) -> tuple[int, int, bool]:
+    """``(dx, dz, found)``: the direction from wall cell ``(x, z)`` to a column outside the footprint,
+    preferring in-world ones (``found`` is False when every neighbour is footprint)."""
     width, depth = footprint.shape
-    fallback = None
+    fallback_x, fallback_z, fallback = 0, 0, False
     for dx, dz in ((0, -1), (0, 1), (-1, 0), (1, 0)):
         nx, nz = x + dx, z + dz
         if not (0 <= nx < width and 0 <= nz < depth):
-            fallback = fallback or (dx, dz)
+            if not fallback:
+                fallback_x, fallback_z, fallback = dx, dz, True
         elif not footprint[nx, nz]:
-            return (dx, dz)
-    return fallback
+            return dx, dz, True
+    return fallback_x, fallback_z, fallback
 
 
-def _porch_cells(door: tuple[int, int], out: tuple[int, int], depth: int) -> list[tuple[int, int]]:
-    """Porch columns: ``depth`` steps out from the door, three wide along the wall."""
-    along = (out[1], out[0])
-    return [
-        (door[0] + out[0] * t + along[0] * s, door[1] + out[1] * t + along[1] * s)
-        for t in range(1, depth + 1)
-        for s in (-1, 0, 1)
-    ]
-
-
+@numba.njit(cache=True)
 def _porch_depth_that_fits(
-    footprint: np.ndarray, door: tuple[int, int], out: tuple[int, int], wanted: int
+    footprint: np.ndarray, door_x: int, door_z: int, out_x: int, out_z: int, wanted: int
 ) -> int:
+    """The deepest porch up to ``wanted`` whose columns (``depth`` steps out from the door, three
+    wide along the wall) stay outside the footprint and off the world's outermost ring of cells
+    (where there is one to spare); 0 if none fits."""
     width, depth = footprint.shape
+    low_x, low_z = int(width >= 6), int(depth >= 6)
+    along_x, along_z = out_z, out_x
     for porch_depth in range(wanted, 0, -1):
-        cells = _porch_cells(door, out, porch_depth)
-        # The porch, too, stays off the outermost ring of cells (where there is one to spare).
-        low_x, low_z = int(width >= 6), int(depth >= 6)
-        if all(
-            low_x <= x < width - low_x and low_z <= z < depth - low_z and not footprint[x, z]
-            for x, z in cells
-        ):
+        fits = True
+        for t in range(1, porch_depth + 1):
+            for s in (-1, 0, 1):
+                x = door_x + out_x * t + along_x * s
+                z = door_z + out_z * t + along_z * s
+                if not (low_x <= x < width - low_x and low_z <= z < depth - low_z) or footprint[x, z]:
+                    fits = False
+        if fits:
             return porch_depth
     return 0
 
@@ -232,6 +254,7 @@ def house_ceiling(height: int) -> int:
     return height - 2 if height >= 6 else height - 1
 
 
+@numba.njit(cache=True)
 def _footprint_range(extent: int) -> tuple[int, int]:
     """Smallest and largest house extent along an axis of ``extent`` cells. From 6 cells up, houses
     leave at least two cells of the axis free, so players have room to stand outside them."""
@@ -240,150 +263,211 @@ def _footprint_range(extent: int) -> tuple[int, int]:
     return (3 if extent < 8 else 4), extent - 2
 
 
+NUM_DESIGN_INTS = 26
+"""Length of the ``ints`` vector of a design's scalars (:func:`_design_ints`' order)."""
+
+
+@numba.njit(cache=True)
+def _design_from_draws(
+    draws: np.ndarray, width: int, height: int, depth: int, rects: np.ndarray, ridge_axes: np.ndarray,
+    ints: np.ndarray,
+) -> int:  # fmt: skip
+    """Turn :data:`_DRAWS_PER_HOUSE` uniform ``draws`` into a house design for a world of
+    ``(width, height, depth)``: its rectangles into ``rects`` ``(2, 4)``, ridge axes into
+    ``ridge_axes`` ``(2,)`` and scalars into ``ints`` (:func:`_design_ints`' order); returns the
+    number of rectangles. The draws are consumed in a fixed order, each decision reading the next.
+    """
+    cursor = np.zeros(1, dtype=np.int64)
+    room = house_ceiling(height) - 1  # layers y = 2 .. ceiling above the ground
+
+    # Footprint size and fence (the fence needs margins, so it is chosen before placement).
+    low, high = _footprint_range(width)
+    w = _between(draws, cursor, low, high)
+    low, high = _footprint_range(depth)
+    d = _between(draws, cursor, low, high)
+    fence_gap = 0
+    # The fence, too, keeps the outermost ring of cells free: players start there (z = 0).
+    max_gap = min((width - w) // 2, (depth - d) // 2) - 2
+    if _unit(draws, cursor) < 0.3 and max_gap >= 1:
+        fence_gap = _between(draws, cursor, 1, min(max_gap, 2))
+    else:
+        _unit(draws, cursor)
+    # Leave a free cell at the world's edges where there is room, so that every wall and eave has
+    # a face players can see and reach.
+    margin_x = fence_gap + 2 if fence_gap else int(width >= 6)
+    margin_z = fence_gap + 2 if fence_gap else int(depth >= 6)
+    x0 = _between(draws, cursor, margin_x, width - margin_x - w)
+    z0 = _between(draws, cursor, margin_z, depth - margin_z - d)
+    x1, z1 = x0 + w - 1, z0 + d - 1
+    l_shaped = w >= 5 and d >= 5 and _unit(draws, cursor) < 0.35
+    cut_w = _between(draws, cursor, 2, max(2, w - 3))
+    cut_d = _between(draws, cursor, 2, max(2, d - 3))
+    cut_high_x = _unit(draws, cursor) < 0.5
+    cut_high_z = _unit(draws, cursor) < 0.5
+    count = 1
+    rects[0, 0], rects[0, 1], rects[0, 2], rects[0, 3] = x0, z0, x1, z1
+    if l_shaped:
+        # The full rectangle minus one corner, as two overlapping rectangles.
+        count = 2
+        if cut_high_z:
+            rects[0, 0], rects[0, 1], rects[0, 2], rects[0, 3] = x0, z0, x1, z1 - cut_d
+        else:
+            rects[0, 0], rects[0, 1], rects[0, 2], rects[0, 3] = x0, z0 + cut_d, x1, z1
+        if cut_high_x:
+            rects[1, 0], rects[1, 1], rects[1, 2], rects[1, 3] = x0, z0, x1 - cut_w, z1
+        else:
+            rects[1, 0], rects[1, 1], rects[1, 2], rects[1, 3] = x0 + cut_w, z0, x1, z1
+
+    # Heights: walls, then whatever is left for the roof.
+    if room <= 2:
+        wall_height = _between(draws, cursor, 1, room)
+    else:
+        wall_height = _between(draws, cursor, 2, min(room - 1, max(3, room // 2 + 2), max(3, min(w, d) + 2)))
+    roof_room = room - wall_height
+    roof_pick = (ROOF_FLAT, ROOF_GABLE, ROOF_GABLE, ROOF_HIPPED)[_below(draws, cursor, 4)]
+    roof_kind = ROOF_NONE if roof_room <= 0 else ROOF_FLAT if roof_room == 1 else roof_pick
+
+    wall_block = _WALL_BLOCKS[_below(draws, cursor, len(_WALL_BLOCKS))]
+    accent_style = _below(draws, cursor, len(ACCENT_STYLES)) if wall_height >= 2 else ACCENT_NONE
+    accent_block = _pick(draws, cursor, _ACCENT_BLOCKS, wall_block)
+    if accent_style == ACCENT_NONE:
+        accent_block = AIR
+    pillar_block = AIR
+    if _unit(draws, cursor) < 0.55:
+        pillar_block = _pick(draws, cursor, _PILLAR_BLOCKS, wall_block)
+    floor_block = _pick(draws, cursor, _FLOOR_BLOCKS, -1)
+    roof_block = _pick(draws, cursor, _ROOF_BLOCKS, wall_block)
+    for r in range(count):
+        extent_x = rects[r, 2] - rects[r, 0]
+        extent_z = rects[r, 3] - rects[r, 1]
+        if extent_x != extent_z:
+            ridge_axes[r] = 0 if extent_x > extent_z else 2
+        else:
+            ridge_axes[r] = 0 if _unit(draws, cursor) < 0.5 else 2
+    eaves_draw = _unit(draws, cursor)
+    # Eaves on a flat roof in the top layer would wall in the roof blocks above the walls.
+    flat_eaves = roof_kind == ROOF_FLAT and roof_room >= 2 and eaves_draw < 0.2
+    eaves = eaves_draw < 0.6 if roof_kind == ROOF_GABLE or roof_kind == ROOF_HIPPED else flat_eaves
+    # Eaves overhang the walls by one cell; they must stay off the world's outermost ring,
+    # where players start (x = i, z = 0) and stand to reach the walls.
+    eaves = eaves and x0 >= 2 and z0 >= 2 and x1 <= width - 3 and z1 <= depth - 3
+    # A parapet on eaves would box in the roof blocks above the walls.
+    parapet = roof_kind == ROOF_FLAT and roof_room >= 2 and _unit(draws, cursor) < 0.4 and not eaves
+
+    footprint, boundary, corners = _footprint_masks(rects[:count], width, depth)
+    straight = np.flatnonzero(boundary & ~corners)
+    door_x, door_z, out_x, out_z = -1, -1, 0, -1
+    if len(straight):
+        cell = straight[_below(draws, cursor, len(straight))]
+        x, z = cell // depth, cell % depth
+        dx, dz, found = _outward(footprint, x, z)
+        if found:
+            door_x, door_z, out_x, out_z = x, z, dx, dz
+
+    window_height = 0
+    if wall_height >= 3 and _unit(draws, cursor) < 0.9:
+        window_height = 1 if wall_height < 5 or _unit(draws, cursor) < 0.5 else 2
+    window_spacing = _between(draws, cursor, 2, 3)
+    window_phase = _below(draws, cursor, window_spacing)
+    loft = wall_height >= 5 and _unit(draws, cursor) < 0.5
+
+    chimney_x, chimney_z = -1, -1
+    chimney_block = _pick(draws, cursor, _CHIMNEY_BLOCKS, roof_block)
+    if roof_kind != ROOF_NONE and _unit(draws, cursor) < 0.35:
+        spots = footprint & ~boundary  # interior cells next to a wall
+        for x in range(width):
+            for z in range(depth):
+                if spots[x, z]:
+                    spots[x, z] = (
+                        (x > 0 and boundary[x - 1, z])
+                        or (x < width - 1 and boundary[x + 1, z])
+                        or (z > 0 and boundary[x, z - 1])
+                        or (z < depth - 1 and boundary[x, z + 1])
+                    )
+        if door_x >= 0:
+            inside_x, inside_z = door_x - out_x, door_z - out_z
+            if 0 <= inside_x < width and 0 <= inside_z < depth:
+                spots[inside_x, inside_z] = False
+        flat_spots = np.flatnonzero(spots)
+        if len(flat_spots):
+            cell = flat_spots[_below(draws, cursor, len(flat_spots))]
+            chimney_x, chimney_z = cell // depth, cell % depth
+
+    porch_depth = 0
+    porch_roof = False
+    porch_block = _pick(draws, cursor, _PORCH_BLOCKS, -1)
+    if door_x >= 0 and _unit(draws, cursor) < 0.35:
+        wanted = _between(draws, cursor, 1, 2)
+        porch_depth = _porch_depth_that_fits(
+            footprint, door_x, door_z, out_x, out_z, min(wanted, fence_gap) if fence_gap else wanted
+        )
+        porch_roof = porch_depth > 0 and wall_height >= 3 and _unit(draws, cursor) < 0.6
+    fence_block = _pick(draws, cursor, _FENCE_BLOCKS, wall_block)
+
+    values = (
+        wall_height, wall_block, accent_block, accent_style, pillar_block, floor_block, roof_kind,
+        roof_block, int(eaves), int(parapet), door_x, door_z, out_x, out_z, window_height,
+        window_spacing, window_phase, int(loft), chimney_x, chimney_z, chimney_block, porch_depth,
+        porch_block, int(porch_roof), fence_gap, fence_block,
+    )  # fmt: skip
+    for index in range(NUM_DESIGN_INTS):
+        ints[index] = values[index]
+    return count
+
+
 def sample_house_design(rng: np.random.Generator, world_size: Sequence[int]) -> HouseDesign:
     """Draw a :class:`HouseDesign` that fits a world of ``world_size`` (at least (3, 4, 3)).
 
     Consumes exactly one call ``rng.random(40)`` from the generator, whatever is drawn.
     """
+    width, height, depth = _house_world_size(world_size)
+    rects = np.zeros((2, 4), dtype=np.int64)
+    ridge_axes = np.zeros(2, dtype=np.int64)
+    ints = np.zeros(NUM_DESIGN_INTS, dtype=np.int64)
+    count = _design_from_draws(rng.random(_DRAWS_PER_HOUSE), width, height, depth, rects, ridge_axes, ints)
+    (
+        wall_height, wall_block, accent_block, accent_style, pillar_block, floor_block, roof_kind,
+        roof_block, eaves, parapet, door_x, door_z, out_x, out_z, window_height, window_spacing,
+        window_phase, loft, chimney_x, chimney_z, chimney_block, porch_depth, porch_block, porch_roof,
+        fence_gap, fence_block,
+    ) = ints.tolist()  # fmt: skip
+    return HouseDesign(
+        rects=tuple((r[0], r[1], r[2], r[3]) for r in rects[:count].tolist()),
+        wall_height=wall_height,
+        wall_block=wall_block,
+        accent_block=accent_block,
+        accent_style=ACCENT_STYLES[accent_style],
+        pillar_block=pillar_block,
+        floor_block=floor_block,
+        roof_kind=ROOF_KINDS[roof_kind],
+        roof_block=roof_block,
+        ridge_axes=tuple(ridge_axes[:count].tolist()),
+        eaves=bool(eaves),
+        parapet=bool(parapet),
+        door=(door_x, door_z) if door_x >= 0 else None,
+        door_out=(out_x, out_z),
+        window_height=window_height,
+        window_spacing=window_spacing,
+        window_phase=window_phase,
+        loft=bool(loft),
+        chimney=(chimney_x, chimney_z) if chimney_x >= 0 else None,
+        chimney_block=chimney_block,
+        porch_depth=porch_depth,
+        porch_block=porch_block,
+        porch_roof=bool(porch_roof),
+        fence_gap=fence_gap,
+        fence_block=fence_block,
+    )
+
+
+def _house_world_size(world_size: Sequence[int]) -> tuple[int, int, int]:
+    """``world_size`` checked for a house: three integers, at least (3, 4, 3)."""
     width, height, depth = _world_size_tuple(world_size)
     if width < 3 or depth < 3 or height < 4:
         raise ValueError(
             f"procedural houses need a world of at least (3, 4, 3) (W, H, D), got {(width, height, depth)}"
         )
-    draw = _Draws(rng)
-    room = house_ceiling(height) - 1  # layers y = 2 .. ceiling above the ground
-
-    # Footprint size and fence (the fence needs margins, so it is chosen before placement).
-    w = draw.between(*_footprint_range(width))
-    d = draw.between(*_footprint_range(depth))
-    fence_gap = 0
-    # The fence, too, keeps the outermost ring of cells free: players start there (z = 0).
-    max_gap = min((width - w) // 2, (depth - d) // 2) - 2
-    if draw.unit() < 0.3 and max_gap >= 1:
-        fence_gap = draw.between(1, min(max_gap, 2))
-    else:
-        draw.unit()
-    # Leave a free cell at the world's edges where there is room, so that every wall and eave has
-    # a face players can see and reach.
-    margin_x = fence_gap + 2 if fence_gap else int(width >= 6)
-    margin_z = fence_gap + 2 if fence_gap else int(depth >= 6)
-    x0 = draw.between(margin_x, width - margin_x - w)
-    z0 = draw.between(margin_z, depth - margin_z - d)
-    x1, z1 = x0 + w - 1, z0 + d - 1
-    rects: tuple[Rect, ...] = ((x0, z0, x1, z1),)
-    l_shaped = w >= 5 and d >= 5 and draw.unit() < 0.35
-    cut_w, cut_d = draw.between(2, max(2, w - 3)), draw.between(2, max(2, d - 3))
-    cut_high_x, cut_high_z = draw.unit() < 0.5, draw.unit() < 0.5
-    if l_shaped:
-        # The full rectangle minus one corner, as two overlapping rectangles.
-        strip_a = (x0, z0, x1, z1 - cut_d) if cut_high_z else (x0, z0 + cut_d, x1, z1)
-        strip_b = (x0, z0, x1 - cut_w, z1) if cut_high_x else (x0 + cut_w, z0, x1, z1)
-        rects = (strip_a, strip_b)
-
-    # Heights: walls, then whatever is left for the roof.
-    if room <= 2:
-        wall_height = draw.between(1, room)
-    else:
-        wall_height = draw.between(2, min(room - 1, max(3, room // 2 + 2), max(3, min(w, d) + 2)))
-    roof_room = room - wall_height
-    roof_pick = ("flat", "gable", "gable", "hipped")[draw.below(4)]
-    roof_kind = "none" if roof_room <= 0 else "flat" if roof_room == 1 else roof_pick
-
-    wall_block = _WALL_BLOCKS[draw.below(len(_WALL_BLOCKS))]
-    accent_style = ACCENT_STYLES[draw.below(len(ACCENT_STYLES))] if wall_height >= 2 else "none"
-    accent_block = draw.pick(_ACCENT_BLOCKS, exclude=wall_block)
-    if accent_style == "none":
-        accent_block = AIR
-    pillar_block = draw.pick(_PILLAR_BLOCKS, exclude=wall_block) if draw.unit() < 0.55 else AIR
-    floor_block = draw.pick(_FLOOR_BLOCKS)
-    roof_block = draw.pick(_ROOF_BLOCKS, exclude=wall_block)
-    ridge_axes = tuple(
-        (0 if rx1 - rx0 > rz1 - rz0 else 2) if rx1 - rx0 != rz1 - rz0 else (0 if draw.unit() < 0.5 else 2)
-        for rx0, rz0, rx1, rz1 in rects
-    )
-    eaves_draw = draw.unit()
-    # Eaves on a flat roof in the top layer would wall in the roof blocks above the walls.
-    flat_eaves = roof_kind == "flat" and roof_room >= 2 and eaves_draw < 0.2
-    eaves = eaves_draw < 0.6 if roof_kind in ("gable", "hipped") else flat_eaves
-    # Eaves overhang the walls by one cell; they must stay off the world's outermost ring,
-    # where players start (x = i, z = 0) and stand to reach the walls.
-    eaves = eaves and x0 >= 2 and z0 >= 2 and x1 <= width - 3 and z1 <= depth - 3
-    # A parapet on eaves would box in the roof blocks above the walls.
-    parapet = roof_kind == "flat" and roof_room >= 2 and draw.unit() < 0.4 and not eaves
-
-    footprint, boundary, corners = footprint_masks(rects, width, depth)
-    straight = np.flatnonzero(boundary & ~corners)
-    door = None
-    door_out = (0, -1)
-    if len(straight):
-        x, z = divmod(int(straight[draw.below(len(straight))]), depth)
-        out = _outward(footprint, x, z)
-        if out is not None:
-            door, door_out = (x, z), out
-
-    window_height = 0
-    if wall_height >= 3 and draw.unit() < 0.9:
-        window_height = 1 if wall_height < 5 or draw.unit() < 0.5 else 2
-    window_spacing = draw.between(2, 3)
-    window_phase = draw.below(window_spacing)
-    loft = wall_height >= 5 and draw.unit() < 0.5
-
-    chimney = None
-    chimney_block = draw.pick(_CHIMNEY_BLOCKS, exclude=roof_block)
-    if roof_kind != "none" and draw.unit() < 0.35:
-        interior = footprint & ~boundary
-        near = np.zeros_like(boundary)
-        near[1:] |= boundary[:-1]
-        near[:-1] |= boundary[1:]
-        near[:, 1:] |= boundary[:, :-1]
-        near[:, :-1] |= boundary[:, 1:]
-        spots = interior & near
-        if door is not None:
-            inside = (door[0] - door_out[0], door[1] - door_out[1])
-            if 0 <= inside[0] < width and 0 <= inside[1] < depth:
-                spots[inside] = False
-        flat_spots = np.flatnonzero(spots)
-        if len(flat_spots):
-            chimney = divmod(int(flat_spots[draw.below(len(flat_spots))]), depth)
-
-    porch_depth = 0
-    porch_roof = False
-    porch_block = draw.pick(_PORCH_BLOCKS)
-    if door is not None and draw.unit() < 0.35:
-        wanted = draw.between(1, 2)
-        porch_depth = _porch_depth_that_fits(
-            footprint, door, door_out, min(wanted, fence_gap) if fence_gap else wanted
-        )
-        porch_roof = porch_depth > 0 and wall_height >= 3 and draw.unit() < 0.6
-    fence_block = draw.pick(_FENCE_BLOCKS, exclude=wall_block)
-
-    return HouseDesign(
-        rects=rects,
-        wall_height=wall_height,
-        wall_block=wall_block,
-        accent_block=accent_block,
-        accent_style=accent_style,
-        pillar_block=pillar_block,
-        floor_block=floor_block,
-        roof_kind=roof_kind,
-        roof_block=roof_block,
-        ridge_axes=ridge_axes,
-        eaves=eaves,
-        parapet=parapet,
-        door=door,
-        door_out=door_out,
-        window_height=window_height,
-        window_spacing=window_spacing,
-        window_phase=window_phase,
-        loft=loft,
-        chimney=chimney,
-        chimney_block=chimney_block,
-        porch_depth=porch_depth,
-        porch_block=porch_block,
-        porch_roof=porch_roof,
-        fence_gap=fence_gap,
-        fence_block=fence_block,
-    )
+    return width, height, depth
 
 
 @numba.njit(cache=True)
@@ -626,16 +710,34 @@ def build_house(design: HouseDesign, world_size: Sequence[int]) -> np.ndarray:
 
 
 def generate_house(rng: np.random.Generator, world_size: Sequence[int]) -> np.ndarray:
-    """Draw one procedural house goal of ``world_size`` from ``rng`` (deterministic given the rng state).
+    """Draw one procedural house goal of ``world_size`` from ``rng`` (deterministic given the rng state):
+    ``build_house(sample_house_design(rng, world_size), world_size)`` made finishable, in one compiled
+    call (a reset draws one or more of these).
 
     Returns:
         A ``uint8`` goal of shape ``world_size`` that passes :func:`mbag_env.goals.validate_goal`, is
         buildable (:func:`mbag_env.goals.is_buildable`) and has no hidden changes
         (:func:`mbag_env.goals.validation.hidden_changes_mask`).
     """
-    goal = build_house(sample_house_design(rng, world_size), world_size)
+    goal = np.empty(_house_world_size(world_size), dtype=np.uint8)
+    _generate_house_kernel(rng.random(_DRAWS_PER_HOUSE), goal)
+    return goal
+
+
+@numba.njit(cache=True)
+def _generate_house_kernel(draws: np.ndarray, goal: np.ndarray) -> None:
+    """Design a house from ``draws`` (:func:`_design_from_draws`), draw it into ``goal`` and make it
+    finishable."""
+    width, height, depth = goal.shape
+    rects = np.zeros((2, 4), dtype=np.int64)
+    ridge_axes = np.zeros(2, dtype=np.int64)
+    ints = np.zeros(NUM_DESIGN_INTS, dtype=np.int64)
+    count = _design_from_draws(draws, width, height, depth, rects, ridge_axes, ints)
+    goal[:, 0, :] = BEDROCK
+    goal[:, 1, :] = DIRT
+    goal[:, 2:, :] = AIR
+    _draw_house(goal, rects[:count], ridge_axes[:count], ints)
     # Undo the few hidden blocks (enclosed on all sides, e.g. under eaves) that would have to be
     # placed before their neighbours, then drop anything left unjoined to the ground (nothing, by
     # construction; the tests check the raw drawings).
     _make_finishable_kernel(goal)
-    return goal
