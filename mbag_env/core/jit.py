@@ -48,3 +48,11 @@ claim_worlds: Callable[[Any, int], int] = intrinsic(_claim_worlds_typing)  # typ
 int64 array) and return its value before, so that threads running one kernel over a batch
 each take the next ``count`` worlds from ``first`` on, none twice, without the GIL or a lock
 (see :mod:`mbag_env.envs.world_threads`)."""
+
+
+@kernel(inline="always")
+def claim_range(next_world: Any, chunk_size: int, num_worlds: int) -> tuple[int, int]:
+    """``(first, stop)``: the next ``chunk_size`` worlds below ``num_worlds`` taken from the shared
+    counter (:data:`claim_worlds`); ``first >= stop`` once none is left."""
+    first = claim_worlds(next_world, chunk_size)
+    return first, min(first + chunk_size, num_worlds)

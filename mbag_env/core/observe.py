@@ -14,7 +14,7 @@ import numpy as np
 
 from mbag_env.blocks import FIRST_PLACEABLE, NUM_PLACEABLE
 from mbag_env.core.actions import cell_coordinates, decode_action
-from mbag_env.core.jit import claim_worlds, kernel
+from mbag_env.core.jit import claim_range, kernel
 from mbag_env.core.masks import refresh_action_mask, write_action_mask
 from mbag_env.core.rules import EFFECT_BREAK, EFFECT_MOVE, EFFECT_PLACE
 from mbag_env.core.state import (
@@ -170,12 +170,11 @@ def write_observations(
     :func:`~mbag_env.envs.step_kernels.step_worlds`: threads calling it at once with one counter
     (and a ``mask_scratch`` row each) share the batch.
     """
-    num_worlds = blocks.shape[0]
     while True:
-        first = claim_worlds(next_world, chunk_size)
-        if first >= num_worlds:
+        first, stop = claim_range(next_world, chunk_size, blocks.shape[0])
+        if first >= stop:
             return
-        for env in range(first, min(first + chunk_size, num_worlds)):
+        for env in range(first, stop):
             if full_world[env]:
                 write_world(
                     blocks[env],

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mbag_env.core.jit import claim_worlds, kernel
+from mbag_env.core.jit import claim_range, kernel
 from mbag_env.core.masks import refresh_action_mask, write_action_mask
 from mbag_env.core.observe import write_inventory, write_world
 from mbag_env.core.state import ENV_TIMESTEP, PARAM_NUM_PLAYERS, PLAYER_LAST_ACTION
@@ -101,12 +101,11 @@ def step_worlds(
     order; threads that call it at once with one counter (and a scratch row each) share the batch
     without the GIL (:mod:`mbag_env.envs.world_threads`).
     """
-    num_worlds = blocks.shape[0]
     while True:
-        first = claim_worlds(next_world, chunk_size)
-        if first >= num_worlds:
+        first, stop = claim_range(next_world, chunk_size, blocks.shape[0])
+        if first >= stop:
             return
-        for env in range(first, min(first + chunk_size, num_worlds)):
+        for env in range(first, stop):
             if not active[env]:
                 continue
             step_world_with_humans(
