@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 from numba.core import config as numba_config  # type: ignore[attr-defined]
 
@@ -46,61 +45,117 @@ def kernel_threads(num_worlds: int) -> int:
     return max(1, int(numba_config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
 
 
+class _Helper:
+    """One helper thread: it sleeps on a lock until given a task, runs it, and says so."""
+
+    def __init__(self, thread: int) -> None:
+        self.thread = thread
+        self._go = threading.Lock()
+        self._go.acquire()
+        self._started = threading.Lock()
+        self._started.acquire()
+        self._done = threading.Lock()
+        self._done.acquire()
+        self._runner: KernelRunner | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._serve, name=f"mbag-worlds-{thread}", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            self._go.acquire()
+            self._started.release()
+            try:
+                assert self._runner is not None
+                self._runner(self.thread)
+            except BaseException as error:  # raised again on the caller by finish()
+                self._error = error
+            self._done.release()
+
+    def start(self, runner: KernelRunner) -> None:
+        """Wake the thread to call ``runner(thread)``."""
+        self._runner = runner
+        self._error = None
+        self._go.release()
+
+    def wait_started(self) -> None:
+        """Return once the thread has taken up its task."""
+        self._started.acquire()
+
+    def finish(self) -> None:
+        """Wait for the task to end; raise its exception, if any."""
+        self._done.acquire()
+        self._started.acquire(blocking=False)  # the task's start, unless wait_started took it
+        self._runner = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+
 class WorldThreads:
     """Helper threads shared by every batch of the process (see the module docstring).
 
     They are started on first use and again after a ``fork`` (a child process inherits none of
-    its parent's threads).
+    its parent's threads). A call made while another thread's call is using them runs on its
+    calling thread alone.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
+        self._helpers: list[_Helper] = []
         self._pid = -1
-        self._helpers = 0
 
     def run(self, runner: KernelRunner, threads: int, meanwhile: Callable[[], None] | None = None) -> None:
         """Call ``runner(thread)`` on the calling thread (``thread = 0``) and on ``threads - 1``
         helpers at once.
 
         ``meanwhile``, if given, runs on the calling thread first, while the helpers already work;
-        it must not touch what the kernel touches. Every helper has entered the kernel (and let go
-        of the GIL) before ``meanwhile`` starts, so Python code there does not hold them up.
-        Exceptions are raised here once every thread has stopped.
+        it must not touch what the kernel touches. Every helper has taken up its task (and then
+        lets go of the GIL inside the kernel) before ``meanwhile`` starts, so Python code there does
+        not hold them up. Exceptions are raised here once every thread has stopped.
         """
-        helpers = threads - 1
-        if helpers <= 0:
+        if threads <= 1 or not self._lock.acquire(blocking=False):
             if meanwhile is not None:
                 meanwhile()
             runner(0)
             return
-        started = [threading.Event() for _ in range(helpers)]
-
-        def help_with(thread: int) -> None:
-            started[thread - 1].set()
-            runner(thread)
-
-        executor = self._executor_for(helpers)
-        futures: list[Future[None]] = [executor.submit(help_with, thread) for thread in range(1, threads)]
         try:
-            if meanwhile is not None:
-                for event in started:
-                    event.wait()
-                meanwhile()
-            runner(0)
+            helpers = self._helpers_for(threads - 1)
+            for helper in helpers:
+                helper.start(runner)
+            try:
+                if meanwhile is not None:
+                    for helper in helpers:
+                        helper.wait_started()
+                    meanwhile()
+                runner(0)
+            finally:
+                self._finish(helpers)
         finally:
-            for future in futures:
-                future.result()
+            self._lock.release()
 
-    def _executor_for(self, helpers: int) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._executor is None or self._pid != os.getpid() or self._helpers < helpers:
-                if self._executor is not None and self._pid == os.getpid():
-                    self._executor.shutdown(wait=True)
-                self._executor = ThreadPoolExecutor(max_workers=helpers, thread_name_prefix="mbag-worlds")
-                self._pid = os.getpid()
-                self._helpers = helpers
-            return self._executor
+    def _finish(self, helpers: list[_Helper]) -> None:
+        """Wait for every helper; raise the first helper's exception. Interrupted while waiting
+        (Ctrl-C), the helpers are given up: later calls start fresh ones."""
+        errors = []
+        try:
+            for helper in helpers:
+                try:
+                    helper.finish()
+                except Exception as error:
+                    errors.append(error)
+        except BaseException:
+            self._helpers = []
+            raise
+        if errors:
+            raise errors[0]
+
+    def _helpers_for(self, count: int) -> list[_Helper]:
+        if self._pid != os.getpid():
+            self._helpers = []  # a forked child: its parent's threads do not run here
+            self._pid = os.getpid()
+        while len(self._helpers) < count:
+            self._helpers.append(_Helper(len(self._helpers) + 1))
+        return self._helpers[:count]
 
 
 WORLD_THREADS = WorldThreads()

@@ -91,3 +91,37 @@ def test_one_thread_runs_everything_on_the_caller() -> None:
 def test_small_batches_stay_on_the_calling_thread() -> None:
     assert kernel_threads(MIN_WORLDS_FOR_THREADS - 1) == 1
     assert kernel_threads(MIN_WORLDS_FOR_THREADS) == max(1, numba.config.NUMBA_NUM_THREADS)
+
+
+def test_the_pool_works_again_after_a_helper_failed() -> None:
+    pool = WorldThreads()
+
+    def failing(thread: int) -> None:
+        if thread == 1:
+            raise ValueError("once")
+
+    with pytest.raises(ValueError, match="once"):
+        pool.run(failing, threads=2)
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def recording(thread: int) -> None:
+        with lock:
+            seen.append(thread)
+
+    for _ in range(50):  # each call waits for its own helpers' tasks, none left over from before
+        seen.clear()
+        pool.run(recording, threads=2, meanwhile=lambda: None)
+        assert sorted(seen) == [0, 1]
+
+
+def test_a_call_while_the_helpers_are_busy_runs_on_its_own_thread() -> None:
+    pool = WorldThreads()
+    inner: list[int] = []
+
+    def outer(thread: int) -> None:
+        if thread == 0:
+            pool.run(inner.append, threads=2)  # the helpers are taken: everything on this thread
+
+    pool.run(outer, threads=2)
+    assert inner == [0]
