@@ -166,3 +166,24 @@ def test_floor_layer_is_dirt_outside_the_house() -> None:
         footprint, _, _ = footprint_masks(design.rects, 11, 10)
         outside = goal[:, 1, :][~footprint]
         assert np.isin(outside, [DIRT, design.porch_block]).all()
+
+
+def test_designs_and_goals_are_those_pinned_before_the_design_was_compiled() -> None:
+    """``sample_house_design`` and ``generate_house`` for seeds 0..199 at eight world sizes hash to
+    the digests pinned from the Python generator before its design decisions moved into compiled
+    code (tests/fixtures/procedural_house_digests.json)."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    pinned = json.loads(
+        (Path(__file__).resolve().parents[1] / "fixtures" / "procedural_house_digests.json").read_text()
+    )
+    for key, digests in pinned["digests"].items():
+        size = tuple(int(extent) for extent in key.split("x"))
+        goals, designs = hashlib.sha256(), hashlib.sha256()
+        for seed in range(pinned["seeds"]):
+            designs.update(repr(sample_house_design(np.random.default_rng(seed), size)).encode())
+            goals.update(generate_house(np.random.default_rng(seed), size).tobytes())
+        assert designs.hexdigest() == digests["designs"], f"designs changed at world size {size}"
+        assert goals.hexdigest() == digests["goals"], f"goals changed at world size {size}"

@@ -54,6 +54,21 @@ def test_ids_outside_range_are_rejected(bad_id: int) -> None:
         validate_goal(goal, SIZE)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16])
+def test_problems_are_reported_in_one_order_whatever_comes_first_in_the_array(dtype: type) -> None:
+    """Ids out of range before a wrong bottom layer before bedrock above it, and the first cell of
+    each in [x, y, z] order, as the compiled one-pass check for uint8 goals must keep."""
+    goal = initial_world(SIZE).astype(dtype)
+    goal[0, 3, 0] = BEDROCK  # first in the array
+    goal[2, 0, 1] = DIRT
+    goal[3, 0, 0] = STONE
+    with pytest.raises(ValueError, match=r"y=0 must be all bedrock.*found id 2 at \(x=2, y=0, z=1\)"):
+        validate_goal(goal, SIZE)
+    goal[4, 5, 3] = 12  # last in the array
+    with pytest.raises(ValueError, match=r"block id 12, outside the allowed ids"):
+        validate_goal(goal, SIZE)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.bool_])
 def test_non_integer_dtype_is_rejected(dtype: type) -> None:
     with pytest.raises(ValueError, match="integer dtype"):
