@@ -5,7 +5,7 @@ Figures are steps per second on this machine; compare numbers from one run only,
 Each rate is given twice: per wall-clock second, and per second of CPU time used by this
 process (all its threads). On a machine shared with other jobs the wall-clock rate falls with
 the load while the CPU-time rate mostly does not; on an idle machine a single-threaded row has
-both equal, and a multi-threaded row (vector env, N >= 16) has wall >= CPU rate.
+both equal, and a multi-threaded row (vector env, N >= 64) has wall >= CPU rate.
 
 Usage::
 
