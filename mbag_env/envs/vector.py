@@ -42,6 +42,9 @@ RENDER_MODES = [mode for mode in SINGLE_ENV_RENDER_MODES if mode != "human"]
 class MbagVectorEnv(gym.vector.VectorEnv[dict[str, np.ndarray], np.ndarray, np.ndarray]):
     """N MBAG worlds stepped together; observations, rewards and flags are batched arrays.
 
+    Batches of 64 or more worlds are stepped on all cores (the calling thread and sleeping
+    helper threads, :mod:`mbag_env.envs.world_threads`; ``NUMBA_NUM_THREADS`` sets how many).
+
     Args:
         num_envs: number of worlds N.
         config: a full :class:`~mbag_env.config.MbagConfig`; or give its fields as keywords.
