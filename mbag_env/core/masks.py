@@ -50,6 +50,16 @@ at or broken (a usable face's centre is within ``REACH`` of the eye and 0.5 from
 centre); the margin keeps rounding from ever culling a cell that counts."""
 
 
+@kernel(inline="always")
+def beyond_cell_reach(x: int, y: int, z: int, ex: float, ey: float, ez: float) -> bool:
+    """Whether cell ``(x, y, z)``'s centre is farther than :data:`CELL_REACH_SQUARED` allows from
+    the eye at ``(ex, ey, ez)``: without teleportation nobody there can place at or break it."""
+    to_x = x + 0.5 - ex
+    to_y = y + 0.5 - ey
+    to_z = z + 0.5 - ez
+    return to_x * to_x + to_y * to_y + to_z * to_z > CELL_REACH_SQUARED
+
+
 @kernel()
 def write_action_mask(
     mask: np.ndarray,
@@ -85,12 +95,8 @@ def write_action_mask(
             for z in range(z_low, z_high):
                 if blocks[x, y, z] != AIR or solid_neighbours[x, y, z] == 0:
                     continue
-                if not teleportation:
-                    dx = x + 0.5 - ex
-                    dy = y + 0.5 - ey
-                    dz = z + 0.5 - ez
-                    if dx * dx + dy * dy + dz * dz > CELL_REACH_SQUARED:
-                        continue
+                if not teleportation and beyond_cell_reach(x, y, z, ex, ey, ez):
+                    continue
                 place_valid = False
                 for direction in range(6):
                     nx = x + MOVE_DIRECTIONS[direction, 0]
@@ -328,10 +334,7 @@ def refresh_action_mask(
     for index in range(tail):
         cell = scratch[num_cells + index]
         x, y, z = actions.cell_coordinates(cell, height, depth)
-        to_x = x + 0.5 - ex
-        to_y = y + 0.5 - ey
-        to_z = z + 0.5 - ez
-        if to_x * to_x + to_y * to_y + to_z * to_z > CELL_REACH_SQUARED:
+        if beyond_cell_reach(x, y, z, ex, ey, ez):
             # Beyond reach its entries were False and stay so (the viewer has not moved): leave
             # them unread, which spares the cache misses of the eight scattered entries.
             continue
