@@ -123,6 +123,13 @@ class AZConfig(RunConfig):
         min_replay: steps in the replay before updates start.
         time_budget_minutes: stop after the iteration that passes this much wall-clock time
             (0: no limit) and save ``final.pt`` as usual; the run's budget, stated in its log.
+        overlap_updates: run each iteration's updates on a helper thread while the next self-play
+            phase searches with a copy of the network taken after the previous iteration's updates
+            (self-play lags the learner by one iteration, as in asynchronous AlphaZero; on 2 cores
+            with one torch thread each side it nearly doubles the env steps per second; see
+            :func:`~baselines.assistance_zero.train.train`). Off: the phases alternate, the
+            reference's schedule. Use ``torch_threads`` 1 with it: each side runs its own torch
+            threads.
         seed, torch_threads, device: reproducibility and placement.
         run_dir: output folder (default ``runs/az-<env>-s<seed>``).
         checkpoint_every: iterations between ``checkpoints/last.pt`` saves.
@@ -172,6 +179,7 @@ class AZConfig(RunConfig):
     replay_size: int = 16_384
     min_replay: int = 1024
     time_budget_minutes: float = 0.0
+    overlap_updates: bool = False
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:

@@ -7,6 +7,16 @@ the power ``temperature`` (``N^T``, normalised), the distribution that is also s
 policy target. Finished episodes go into the replay buffer with their discounted returns;
 then ``updates_per_iteration`` minibatches minimise loss (1) (:mod:`baselines.assistance_zero.losses`).
 
+**Overlapped updates** (``overlap_updates``). The phases alternate by default. With the option, an
+iteration's updates run on a helper thread (:class:`BackgroundUpdates`) while its self-play searches
+with a copy of the network (the *actor*) taken when the previous iteration's updates ended: the
+updates of iteration ``k`` learn from the replay as it stood after iteration ``k - 1`` (the episodes
+that end during self-play are held back and stored once the updates are done), and self-play of
+iteration ``k + 1`` uses their result. Self-play thus lags the learner by one iteration, as in
+asynchronous AlphaZero. The two threads touch disjoint data and draw from their own random
+generators, so a run is as reproducible as with alternating phases. With one torch thread each,
+the two phases share two cores instead of taking turns on one.
+
 **Autoreset.** The vector env uses next-step autoreset: the step after an episode ends only
 resets that world. Such a step is no decision: its world is not searched and not stored.
 
@@ -18,8 +28,11 @@ with :func:`baselines.common.policy.load_policy`). ``--resume checkpoints/last.p
 
 from __future__ import annotations
 
+import copy
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -136,10 +149,17 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
 
     N = config.num_envs
     search = BatchedMCTS(vector.config, agent, N, config.search_config(), config.goal_visible)
-    evaluate = network_evaluator(model, device, config.goal_visible)
+    overlap = config.overlap_updates
+    # With overlapped updates self-play searches with its own copy, refreshed after each update phase.
+    actor = copy.deepcopy(model).eval() if overlap else model
+    evaluate = network_evaluator(actor, device, config.goal_visible)
     replay = ReplayBuffer(config.replay_size, spec.world_shape, spec.n_actions, config.policy_target_size)
     has_human = not config.goal_visible
     self_play = SelfPlay(config, envs, search, evaluate, replay, seed=config.seed + (start_iteration - 1) * N)
+    # The updates' minibatches: from self-play's generator when the phases alternate (as before the
+    # option existed), from their own when they overlap (each thread then draws in a fixed order).
+    update_rng = np.random.default_rng([config.seed, start_iteration, 1]) if overlap else rng
+    learner = BackgroundUpdates() if overlap else None
     bar = training_log.progress_bar(
         config.num_iterations * config.batch_steps, global_step, config.env_id, not config.progress
     )
@@ -148,14 +168,25 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
     title = f"{'AssistanceZero' if has_human else 'AlphaZero'} on {config.env_id}"
 
     def save_if_whole() -> None:
-        if not updating:  # mid-update the network and optimizer are half-way: keep the older file
-            save("last.pt", last_iteration)
+        if learner is not None:
+            learner.wait()  # let a running update phase finish: its network and optimizer are whole then
+        elif updating:  # mid-update the network and optimizer are half-way: keep the older file
+            return
+        save("last.pt", last_iteration)
 
+    def run_updates(iteration: int) -> UpdatePhase:
+        return update_phase(model, optimizer, replay, config, iteration, update_rng, device)
+
+    resources = (bar, log, envs) if learner is None else (learner, bar, log, envs)
     started = time.perf_counter()
-    with training_log.interruptible(save_if_whole, checkpoint_dir / "last.pt", bar, log, envs):
+    with training_log.interruptible(save_if_whole, checkpoint_dir / "last.pt", *resources):
         for iteration in range(start_iteration, config.num_iterations + 1):
+            iteration_start = time.perf_counter()
+            if learner is not None and len(replay) >= config.min_replay:
+                learner.start(run_updates, iteration)
+                self_play.hold_episodes()
             # ---- self-play
-            model.eval()
+            actor.eval()
             collect_start = time.perf_counter()
             search_seconds = 0.0
             finished: dict[str, list[float]] = {key: [] for key in training_log.EPISODE_KEYS}
@@ -178,22 +209,20 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
 
             # ---- learning
             update_start = time.perf_counter()
-            terms: dict[str, float] = {}
-            updates = 0
-            if len(replay) >= config.min_replay:
+            phase = UpdatePhase({}, 0.0)
+            if learner is not None:
+                phase = learner.wait() or phase
+                actor.load_state_dict(model.state_dict())
+                self_play.release_episodes()
+            elif len(replay) >= config.min_replay:
                 updating = True
-                model.train()
-                weights = config.loss_weights(iteration)
-                sums: dict[str, float] = {}
-                for _ in range(config.updates_per_iteration):
-                    batch = sample_batch(replay, config.batch_size, rng, device)
-                    step_terms = update_step(model, optimizer, batch, weights, config.max_grad_norm)
-                    updates += 1
-                    for key, value in step_terms.items():
-                        sums[key] = sums.get(key, 0.0) + value
-                terms = {key: value / updates for key, value in sums.items()}
+                phase = run_updates(iteration)
                 updating = False
-            update_seconds = time.perf_counter() - update_start
+            terms = phase.terms
+            # The learner's own seconds; with overlapped updates, what the iteration waited is less.
+            update_seconds = phase.seconds
+            wait_seconds = time.perf_counter() - update_start
+            iteration_seconds = time.perf_counter() - iteration_start
 
             # ---- logging
             accuracy_array = np.array(accuracy).reshape(-1, 3)
@@ -206,7 +235,7 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
                 "agent/place_break_fraction": place_break / max(decisions, 1),
                 "agent/correct_fraction": correct / max(decisions, 1),
                 "replay/size": len(replay),
-                "throughput/sps_total": config.batch_steps / (collect_seconds + update_seconds),
+                "throughput/sps_total": config.batch_steps / iteration_seconds,
                 "throughput/sps_collect": config.batch_steps / collect_seconds,
                 "throughput/simulations_per_second": decisions
                 * config.num_simulations
@@ -214,6 +243,7 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
                 "throughput/collect_seconds": collect_seconds,
                 "throughput/search_seconds": search_seconds,
                 "throughput/update_seconds": update_seconds,
+                "throughput/update_wait_seconds": wait_seconds,
             }
             if has_human:
                 for column, key in enumerate(("accuracy", "accuracy_to_change", "log_likelihood")):
@@ -249,6 +279,73 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
         "checkpoint": str(final),
         "wall_seconds": time.perf_counter() - started,
     }
+
+
+class UpdatePhase(NamedTuple):
+    """One iteration's updates: the mean of each loss term over its minibatches (empty when none
+    ran) and the seconds they took."""
+
+    terms: dict[str, float]
+    seconds: float
+
+
+def update_phase(
+    model: AssistanceZeroNetwork,
+    optimizer: torch.optim.Optimizer,
+    replay: ReplayBuffer,
+    config: AZConfig,
+    iteration: int,
+    rng: np.random.Generator,
+    device: torch.device | str,
+) -> UpdatePhase:
+    """``config.updates_per_iteration`` minibatch updates of loss (1) at ``iteration``'s loss weights,
+    the minibatches drawn from ``replay`` with ``rng``."""
+    start = time.perf_counter()
+    model.train()
+    weights = config.loss_weights(iteration)
+    sums: dict[str, float] = {}
+    for _ in range(config.updates_per_iteration):
+        batch = sample_batch(replay, config.batch_size, rng, device)
+        for key, value in update_step(model, optimizer, batch, weights, config.max_grad_norm).items():
+            sums[key] = sums.get(key, 0.0) + value
+    updates = max(config.updates_per_iteration, 1)
+    return UpdatePhase({key: value / updates for key, value in sums.items()}, time.perf_counter() - start)
+
+
+class BackgroundUpdates:
+    """Runs an update phase on one helper thread while the caller goes on (``overlap_updates``).
+
+    :meth:`start` hands it a phase, :meth:`wait` returns the phase's result (re-raising its error),
+    :meth:`close` waits and stops the thread. Torch releases the GIL inside its operators, so the
+    phase and the caller's self-play run on two cores.
+    """
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="az-updates")
+        self._running: Future[UpdatePhase] | None = None
+
+    def start(self, phase: Callable[[int], UpdatePhase], iteration: int) -> None:
+        """Start ``phase(iteration)`` on the helper thread.
+
+        Raises:
+            RuntimeError: if the previous phase has not been waited for.
+        """
+        if self._running is not None:
+            raise RuntimeError("an update phase is still running: wait() for it first")
+        self._running = self._executor.submit(phase, iteration)
+
+    def wait(self) -> UpdatePhase | None:
+        """The running phase's result once it is done (``None`` when none was started)."""
+        running, self._running = self._running, None
+        return None if running is None else running.result()
+
+    def close(self) -> None:
+        """Wait for a running phase (its error is dropped: the caller is already stopping) and
+        stop the thread."""
+        running, self._running = self._running, None
+        if running is not None:
+            running.exception()
+        self._executor.shutdown(wait=True)
 
 
 class SelfPlayStep(NamedTuple):
@@ -304,6 +401,20 @@ class SelfPlay:
         self.counters = {key: np.zeros(N) for key in training_log.EPISODE_KEYS}
         self.observations, _ = envs.reset(seed=seed)
         self.resetting = np.zeros(N, dtype=bool)
+        self.held: list[list[dict[str, Any]]] | None = None
+        """Finished episodes not yet stored, while :meth:`hold_episodes` is in force."""
+
+    def hold_episodes(self) -> None:
+        """Keep the episodes that end from now on out of the replay until :meth:`release_episodes`
+        (while an update phase samples from it on another thread)."""
+        if self.held is None:
+            self.held = []
+
+    def release_episodes(self) -> None:
+        """Store the held episodes, in the order they ended, and stop holding."""
+        held, self.held = self.held, None
+        for steps in held or []:
+            _store_episode(self.replay, steps, self.config.gamma)
 
     def step(self, rng: np.random.Generator) -> SelfPlayStep:
         """Search, act and step every world once (worlds resetting after an episode only reset)."""
@@ -355,7 +466,10 @@ class SelfPlay:
         ended = (terminated | truncated) & active
         finished = []
         for world in np.flatnonzero(ended):
-            _store_episode(self.replay, self.episodes[world], config.gamma)
+            if self.held is None:
+                _store_episode(self.replay, self.episodes[world], config.gamma)
+            else:
+                self.held.append(self.episodes[world])
             self.episodes[world] = []
             episode = {
                 "goal_percentage": float(infos["goal_percentage"][world]),

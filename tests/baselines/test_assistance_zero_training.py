@@ -275,6 +275,51 @@ def test_completed_q_training_runs_and_its_checkpoint_searches_for_the_improved_
         tiny_config(tmp_path / "other", eval_completed_q=True)
 
 
+def test_overlapped_updates_are_reproducible_and_lag_self_play_by_one_iteration(tmp_path: Path) -> None:
+    """``overlap_updates``: the updates of iteration k run beside its self-play and learn from the
+    replay as it stood after iteration k - 1, so they start one iteration later than with alternating
+    phases; two runs with one seed give the same network; the log has the iteration's wait."""
+    steps = 4 * 4 * 8
+    first = train(tiny_config(tmp_path / "a", total_env_steps=steps, overlap_updates=True, lambda_prev=0.0))
+    second = train(tiny_config(tmp_path / "b", total_env_steps=steps, overlap_updates=True, lambda_prev=0.0))
+    alternating = train(tiny_config(tmp_path / "c", total_env_steps=steps, lambda_prev=0.0))
+    weights = [load_checkpoint(summary["checkpoint"])["model"] for summary in (first, second, alternating)]
+    for name, tensor in weights[0].items():
+        torch.testing.assert_close(weights[1][name], tensor, rtol=0, atol=0)
+    assert any(not torch.equal(weights[2][name], tensor) for name, tensor in weights[0].items())
+
+    def losses(run: str) -> list[float]:
+        rows = list(csv.DictReader((tmp_path / run / "progress.csv").open()))
+        assert all(float(row["throughput/update_wait_seconds"]) >= 0 for row in rows)
+        return [float(row["losses/total"]) for row in rows]
+
+    overlapped, alternated = losses("a"), losses("c")
+    # min_replay (16 steps) is reached in iteration 1: alternating phases update from iteration 1 on,
+    # overlapped ones from iteration 2 on (the replay at the start of iteration 2).
+    first_update = [int(np.argmax(np.isfinite(values))) for values in (overlapped, alternated)]
+    assert first_update == [first_update[1] + 1, first_update[1]] and np.isfinite(overlapped[-1])
+
+
+def test_background_updates_hand_back_results_and_errors() -> None:
+    from baselines.assistance_zero.train import BackgroundUpdates, UpdatePhase
+
+    learner = BackgroundUpdates()
+    assert learner.wait() is None
+    learner.start(lambda iteration: UpdatePhase({"losses/total": float(iteration)}, 0.5), 7)
+    with pytest.raises(RuntimeError, match="still running"):
+        learner.start(lambda iteration: UpdatePhase({}, 0.0), 8)
+    assert learner.wait() == UpdatePhase({"losses/total": 7.0}, 0.5)
+
+    def failing(iteration: int) -> UpdatePhase:
+        raise FloatingPointError(f"loss diverged in iteration {iteration}")
+
+    learner.start(failing, 9)
+    with pytest.raises(FloatingPointError, match="iteration 9"):
+        learner.wait()
+    learner.start(failing, 10)
+    learner.close()  # a stopping run drops the error and ends the thread
+
+
 def test_resume_continues_the_step_counter(tmp_path: Path) -> None:
     run = tmp_path / "run"
     main(

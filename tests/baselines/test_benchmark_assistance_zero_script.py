@@ -63,6 +63,18 @@ def test_tiny_run_writes_throughput_and_shares_summing_to_one(tmp_path: Path) ->
     assert all(getattr(tree_kernels, name) is function for name, function in originals.items())
 
 
+def test_overlapped_updates_are_benchmarked_on_a_helper_thread() -> None:
+    """With ``--overlap-updates`` the updates run beside self-play: the shares are of the busy time of
+    both threads, and the wall time and the wait for the updates are reported beside it."""
+    result = main([*TINY, *TINY_NETWORK, "--overlap-updates"])
+    assert result["overlap_updates"] is True and result["config"]["overlap_updates"] is True
+    assert sum(result["shares"].values()) == pytest.approx(1.0)
+    assert result["busy_seconds"] == pytest.approx(result["self_play_seconds"] + result["seconds"]["updates"])
+    assert result["seconds"]["updates"] > 0 and result["update_wait_seconds"] >= 0
+    assert result["wall_seconds"] >= result["self_play_seconds"] > 0
+    assert result["env_steps_per_s"] == pytest.approx(result["env_steps"] / result["wall_seconds"])
+
+
 def test_checkpoint_network_is_benchmarked(tmp_path: Path) -> None:
     config, model = untrained_assistance_zero()
     checkpoint = save_untrained_checkpoint(tmp_path / "tiny.pt", config, model)
