@@ -7,7 +7,7 @@ The single-agent and PettingZoo envs use a batch of one; the vector env a batch 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -241,24 +241,9 @@ class WorldBatch:
 
     def info(self, env: int, player: int) -> dict[str, Any]:
         """The per-player info dict of SPEC §5."""
-        row = self.state.player_ints[env, player].tolist()
+        players = self.state.player_ints[env]
         env_row = self.state.env_ints[env].tolist()
-        human_row = row if player == 0 else self.state.player_ints[env, 0].tolist()
-        return {
-            "goal_percentage": goal_percentage(
-                env_row[state.ENV_INITIAL_EDIT_DISTANCE], env_row[state.ENV_EDIT_DISTANCE]
-            ),
-            "edit_distance": env_row[state.ENV_EDIT_DISTANCE],
-            "timestep": env_row[state.ENV_TIMESTEP],
-            "action": row[state.PLAYER_LAST_ACTION],
-            "action_valid": bool(row[state.PLAYER_LAST_VALID]),
-            "action_correct": row[state.PLAYER_LAST_DELTA] > 0,
-            "correct_places": row[state.PLAYER_CORRECT_PLACES],
-            "incorrect_places": row[state.PLAYER_INCORRECT_PLACES],
-            "correct_breaks": row[state.PLAYER_CORRECT_BREAKS],
-            "incorrect_breaks": row[state.PLAYER_INCORRECT_BREAKS],
-            "human_action": human_row[state.PLAYER_LAST_ACTION],
-        }
+        return info_from_rows(players[player].tolist(), players[0].tolist(), env_row)
 
     def reset_info(self, env: int) -> dict[str, Any]:
         """The info dict after reset: no action taken yet."""
@@ -295,6 +280,29 @@ class WorldBatch:
                     break
             starts[player] = (x, y, z)
         return starts
+
+
+def info_from_rows(
+    player_row: Sequence[int], human_row: Sequence[int], env_row: Sequence[int]
+) -> dict[str, Any]:
+    """The info dict of SPEC §5 from one world's rows as Python ints: the player's and the human's
+    (player 0) ``player_ints`` rows and its ``env_ints`` row (lists, or memoryviews of the rows,
+    which the single env keeps bound so that a step reads them without converting the arrays)."""
+    return {
+        "goal_percentage": goal_percentage(
+            env_row[state.ENV_INITIAL_EDIT_DISTANCE], env_row[state.ENV_EDIT_DISTANCE]
+        ),
+        "edit_distance": env_row[state.ENV_EDIT_DISTANCE],
+        "timestep": env_row[state.ENV_TIMESTEP],
+        "action": player_row[state.PLAYER_LAST_ACTION],
+        "action_valid": player_row[state.PLAYER_LAST_VALID] != 0,
+        "action_correct": player_row[state.PLAYER_LAST_DELTA] > 0,
+        "correct_places": player_row[state.PLAYER_CORRECT_PLACES],
+        "incorrect_places": player_row[state.PLAYER_INCORRECT_PLACES],
+        "correct_breaks": player_row[state.PLAYER_CORRECT_BREAKS],
+        "incorrect_breaks": player_row[state.PLAYER_INCORRECT_BREAKS],
+        "human_action": human_row[state.PLAYER_LAST_ACTION],
+    }
 
 
 def config_params(config: MbagConfig) -> np.ndarray:

@@ -14,11 +14,10 @@ import gymnasium as gym
 import numpy as np
 
 from mbag_env.config import MbagConfig, reward_shaping_from_plain
-from mbag_env.core.actions import NOOP
 from mbag_env.core.state import ENV_TERMINATED, ENV_TRUNCATED
 from mbag_env.core.step import SCRIPTED_HUMAN
 from mbag_env.core.validation import validate_state_row
-from mbag_env.envs.batch import WorldBatch
+from mbag_env.envs.batch import WorldBatch, info_from_rows
 from mbag_env.envs.step_kernels import step_and_observe
 from mbag_env.humans.policy import as_policy, check_integer_action
 from mbag_env.humans.scripted import HumanModel
@@ -97,6 +96,7 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
         self._buffers = [self.batch.observation_buffers(player) for player in range(config.num_players)]
         self._actions = np.zeros((1, config.num_players), dtype=np.int64)
         self._needs_reset = True
+        self._num_actions = int(self.batch.actions.n)
         self._bind_hot_path()
 
     def _bind_hot_path(self) -> None:
@@ -127,8 +127,12 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
         self._observation_views = (
             None if self.copy_observations else dict(zip(keys, self._observation_rows, strict=True))
         )
-        self._env_row = state.env_ints[0]
-        self._agent_reward = batch.rewards[:, self.agent]
+        # Memoryviews of the rows a step reads back: indexing one gives a Python int (float for the
+        # rewards) without converting the array, a fraction of a microsecond for the whole info dict.
+        self._agent_row = memoryview(state.player_ints[0, self.agent])
+        self._human_row = memoryview(state.player_ints[0, 0])
+        self._env_row = memoryview(state.env_ints[0])
+        self._rewards_row = memoryview(batch.rewards[0])
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -161,7 +165,8 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
             ValueError: for an action out of ``[0, n_actions)`` or not an integer.
             RuntimeError: when called before :meth:`reset` or after the episode ended.
         """
-        action = self.batch.actions.check(action)
+        if type(action) is not int or not 0 <= action < self._num_actions:
+            action = self.batch.actions.check(action)
         if self._needs_reset:
             raise RuntimeError(
                 "step() called on an episode that has ended (or was never started): call reset() first"
@@ -169,12 +174,13 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
         agent = self.agent
         if agent != 0:
             # Player 0 is the human; every other player but the agent does NOOP (the zeros they hold).
-            self._actions[0, 0] = self._other_player_action(0)
+            scripted = isinstance(self.human_policy, HumanModel)
+            self._actions[0, 0] = SCRIPTED_HUMAN if scripted else self._policy_human_action()
         self._actions[0, agent] = action
         # One compiled call: the rules (and the compiled human), then the agent's observation
         # written into its buffers; the caller gets copies it may keep.
         step_and_observe(*self._step_args)
-        env_row = self._env_row.tolist()
+        env_row = self._env_row
         terminated = env_row[ENV_TERMINATED] != 0
         truncated = env_row[ENV_TRUNCATED] != 0
         self._needs_reset = terminated or truncated
@@ -182,9 +188,9 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
             self.render()
         observation = self._observation_views
         if observation is None:
-            keys, rows = self._observation_keys, self._observation_rows
-            observation = {key: row.copy() for key, row in zip(keys, rows, strict=True)}
-        return observation, self._agent_reward.item(), terminated, truncated, self.batch.info(0, agent)
+            observation = self._copied_observation()
+        info = info_from_rows(self._agent_row, self._human_row, env_row)
+        return observation, self._rewards_row[agent], terminated, truncated, info
 
     def render(self) -> np.ndarray | str | None:  # type: ignore[override]
         """An RGB image (``rgb_array``) or text layers (``ansi``) of the world; ``human`` draws the
@@ -252,13 +258,16 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
         return self._agent_observation()
 
     # ------------------------------------------------------------ helpers
-    def _other_player_action(self, player: int) -> int:
-        if player == self.agent:
-            return NOOP
-        if player != 0:
-            return NOOP
-        if isinstance(self.human_policy, HumanModel):
-            return SCRIPTED_HUMAN
+    def _copied_observation(self) -> dict[str, np.ndarray]:
+        """Copies of the agent's observation buffers (a dict built key by key: faster than a loop)."""
+        world, inventory, timestep, *mask = self._observation_rows
+        observation = {"world": world.copy(), "inventory": inventory.copy(), "timestep": timestep.copy()}
+        if mask:
+            observation["action_mask"] = mask[0].copy()
+        return observation
+
+    def _policy_human_action(self) -> int:
+        """The action of a human policy object (not a compiled human) from its own observation."""
         observation = self._observe(0, with_mask=True)
         action = self.human_policy.act(observation)  # type: ignore[union-attr]
         action = check_integer_action(action, self.human_policy)  # TypeError for 3.7, "5", True
@@ -285,8 +294,10 @@ _HOT_PATH_ATTRIBUTES = (
     "_observation_keys",
     "_observation_rows",
     "_observation_views",
+    "_agent_row",
+    "_human_row",
     "_env_row",
-    "_agent_reward",
+    "_rewards_row",
 )
 """The attributes :meth:`MbagEnv._bind_hot_path` sets (views into the batch, rebound after unpickling)."""
 

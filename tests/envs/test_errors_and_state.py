@@ -253,3 +253,24 @@ def test_own_reward_prop_splits_credit() -> None:
     _, rewards, terminated, _, _ = env.step({"human": 0, "assistant": place})
     assert rewards == {"human": 0.0, "assistant": 1.0}
     assert terminated["human"]
+
+
+@pytest.mark.parametrize("env_id", ["mbag/Build-Small-v0", "mbag/Assist-Small-v0"])
+def test_step_returns_plain_python_values_equal_to_the_batch_info(env_id: str) -> None:
+    """The step reads its info, reward and flags through memoryviews of the state rows: the same
+    values as ``WorldBatch.info`` (which converts the arrays), as plain Python ints, bools and floats."""
+    env = gym.make(env_id)
+    unwrapped = env.unwrapped
+    observation, _ = env.reset(seed=3)
+    rng = np.random.default_rng(0)
+    kinds = {"goal_percentage": float, "action_valid": bool, "action_correct": bool}
+    for _ in range(60):
+        action = int(rng.choice(np.flatnonzero(observation["action_mask"])))
+        observation, reward, terminated, truncated, info = env.step(action)
+        assert info == unwrapped.batch.info(0, unwrapped.agent)
+        for key, value in info.items():
+            assert type(value) is kinds.get(key, int), (key, value)
+        assert type(reward) is float and reward == unwrapped.batch.rewards[0, unwrapped.agent]
+        assert type(terminated) is bool and type(truncated) is bool
+        if terminated or truncated:
+            observation, _ = env.reset()
