@@ -1,8 +1,9 @@
 """Observation writers: each player's view of a world, written by the batch kernels.
 
 :func:`write_world` writes one world's ``(C, W, H, D)`` channels for a viewer,
-:func:`write_inventory` its block counts and :func:`write_observations` every world's observation
-and action mask into ``(N, ...)`` buffers. :func:`update_mirror` keeps a viewer's world
+:func:`write_inventory` its block counts, :func:`write_observation` one world's whole observation
+(mask included, written afresh or refreshed) and :func:`write_observations` every world's into
+``(N, ...)`` buffers. :func:`update_mirror` keeps a viewer's world
 observation up to date cell by cell as the step (:func:`~mbag_env.core.step.resolve_step`)
 changes the world. Player tags are relabelled per viewer by :func:`viewer_label` and back by
 :func:`label_owner`.
@@ -175,30 +176,58 @@ def write_observations(
         if first >= stop:
             return
         for env in range(first, stop):
-            if full_world[env]:
-                write_world(
-                    blocks[env],
-                    goal[env],
-                    last_interacted[env],
-                    player_ints[env],
-                    params,
-                    viewer,
-                    world_out[env],
-                )
-            write_inventory(player_ints[env], params, viewer, inventory_out[env])
-            timestep_out[env] = env_ints[env, ENV_TIMESTEP]
-            if mask_out.shape[1] > 0:
-                if full_world[env]:
-                    write_action_mask(
-                        mask_out[env], blocks[env], solid_neighbours[env], player_ints[env], params, viewer
-                    )
-                else:
-                    refresh_action_mask(
-                        mask_out[env],
-                        blocks[env],
-                        solid_neighbours[env],
-                        player_ints[env],
-                        params,
-                        viewer,
-                        mask_scratch,
-                    )
+            write_observation(
+                blocks[env],
+                goal[env],
+                last_interacted[env],
+                env_ints[env],
+                player_ints[env],
+                solid_neighbours[env],
+                params,
+                viewer,
+                world_out[env],
+                inventory_out[env],
+                timestep_out[env : env + 1],
+                mask_out[env],
+                full_world[env],
+                not full_world[env],
+                mask_scratch,
+            )
+
+
+@kernel()
+def write_observation(
+    blocks: np.ndarray,
+    goal: np.ndarray,
+    last_interacted: np.ndarray,
+    env_ints: np.ndarray,
+    player_ints: np.ndarray,
+    solid_neighbours: np.ndarray,
+    params: np.ndarray,
+    viewer: int,
+    world_out: np.ndarray,
+    inventory_out: np.ndarray,
+    timestep_out: np.ndarray,
+    mask_out: np.ndarray,
+    world_afresh: bool,
+    refresh_mask: bool,
+    mask_scratch: np.ndarray,
+) -> None:
+    """Write ``viewer``'s observation of one world (arrays indexed by env; ``timestep_out`` ``(1,)``,
+    ``mask_out`` ``(0,)`` for no mask).
+
+    The world channels are written afresh with ``world_afresh``; otherwise ``world_out`` must be
+    the mirror the last step kept up to date. The mask is brought up to date from the last step's
+    effects with ``refresh_mask`` (``mask_out`` must then hold ``viewer``'s mask from before that
+    step; :func:`~mbag_env.core.masks.refresh_action_mask` with ``mask_scratch``), else written
+    afresh. Inventory and timestep are always written.
+    """
+    if world_afresh:
+        write_world(blocks, goal, last_interacted, player_ints, params, viewer, world_out)
+    write_inventory(player_ints, params, viewer, inventory_out)
+    timestep_out[0] = env_ints[ENV_TIMESTEP]
+    if mask_out.shape[0] > 0:
+        if refresh_mask:
+            refresh_action_mask(mask_out, blocks, solid_neighbours, player_ints, params, viewer, mask_scratch)
+        else:
+            write_action_mask(mask_out, blocks, solid_neighbours, player_ints, params, viewer)

@@ -21,6 +21,7 @@ from mbag_env.core.masks import mask_scratch_size
 from mbag_env.core.observe import (
     NUM_OBS_CHANNELS_WITH_GOAL,
     NUM_OBS_CHANNELS_WITHOUT_GOAL,
+    write_observation,
     write_observations,
 )
 from mbag_env.core.reward import goal_percentage
@@ -207,15 +208,24 @@ class WorldBatch:
         }
 
     def first_observation(
-        self, player: int, buffers: dict[str, np.ndarray], with_mask: bool
+        self, player: int, buffers: dict[str, np.ndarray], with_mask: bool, refresh_mask: bool = False
     ) -> dict[str, np.ndarray]:
         """World 0's observation for ``player`` as a dict of fresh arrays (single-world envs).
 
         ``buffers`` come from :meth:`observation_buffers`; ``action_mask`` is included when
-        ``with_mask``.
+        ``with_mask``. The world channels are written afresh; the mask too, unless
+        ``refresh_mask``: then ``buffers["action_mask"]`` must hold ``player``'s mask from before
+        the last :meth:`step`, which is brought up to date from the step's effects (exact, and
+        cheaper than writing it afresh).
         """
         mask = buffers["action_mask"] if with_mask else buffers["action_mask"][:, :0]
-        self.observe(player, buffers["world"], buffers["inventory"], buffers["timestep"], mask)
+        s = self.state
+        goal = s.goal if self.sees_goal(player) else self.hidden_goal
+        write_observation(
+            s.blocks[0], goal[0], s.last_interacted[0], s.env_ints[0], s.player_ints[0],
+            s.solid_neighbours[0], self.params, player, buffers["world"][0], buffers["inventory"][0],
+            buffers["timestep"][0], mask[0], True, refresh_mask, self.mask_scratch[0],
+        )  # fmt: skip
         observation = {
             "world": buffers["world"][0].copy(),
             "inventory": buffers["inventory"][0].copy(),

@@ -102,6 +102,9 @@ class MbagParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
         }
         self._action_space = self.batch.action_space()
         self._buffers = [self.batch.observation_buffers(index) for index in range(config.num_players)]
+        self._mask_current = np.zeros(config.num_players, dtype=np.bool_)
+        """Per player: its buffer holds its mask of the state before the next step (the step then
+        refreshes it from its effects instead of writing it afresh)."""
         self._np_random: np.random.Generator | None = None
 
     @functools.cache  # noqa: B019 - spaces are fixed per env, as PettingZoo recommends
@@ -122,6 +125,7 @@ class MbagParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
             self._np_random, _ = gymnasium.utils.seeding.np_random(seed)
         self.batch.reset_env(0, self._np_random)
         self.agents = list(self.possible_agents)
+        self._mask_current[:] = False
         observations = {name: self._observe(index) for name, index in self._index.items()}
         infos = {name: self.batch.reset_info(0) for name in self.agents}
         if self.render_mode == "human":
@@ -160,7 +164,14 @@ class MbagParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
         rewards = self.batch.step(self._actions)
         terminated = self.batch.terminated(0)
         truncated = self.batch.truncated(0)
-        observations = {name: self._observe(self._index[name]) for name in self.agents}
+        # Every agent's mask is refreshed from its last one; a player observed in no step (the
+        # scripted human's, written by state()) goes stale and is written afresh next time.
+        current = self._mask_current.tolist()
+        self._mask_current[:] = False
+        observations = {}
+        for name in self.agents:
+            index = self._index[name]
+            observations[name] = self._observe(index, current[index])
         reward_dict = {name: float(rewards[0, self._index[name]]) for name in self.agents}
         terminations = {name: terminated for name in self.agents}
         truncations = {name: truncated for name in self.agents}
@@ -232,10 +243,15 @@ class MbagParallelEnv(ParallelEnv[str, dict[str, np.ndarray], int]):
         if agents and (world["env_ints"][ENV_TERMINATED] or world["env_ints"][ENV_TRUNCATED]):
             raise ValueError("state['agents'] must be empty: the state's episode has ended")
         self.batch.state.set_row(0, world)
+        self._mask_current[:] = False
         self.agents = [name for name in self.possible_agents if name in agents]
 
-    def _observe(self, player: int) -> dict[str, np.ndarray]:
-        return self.batch.first_observation(player, self._buffers[player], self.config.action_masks)
+    def _observe(self, player: int, refresh_mask: bool = False) -> dict[str, np.ndarray]:
+        """``player``'s observation; its mask refreshed from the buffer's with ``refresh_mask``."""
+        masks = self.config.action_masks
+        observation = self.batch.first_observation(player, self._buffers[player], masks, refresh_mask)
+        self._mask_current[player] = masks
+        return observation
 
 
 def _compiled_human(scripted_human: object) -> HumanModel:

@@ -14,9 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from mbag_env.core.jit import claim_range, kernel
-from mbag_env.core.masks import refresh_action_mask, write_action_mask
-from mbag_env.core.observe import write_inventory, write_world
-from mbag_env.core.state import ENV_TIMESTEP, PARAM_NUM_PLAYERS, PLAYER_LAST_ACTION
+from mbag_env.core.observe import write_observation
+from mbag_env.core.state import PARAM_NUM_PLAYERS, PLAYER_LAST_ACTION
 from mbag_env.core.step import SCRIPTED_HUMAN, resolve_step
 from mbag_env.humans.scripted import scripted_human_action
 
@@ -188,13 +187,21 @@ def step_and_observe(
         world_out,
         viewer,
     )
-    if not current:
-        write_world(blocks, observed_goal, last_interacted, player_ints, params, viewer, world_out)
-    write_inventory(player_ints, params, viewer, inventory_out)
-    timestep_out[0] = env_ints[ENV_TIMESTEP]
-    if mask_out.shape[0] > 0:
-        if not current:
-            write_action_mask(mask_out, blocks, solid_neighbours, player_ints, params, viewer)
-        else:
-            refresh_action_mask(mask_out, blocks, solid_neighbours, player_ints, params, viewer, mask_scratch)
+    write_observation(
+        blocks,
+        observed_goal,
+        last_interacted,
+        env_ints,
+        player_ints,
+        solid_neighbours,
+        params,
+        viewer,
+        world_out,
+        inventory_out,
+        timestep_out,
+        mask_out,
+        not current,
+        current,
+        mask_scratch,
+    )
     observation_current[0] = 1
