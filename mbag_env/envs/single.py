@@ -128,7 +128,7 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
             None if self.copy_observations else dict(zip(keys, self._observation_rows, strict=True))
         )
         # Memoryviews of the rows a step reads back: indexing one gives a Python int (float for the
-        # rewards) without converting the array, a fraction of a microsecond for the whole info dict.
+        # rewards) without converting the array (about 1 µs for the whole info dict instead of 3-4).
         self._agent_row = memoryview(state.player_ints[0, self.agent])
         self._human_row = memoryview(state.player_ints[0, 0])
         self._env_row = memoryview(state.env_ints[0])
