@@ -96,7 +96,6 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
         self._buffers = [self.batch.observation_buffers(player) for player in range(config.num_players)]
         self._actions = np.zeros((1, config.num_players), dtype=np.int64)
         self._needs_reset = True
-        self._num_actions = int(self.batch.actions.n)
         self._bind_hot_path()
 
     def _bind_hot_path(self) -> None:
@@ -165,8 +164,7 @@ class MbagEnv(gym.Env[dict[str, np.ndarray], int]):
             ValueError: for an action out of ``[0, n_actions)`` or not an integer.
             RuntimeError: when called before :meth:`reset` or after the episode ended.
         """
-        if type(action) is not int or not 0 <= action < self._num_actions:
-            action = self.batch.actions.check(action)
+        action = self.batch.actions.check(action)
         if self._needs_reset:
             raise RuntimeError(
                 "step() called on an episode that has ended (or was never started): call reset() first"
