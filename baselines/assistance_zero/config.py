@@ -130,6 +130,12 @@ class AZConfig(RunConfig):
             :func:`~baselines.assistance_zero.train.train`). Off: the phases alternate, the
             reference's schedule. Use ``torch_threads`` 1 with it: each side runs its own torch
             threads.
+        pretrain_belief_updates: before self-play, this many minibatch updates of the goal term
+            alone on the observations of an assistant doing NOOP beside the training humans
+            (:mod:`~baselines.assistance_zero.pretrain`); inside the time budget, fresh runs only
+            (0: off, the reference's schedule).
+        pretrain_belief_states: how many such observations are collected for it (once, before
+            the updates; the minibatches are drawn from them).
         seed, torch_threads, device: reproducibility and placement.
         run_dir: output folder (default ``runs/az-<env>-s<seed>``).
         checkpoint_every: iterations between ``checkpoints/last.pt`` saves.
@@ -180,6 +186,8 @@ class AZConfig(RunConfig):
     min_replay: int = 1024
     time_budget_minutes: float = 0.0
     overlap_updates: bool = False
+    pretrain_belief_updates: int = 0
+    pretrain_belief_states: int = 65_536
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -198,11 +206,12 @@ class AZConfig(RunConfig):
             "replay_size",
             "checkpoint_every",
             "prev_ramp_iterations",
+            "pretrain_belief_states",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"AZConfig.{name} must be a positive integer, got {value!r}")
-        for name in ("conv_layers", "updates_per_iteration", "min_replay"):
+        for name in ("conv_layers", "updates_per_iteration", "min_replay", "pretrain_belief_updates"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"AZConfig.{name} must be a non-negative integer, got {value!r}")
@@ -222,6 +231,8 @@ class AZConfig(RunConfig):
                 raise ValueError(f"AZConfig.{name} must be >= 0, got {getattr(self, name)}")
         if not self.goal_visible:
             split_worlds(self.num_envs, len(parse_humans(self.human)))
+        if self.pretrain_belief_updates and self.goal_visible:
+            raise ValueError("AZConfig.pretrain_belief_updates needs the assistant (it trains the goal head)")
         if self.eval_completed_q and self.completed_q_scale <= 0:
             raise ValueError("AZConfig.eval_completed_q needs completed_q_scale > 0")
         # SearchConfig checks the completed-Q fields; build it once to fail at configuration time.

@@ -48,6 +48,12 @@ def dense_policy(actions: torch.Tensor, probs: torch.Tensor, num_actions: int) -
     return target.scatter_add_(1, actions, probs)
 
 
+def goal_nll(log_belief: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
+    """``−log p̂(θ|h)`` divided by the number of cells (the mean over cells and the batch), from
+    the belief's log-probabilities ``(B, 10, W, H, D)`` and the true goals ``(B, W, H, D)``."""
+    return -log_belief.gather(1, goal.long().unsqueeze(1)).mean()
+
+
 def loss_terms(output: NetworkOutput, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The five unweighted terms of loss (1), each a scalar averaged over the minibatch.
 
@@ -69,8 +75,7 @@ def loss_terms(output: NetworkOutput, batch: dict[str, torch.Tensor]) -> dict[st
     }
     if output.goal_logits is not None:
         log_belief = torch.log_softmax(output.goal_logits, dim=1)  # (B, 10, W, H, D)
-        goal = batch["goal"].long().unsqueeze(1)
-        terms["goal_nll"] = -log_belief.gather(1, goal).mean()
+        terms["goal_nll"] = goal_nll(log_belief, batch["goal"])
         anchor = batch["belief"].float().clamp(min=PROBABILITY_FLOOR)
         anchor = anchor / anchor.sum(dim=1, keepdim=True)
         terms["prev_goal_kl"] = (anchor * (anchor.log() - log_belief)).sum(dim=1).mean()

@@ -17,6 +17,11 @@ asynchronous AlphaZero. The two threads touch disjoint data and draw from their 
 generators, so a run is as reproducible as with alternating phases. With one torch thread each,
 the two phases share two cores instead of taking turns on one.
 
+**Belief pretraining** (``pretrain_belief_updates``). Off by default. A fresh run can first fit the
+goal term of loss (1) alone on observations of an assistant doing NOOP beside the training humans
+(:mod:`baselines.assistance_zero.pretrain`), inside its time budget, so that self-play starts with
+a belief that already reads the humans' blocks.
+
 **Autoreset.** The vector env uses next-step autoreset: the step after an episode ends only
 resets that world. Such a step is no decision: its world is not searched and not stored.
 
@@ -29,6 +34,7 @@ with :func:`baselines.common.policy.load_policy`). ``--resume checkpoints/last.p
 from __future__ import annotations
 
 import copy
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -52,6 +58,7 @@ from baselines.assistance_zero.mcts import (
     visit_policy,
 )
 from baselines.assistance_zero.network import AssistanceZeroNetwork
+from baselines.assistance_zero.pretrain import collect_idle_assistant_states, pretrain_belief
 from baselines.assistance_zero.replay import ReplayBuffer
 from baselines.common import training_log
 from baselines.common.checkpoint import load_checkpoint
@@ -180,6 +187,10 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
     resources = (bar, log, envs) if learner is None else (learner, bar, log, envs)
     started = time.perf_counter()
     with training_log.interruptible(save_if_whole, checkpoint_dir / "last.pt", *resources):
+        if resume is None and config.pretrain_belief_updates:
+            run_belief_pretraining(config, model, optimizer, device, run_dir)
+            if actor is not model:
+                actor.load_state_dict(model.state_dict())
         for iteration in range(start_iteration, config.num_iterations + 1):
             iteration_start = time.perf_counter()
             if learner is not None and len(replay) >= config.min_replay:
@@ -279,6 +290,46 @@ def train(config: AZConfig, resume: str | Path | None = None) -> dict[str, Any]:
         "checkpoint": str(final),
         "wall_seconds": time.perf_counter() - started,
     }
+
+
+def run_belief_pretraining(
+    config: AZConfig,
+    model: AssistanceZeroNetwork,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device | str,
+    run_dir: Path,
+) -> dict[str, float]:
+    """``config.pretrain_belief_updates`` updates of the goal term (:mod:`.pretrain`) on
+    ``config.pretrain_belief_states`` observations of an idle assistant in a fresh copy of the
+    training envs (seeded apart from self-play's); the summary goes to ``pretrain_belief.json`` in
+    ``run_dir`` and to stderr."""
+    envs = make_envs(config)
+    try:
+        states = collect_idle_assistant_states(
+            envs, config.pretrain_belief_states, seed=config.seed + 1_000_003
+        )
+    finally:
+        envs.close()
+    summary = pretrain_belief(
+        model,
+        optimizer,
+        states,
+        config.pretrain_belief_updates,
+        config.batch_size,
+        config.max_grad_norm,
+        np.random.default_rng([config.seed, 0, 2]),
+        device,
+    )
+    summary["states"] = float(len(states["world"]))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "pretrain_belief.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(
+        f"belief pretraining: {summary['updates']:.0f} updates on {summary['states']:.0f} idle-assistant "
+        f"observations in {summary['seconds']:.0f} s, goal NLL per cell {summary['goal_nll_first']:.4f} "
+        f"-> {summary['goal_nll_last']:.4f}",
+        file=sys.stderr,
+    )
+    return summary
 
 
 class UpdatePhase(NamedTuple):
