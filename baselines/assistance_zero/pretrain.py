@@ -1,15 +1,15 @@
 """Belief pretraining: the goal head's term of loss (1) on what an idle assistant would observe.
 
 The goal term of AssistanceZero's loss, ``−log p̂(θ|h)``, is supervised: its target is the true
-goal, which training knows, and its input is only the assistant's observation. In self-play the
-head learns it from the searched episodes alone, and early in a run the belief is too vague for
-the search to place blocks it is sure of (a run with the incorrect-action penalty stays nearly
-idle for its first 100-200k steps). Pretraining fits that term first, for a fixed number of
-minibatch updates, on episodes of the training task's own humans beside an assistant that does
-NOOP: the observations an assistant gets while it has not acted yet, with the goals of the
-training split. It uses the run's network and optimizer, runs inside the run's time budget, and
-is off unless ``AZConfig.pretrain_belief_updates`` is set (an addition to the reference
-algorithm, which learns the belief from self-play only).
+goal, which training knows, and its input is only the assistant's observation. In self-play the head
+learns it from the searched episodes alone, and early in a run the belief is too vague for the
+search to place blocks it is sure of (a 2-hour run with the incorrect-action penalty placed or broke
+in 0.7 % of its moves over its first 64k steps; docs/results.md, session 15). Pretraining fits that
+term first, for a fixed number of minibatch updates, on episodes of the training task's own humans
+beside an assistant that does NOOP: the observations an assistant gets while it has not acted yet,
+with the goals of the training split. It uses the run's network and optimizer, runs inside the run's
+time budget, and is off unless ``AZConfig.pretrain_belief_updates`` is set (an addition to the
+reference algorithm, which learns the belief from self-play only).
 """
 
 from __future__ import annotations
