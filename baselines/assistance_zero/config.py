@@ -74,6 +74,12 @@ class AZConfig(RunConfig):
             simulation.
         num_simulations: MCTS simulations per move in training.
         eval_simulations: simulations per move when the checkpoint acts as a policy.
+        eval_horizon: the episode horizon the search plans to when the checkpoint acts as a
+            policy; 0 (default, every result before session 16): the training env's horizon. A
+            run trained on shorter episodes than it is evaluated on (the ``cpu-2h`` presets train
+            30-step episodes; the leaderboard plays to completion within 200) should set the
+            evaluated horizon, or its search takes the training horizon for the end of the
+            episode and, past it, looks one step ahead only.
         c_puct: PUCT exploration coefficient.
         bilevel: bilevel action selection (type, then action within the type).
         dirichlet_epsilon, dirichlet_alpha, dirichlet_within_type: the root's two-level
@@ -149,6 +155,7 @@ class AZConfig(RunConfig):
     num_envs: int = 32
     num_simulations: int = 16
     eval_simulations: int = 16
+    eval_horizon: int = 0
     c_puct: float = 1.0
     bilevel: bool = True
     dirichlet_epsilon: float = 0.25
@@ -211,7 +218,13 @@ class AZConfig(RunConfig):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"AZConfig.{name} must be a positive integer, got {value!r}")
-        for name in ("conv_layers", "updates_per_iteration", "min_replay", "pretrain_belief_updates"):
+        for name in (
+            "conv_layers",
+            "updates_per_iteration",
+            "min_replay",
+            "pretrain_belief_updates",
+            "eval_horizon",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"AZConfig.{name} must be a non-negative integer, got {value!r}")

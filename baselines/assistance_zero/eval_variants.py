@@ -12,7 +12,9 @@ measure what a failure costs. Run them with the leaderboard's ``module:factory``
 * :func:`owner_exact_belief`: the ablation that separates learning from search: the session-9
   owner-prior checkpoint's search planning with the Bayesian assistant's exact posterior
   (:func:`~baselines.assistance_zero.diagnostics.exact_belief`, the fair prior of training
-  houses) instead of its learnt goal head.
+  houses) instead of its learnt goal head;
+* :func:`owner_full_horizon`: the session-9 checkpoint whose search plans to the evaluated env's
+  horizon (``AZConfig.eval_horizon``) instead of ending the episode at its training horizon of 30.
 """
 
 from __future__ import annotations
@@ -37,10 +39,15 @@ HEADLINE_CHECKPOINT = (
 
 
 def _checkpoint_policy(
-    path: Path, seed: int | None, keep: bool = False, belief_source: Any = None, **env_kwargs: Any
+    path: Path,
+    seed: int | None,
+    keep: bool = False,
+    belief_source: Any = None,
+    eval_horizon: int = 0,
+    **env_kwargs: Any,
 ) -> AssistanceZeroPolicy:
     model, config = model_from_payload(load_checkpoint(path))
-    config = config.replace(env_kwargs={**config.env_kwargs, **env_kwargs})
+    config = config.replace(env_kwargs={**config.env_kwargs, **env_kwargs}, eval_horizon=eval_horizon)
     return AssistanceZeroPolicy(model, config, seed=seed, keep_human_blocks=keep, belief_source=belief_source)
 
 
@@ -64,3 +71,9 @@ def owner_exact_belief(env: Any, seed: int | None = None) -> AssistanceZeroPolic
 
     world_size = tuple(int(size) for size in env.unwrapped.config.world_size)
     return _checkpoint_policy(OWNER_CHECKPOINT, seed, belief_source=exact_belief(world_size, 1))
+
+
+def owner_full_horizon(env: Any, seed: int | None = None) -> AssistanceZeroPolicy:
+    """The owner-prior checkpoint with ``eval_horizon`` set to ``env``'s horizon: its search no longer
+    takes step 30, the end of its training episodes, for the end of the episode (session 16)."""
+    return _checkpoint_policy(OWNER_CHECKPOINT, seed, eval_horizon=int(env.unwrapped.config.horizon))

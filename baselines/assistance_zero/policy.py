@@ -154,7 +154,11 @@ class AssistanceZeroPolicy:
         self.config = config
         self.deterministic = deterministic
         self.rng = np.random.default_rng(seed)
-        self.env_config, self.agent = env_config_of(config)
+        env_config, self.agent = env_config_of(config)
+        if config.eval_horizon:
+            env_config = replace(env_config, horizon=config.eval_horizon)
+        self.env_config = env_config
+        """The game the search plans in: the training env's, with ``config.eval_horizon`` if set."""
         search = config.search_config(evaluation=True)
         if num_simulations is not None:
             search = replace(search, num_simulations=num_simulations)

@@ -23,8 +23,9 @@ from mbag_env.blocks import NUM_BLOCK_TYPES
 SMALL = (6, 6, 6)
 
 
-def tiny_policy(**kwargs: object) -> AssistanceZeroPolicy:
-    """An untrained small network on ``mbag/Assist-Small-v0`` (three simulations per move)."""
+def tiny_policy(config_fields: dict[str, object] | None = None, **kwargs: object) -> AssistanceZeroPolicy:
+    """An untrained small network on ``mbag/Assist-Small-v0`` (three simulations per move), with
+    ``config_fields`` replacing :class:`AZConfig` fields and ``kwargs`` passed to the policy."""
     torch.manual_seed(0)
     config = AZConfig(
         hidden_channels=8,
@@ -33,6 +34,7 @@ def tiny_policy(**kwargs: object) -> AssistanceZeroPolicy:
         tensorboard=False,
         progress=False,
         run_dir="unused",
+        **config_fields or {},  # type: ignore[arg-type]
     )
     env = gym.make(config.env_id)
     spec = ObservationSpec.from_spaces(env.observation_space, env.action_space)

@@ -6,7 +6,12 @@ import gymnasium as gym
 import numpy as np
 
 import mbag_env  # noqa: F401
-from baselines.assistance_zero.eval_variants import keep_human_blocks, owner_exact_belief, search_penalty
+from baselines.assistance_zero.eval_variants import (
+    keep_human_blocks,
+    owner_exact_belief,
+    owner_full_horizon,
+    search_penalty,
+)
 from baselines.assistance_zero.policy import HUMAN_OWNER, without_breaks_of_human_blocks
 from mbag_env.blocks import AIR, DIRT, NUM_PLACEABLE, PLANKS
 from mbag_env.config import RewardShaping
@@ -55,3 +60,13 @@ def test_owner_checkpoint_plans_with_the_exact_posterior() -> None:
         action = policy.act(observation)
         assert observation["action_mask"][action]
         observation, *_ = env.step(action)
+
+
+def test_owner_checkpoint_plans_to_the_evaluated_horizon() -> None:
+    env = gym.make("mbag/Assist-Small-v0", goal="houses:test", horizon=120)
+    policy = owner_full_horizon(env, seed=0)
+    assert policy.config.eval_horizon == 120 and policy.env_config.horizon == 120
+    assert policy.config.env_kwargs["horizon"] == 30  # what it was trained on
+    observation, _ = env.reset(seed=1)
+    action = policy.act(observation)
+    assert observation["action_mask"][action]
