@@ -25,7 +25,9 @@ def root_children_terminal(eval_horizon: int, timestep: int) -> np.ndarray:
     assert int(observation["timestep"][0]) == timestep
     policy.act(observation)
     forest = next(iter(policy._searches.values())).forest
-    return forest.node_terminal[0, 1 : int(forest.node_count[0])].copy()
+    children = forest.node_terminal[0, 1 : int(forest.node_count[0])].copy()
+    assert children.size > 0, "the search made no node below the root"
+    return children
 
 
 def test_search_ends_episodes_at_the_training_horizon_by_default() -> None:
