@@ -47,7 +47,9 @@ def _checkpoint_policy(
     **env_kwargs: Any,
 ) -> AssistanceZeroPolicy:
     model, config = model_from_payload(load_checkpoint(path))
-    config = config.replace(env_kwargs={**config.env_kwargs, **env_kwargs}, eval_horizon=eval_horizon)
+    config = config.replace(  # eval_horizon 0: the one the checkpoint stores
+        env_kwargs={**config.env_kwargs, **env_kwargs}, eval_horizon=eval_horizon or config.eval_horizon
+    )
     return AssistanceZeroPolicy(model, config, seed=seed, keep_human_blocks=keep, belief_source=belief_source)
 
 
